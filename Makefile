@@ -1,0 +1,40 @@
+# Set-up is automatic: every target that needs the environment creates .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: install test test-slow run bench leaderboard lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install rntk-bench with its test dependencies
+
+test: $(STAMP)  ## the fast test suite (what `make test` promises: every test must pass)
+	$(PYTEST) -q
+
+# pytest exits 5 when the marker selects nothing: that would hide a broken marker, so it fails loudly.
+test-slow: $(STAMP)  ## the wider finite-width and end-to-end tier (marked `slow`)
+	$(PYTEST) -q -m slow; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: no test is marked slow" >&2; exit 1; fi; exit $$status
+
+run: $(STAMP)  ## the main job: benchmark the embedded demo suite with all kernels
+	$(BIN)/rntk-bench run
+
+bench: $(STAMP)  ## speed benchmarks; prints a table and writes results/bench/
+	$(BIN)/python -m benchmarks
+
+leaderboard: $(STAMP)  ## regenerate the published results under results/ (resumable)
+	$(BIN)/rntk-bench leaderboard
+
+lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/ruff check rntk_bench tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,130 @@
+"""The kernel registry: every kernel rntk-bench can benchmark, by name.
+
+>>> from rntk_bench.kernels import KERNELS, get_kernel
+>>> k = get_kernel("rntk", n_layers=2, sigma_u=0.5)
+>>> G = k(X)        # (n, n) Gram matrix of X with itself
+>>> G = k(X, Y)     # (n_x, n_y) cross Gram matrix
+
+To add a kernel, write a plain function ``f(X, Y=None, **params) -> ndarray`` and add one
+:class:`KernelSpec` to ``KERNELS`` below; the property tests in ``tests/test_kernel_properties.py`` then
+run on it automatically.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rntk_bench.errors import InvalidParameterError
+from rntk_bench.kernels.classic import linear, poly, poly_grid, rbf, rbf_grid
+from rntk_bench.kernels.dual import ACTIVATIONS
+from rntk_bench.kernels.ntk import ntk, ntk_grid
+from rntk_bench.kernels.registry import Kernel, KernelSpec, Param, kernel_id
+from rntk_bench.kernels.rntk import DIRECTIONS, OUTPUTS, rntk, rntk_grid
+
+__all__ = ["KERNELS", "Kernel", "KernelSpec", "Param", "get_kernel", "kernel_id"]
+
+
+def _fixed_at_most_depth(params: dict[str, Any]) -> None:
+    if params["fixed_layers"] > params["n_layers"]:
+        raise InvalidParameterError(
+            f"parameter 'fixed_layers' must lie in [0, n_layers={params['n_layers']}]; "
+            f"got {params['fixed_layers']}"
+        )
+
+
+_SCALE = dict(kind=float, low=0.0)
+
+KERNELS: dict[str, KernelSpec] = {
+    "rntk": KernelSpec(
+        name="rntk",
+        function=rntk,
+        input_kind="sequence",
+        params={
+            "n_layers": Param(1, int, low=1, doc="stacked recurrent layers"),
+            "sigma_w": Param(1.4142, **_SCALE, doc="recurrent weight scale"),
+            "sigma_u": Param(0.5, **_SCALE, doc="input weight scale"),
+            "sigma_b": Param(0.1, **_SCALE, doc="bias scale"),
+            "sigma_h": Param(0.0, **_SCALE, doc="initial-state scale (a diagonal term of K(X))"),
+            "sigma_v": Param(1.0, **_SCALE, doc="readout scale"),
+            "activation": Param("relu", str, choices=ACTIVATIONS, doc="activation function"),
+            "output": Param("last", str, choices=OUTPUTS, doc="last state or mean pooling"),
+            "direction": Param("forward", str, choices=DIRECTIONS, doc="reading direction"),
+            "fixed_layers": Param(0, int, low=0, doc="frozen bottom layers (= n_layers: NNGP)"),
+        },
+        default_grid=rntk_grid,
+        check=_fixed_at_most_depth,
+        description="recurrent NTK of an Elman RNN (Alemohammad et al., 2021)",
+    ),
+    "ntk": KernelSpec(
+        name="ntk",
+        function=ntk,
+        input_kind="vector",
+        params={
+            "n_layers": Param(1, int, low=0, doc="hidden layers"),
+            "fixed_layers": Param(0, int, low=0, doc="frozen bottom layers (= n_layers: NNGP)"),
+            "sigma_w": Param(1.0, **_SCALE, doc="weight scale (1: Arora et al.'s code)"),
+            "sigma_b": Param(0.0, **_SCALE, doc="bias scale"),
+            "activation": Param("relu", str, choices=ACTIVATIONS, doc="activation function"),
+        },
+        default_grid=ntk_grid,
+        check=_fixed_at_most_depth,
+        description="fully connected NTK (Arora et al., 2020)",
+    ),
+    "rbf": KernelSpec(
+        name="rbf",
+        function=rbf,
+        input_kind="vector",
+        params={"gamma": Param(None, float, low=0.0, nullable=True, doc="None: 1 / n_features")},
+        default_grid=rbf_grid,
+        description="Gaussian kernel exp(-gamma ||x - y||^2)",
+    ),
+    "poly": KernelSpec(
+        name="poly",
+        function=poly,
+        input_kind="vector",
+        params={
+            "degree": Param(3, int, low=1, doc="polynomial degree"),
+            "gamma": Param(None, float, low=0.0, nullable=True, doc="None: 1 / n_features"),
+            "coef0": Param(1.0, float, doc="constant term"),
+        },
+        default_grid=poly_grid,
+        description="polynomial kernel (gamma <x, y> + coef0)^degree",
+    ),
+    "linear": KernelSpec(
+        name="linear",
+        function=linear,
+        input_kind="vector",
+        params={},
+        default_grid=lambda X_train: [{}],
+        description="linear kernel <x, y>",
+    ),
+}
+
+
+def get_kernel(name: str, **params: Any) -> Kernel:
+    """Return the registered kernel ``name`` with ``params`` validated and bound.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`KERNELS`.
+    **params
+        Keyword parameters of the kernel; omitted ones take their defaults.
+
+    Returns
+    -------
+    Kernel
+        Callable as ``k(X)`` or ``k(X, Y)``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown kernel or parameter name, or a value out of range; the message lists the valid choices.
+    """
+    try:
+        spec = KERNELS[name]
+    except (KeyError, TypeError):
+        raise InvalidParameterError(
+            f"unknown kernel {name!r}; registered kernels: {', '.join(sorted(KERNELS))}"
+        ) from None
+    return Kernel(spec, spec.validate(params))

@@ -1,0 +1,236 @@
+"""Recurrent NTK (Alemohammad et al., ICLR 2021) and its NNGP, sections 1-3 of docs/kernels.md.
+
+This is the reference implementation: it follows the recursions literally and is vectorised over all pairs
+of samples (each step updates an ``(n_x, n_y)`` matrix), with Python loops over time steps and layers only.
+
+Sequences of different lengths are right-aligned by padding on the left: the last states meet, and a pair's
+chain starts where the shorter sequence starts, with a zero recurrent term. Mean pooling runs one such chain
+for every offset between the two time axes, so every pair of time steps ``(t, t')`` is visited once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rntk_bench.errors import InvalidInputError, InvalidParameterError
+from rntk_bench.kernels.dual import DUALS
+from rntk_bench.kernels.validation import check_sequences
+
+OUTPUTS = ("last", "mean")
+DIRECTIONS = ("forward", "reversed", "bidirectional")
+
+
+@dataclass(frozen=True)
+class RNTKParams:
+    """The hyperparameters of section 1, in one object that the implementations share."""
+
+    n_layers: int
+    sigma_w: float
+    sigma_u: float
+    sigma_b: float
+    sigma_h: float
+    sigma_v: float
+    activation: str
+    output: str
+    direction: str
+    fixed_layers: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.fixed_layers <= self.n_layers:
+            raise InvalidParameterError(
+                f"rntk parameter 'fixed_layers' must lie in [0, n_layers={self.n_layers}]; "
+                f"got {self.fixed_layers}"
+            )
+
+
+@dataclass(frozen=True)
+class Padded:
+    """Right-aligned series: ``values[i, s]`` is the input at padded step ``s``; ``mask`` marks real steps.
+
+    Attributes
+    ----------
+    values : ndarray of shape (n, T_max, n_channels)
+    mask : ndarray of shape (n, T_max), bool
+    lengths : ndarray of shape (n,), int
+    """
+
+    values: np.ndarray
+    mask: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def from_sequences(cls, sequences: list[np.ndarray], t_max: int) -> "Padded":
+        n, n_channels = len(sequences), sequences[0].shape[1]
+        values = np.zeros((n, t_max, n_channels))
+        mask = np.zeros((n, t_max), dtype=bool)
+        for index, seq in enumerate(sequences):
+            values[index, t_max - len(seq):] = seq
+            mask[index, t_max - len(seq):] = True
+        return cls(values, mask, np.array([len(seq) for seq in sequences]))
+
+
+def variances(padded: Padded, p: RNTKParams) -> np.ndarray:
+    """Per-sample variances ``q[l](t; x)`` of every layer's pre-activation along the sample's own time axis.
+
+    Returns
+    -------
+    ndarray of shape (n_layers, n, T_max)
+        Zero at padded (not real) steps.
+    """
+    dual = DUALS[p.activation]
+    n, t_max, n_channels = padded.values.shape
+    q = np.zeros((p.n_layers, n, t_max))
+    inner = np.einsum("nsc,nsc->ns", padded.values, padded.values) / n_channels  # I[1](t, t)
+    first = padded.mask & ~np.pad(padded.mask, ((0, 0), (1, 0)))[:, :t_max]       # each series' t = 1
+    for layer in range(p.n_layers):
+        below = inner if layer == 0 else dual(q[layer - 1], q[layer - 1], q[layer - 1])[0]
+        for s in range(t_max):
+            if s == 0:
+                previous = np.zeros(n)
+            else:
+                previous = dual(q[layer, :, s - 1], q[layer, :, s - 1], q[layer, :, s - 1])[0]
+            recurrent = np.where(first[:, s], p.sigma_h**2, previous)
+            q[layer, :, s] = p.sigma_w**2 * recurrent + p.sigma_u**2 * below[:, s] + p.sigma_b**2
+        q[layer] *= padded.mask
+    return q
+
+
+def _diagonal_chain(
+    px: Padded, py: Padded, qx: np.ndarray, qy: np.ndarray, offset: int, same: bool, p: RNTKParams
+):
+    """Walk the pairs ``(s, s + offset)`` of padded steps; yield the output terms at every step.
+
+    Yields
+    ------
+    valid : ndarray of shape (n_x, n_y), bool
+        Pairs for which both steps are real.
+    nngp, ntk : ndarray of shape (n_x, n_y)
+        The last-layer output kernels for this pair of time steps.
+    """
+    dual = DUALS[p.activation]
+    n_x, t_max, n_channels = px.values.shape
+    n_y = py.values.shape[0]
+    start, stop = max(0, -offset), min(t_max, t_max - offset)
+    sigma = [np.zeros((n_x, n_y)) for _ in range(p.n_layers)]
+    theta = [np.zeros((n_x, n_y)) for _ in range(p.n_layers)]
+    was_valid = np.zeros((n_x, n_y), dtype=bool)
+    for s in range(start, stop):
+        u = s + offset
+        valid = px.mask[:, s, None] & py.mask[None, :, u]
+        # A same-sample chain that starts at t = t' = 1 shares the random initial state (sigma_h).
+        shared_start = None
+        if same and offset == 0:
+            shared_start = np.diag(px.mask[:, s] & (s == px.values.shape[1] - px.lengths))
+        for layer in range(p.n_layers):
+            if s > start:
+                r, r_dot = dual(qx[layer, :, s - 1, None], qy[layer, None, :, u - 1], sigma[layer])
+                r, r_dot = np.where(was_valid, r, 0.0), np.where(was_valid, r_dot, 0.0)
+            else:
+                r, r_dot = np.zeros((n_x, n_y)), np.zeros((n_x, n_y))
+            if shared_start is not None:
+                r = r + p.sigma_h**2 * shared_start
+            if layer == 0:
+                inner = px.values[:, s] @ py.values[:, u].T / n_channels
+                inner_dot = None
+            else:
+                inner, inner_dot = dual(qx[layer - 1, :, s, None], qy[layer - 1, None, :, u], sigma[layer - 1])
+            new_sigma = p.sigma_w**2 * r + p.sigma_u**2 * inner + p.sigma_b**2
+            if layer + 1 > p.fixed_layers:                       # Theta of a frozen layer is zero
+                new_theta = new_sigma + p.sigma_w**2 * theta[layer] * r_dot
+                if layer >= 1 and layer > p.fixed_layers:         # depth path from a trained layer only
+                    new_theta = new_theta + p.sigma_u**2 * theta[layer - 1] * inner_dot
+                theta[layer] = np.where(valid, new_theta, 0.0)
+            sigma[layer] = np.where(valid, new_sigma, 0.0)
+        was_valid = valid
+        top = p.n_layers - 1
+        out, out_dot = dual(qx[top, :, s, None], qy[top, None, :, u], sigma[top])
+        nngp = p.sigma_v**2 * out
+        ntk = nngp + p.sigma_v**2 * theta[top] * out_dot if p.n_layers > p.fixed_layers else nngp
+        yield valid, nngp, ntk
+
+
+def _one_direction(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTKParams) -> np.ndarray:
+    t_max = max(len(seq) for seq in xs + ys)
+    px = Padded.from_sequences(xs, t_max)
+    py = px if same else Padded.from_sequences(ys, t_max)
+    qx = variances(px, p)
+    qy = qx if same else variances(py, p)
+    use_ntk = p.fixed_layers < p.n_layers
+    if p.output == "last":
+        for _, nngp, ntk in _diagonal_chain(px, py, qx, qy, 0, same, p):
+            pass
+        return ntk if use_ntk else nngp
+    total = np.zeros((len(xs), len(ys)))
+    for offset in range(-(t_max - 1), t_max):
+        for valid, nngp, ntk in _diagonal_chain(px, py, qx, qy, offset, same, p):
+            total += np.where(valid, ntk if use_ntk else nngp, 0.0)
+    return total / np.outer(px.lengths, py.lengths)
+
+
+def rntk(
+    X,
+    Y=None,
+    *,
+    n_layers: int = 1,
+    sigma_w: float = 1.4142,
+    sigma_u: float = 0.5,
+    sigma_b: float = 0.1,
+    sigma_h: float = 0.0,
+    sigma_v: float = 1.0,
+    activation: str = "relu",
+    output: str = "last",
+    direction: str = "forward",
+    fixed_layers: int = 0,
+) -> np.ndarray:
+    """Recurrent neural tangent kernel (or, with ``fixed_layers = n_layers``, its NNGP kernel).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_x, T) or (n_x, n_channels, T), or list of ndarray of shape (n_channels, T_i)
+        Series; lengths may differ (they are right-aligned).
+    Y : same kinds as X, optional
+        If omitted, the Gram matrix of X with itself, including the ``sigma_h`` initial-state term of a
+        sample paired with itself. ``K(X, X)`` treats the two arguments as distinct samples and has no such term.
+    n_layers : int
+        Number of stacked recurrent layers L >= 1.
+    sigma_w, sigma_u, sigma_b, sigma_h, sigma_v : float
+        Scales of the recurrent weights, input weights, biases, initial state and readout.
+    activation : {"relu", "erf"}
+    output : {"last", "mean"}
+        Read out the last state, or the mean of all states (true mean pooling over all pairs ``(t, t')``).
+    direction : {"forward", "reversed", "bidirectional"}
+        Bidirectional adds the kernels of the forward and the time-reversed network.
+    fixed_layers : int
+        Number F of frozen bottom layers; F = L gives the NNGP kernel.
+
+    Returns
+    -------
+    ndarray of shape (n_x, n_y)
+    """
+    p = RNTKParams(n_layers, sigma_w, sigma_u, sigma_b, sigma_h, sigma_v, activation, output, direction,
+                   fixed_layers)
+    xs = check_sequences(X, "X")
+    same = Y is None
+    ys = xs if same else check_sequences(Y, "Y")
+    if xs[0].shape[1] != ys[0].shape[1]:
+        raise InvalidInputError(f"X has {xs[0].shape[1]} channels but Y has {ys[0].shape[1]}")
+    result = np.zeros((len(xs), len(ys)))
+    if direction in ("forward", "bidirectional"):
+        result += _one_direction(xs, ys, same, p)
+    if direction in ("reversed", "bidirectional"):
+        result += _one_direction([x[::-1] for x in xs], [y[::-1] for y in ys], same, p)
+    return result
+
+
+def rntk_grid(X_train) -> list[dict]:
+    """sigma_w = 1.4142, sigma_u in {0.25, 0.5, 1}, sigma_b in {0.001, 0.1, 0.5}, sigma_h in {0, 0.5},
+    n_layers in {1, 2} (36 settings; the C grid is the runner's)."""
+    return [
+        {"sigma_w": 1.4142, "sigma_u": su, "sigma_b": sb, "sigma_h": sh, "n_layers": depth}
+        for depth in (1, 2)
+        for su in (0.25, 0.5, 1.0)
+        for sb in (0.001, 0.1, 0.5)
+        for sh in (0.0, 0.5)
+    ]
