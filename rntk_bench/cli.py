@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import typer
 
+from rntk_bench.cli_datasets import datasets_app
 from rntk_bench.errors import RntkBenchError
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(datasets_app, name="datasets")
 
 
 def friendly_errors(command: Callable) -> Callable:
