@@ -23,5 +23,9 @@ class DatasetError(RntkBenchError):
     """A dataset file is missing, corrupt or inconsistent with its metadata."""
 
 
+class DatasetNotFoundError(DatasetError):
+    """A known dataset is not in the data directory; the message says how to fetch it."""
+
+
 class RunError(RntkBenchError):
     """A benchmark run cannot start or continue (bad configuration, unwritable folder, resume mismatch)."""
