@@ -1,0 +1,442 @@
+"""Leaderboards: pure functions of results tables, and one function that writes them all.
+
+The statistics follow Arora et al. (ICLR 2020) and Demsar (JMLR 2006) / Benavoli et al. (JMLR 2016):
+
+* accuracy of a kernel on a dataset: the mean test accuracy over the dataset's reported splits (one for UCR
+  and embedded data, the four ``conxuntos_kfold.dat`` folds for UCI);
+* only datasets on which every compared kernel has an accuracy enter the summary (complete blocks);
+* rank: 1 for the most accurate kernel of a dataset, tied kernels share the mean of their ranks (Friedman);
+* P90 / P95: the share of datasets where a kernel reaches at least 90 % / 95 % of the best accuracy of the
+  compared kernels on that dataset; PMA: the mean over datasets of accuracy / best accuracy (1 where every
+  kernel scores 0);
+* wins / ties / losses of each kernel against the reference kernel (rntk), by accuracy on each dataset;
+* Friedman's chi-square test over all kernels; pairwise Wilcoxon signed-rank tests with Holm's correction;
+  a critical-difference diagram whose bars join kernels that no corrected Wilcoxon test separates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from rntk_bench.errors import RunError
+from rntk_bench.results import (
+    REPORTABLE,
+    atomic_write_text,
+    read_results,
+    read_run_info,
+)
+
+REFERENCE = "rntk"
+ALPHA = 0.05
+LEADERBOARD_FILE = "leaderboard.md"
+PER_DATASET_FILE = "per_dataset.csv"
+SUMMARY_FILE = "summary.csv"
+PAIRWISE_FILE = "pairwise.csv"
+CD_FILE = "critical_difference.png"
+
+
+# ----------------------------------------------------------------------------------------------- tables
+
+
+def merge_tables(tables: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
+    """Concatenate results tables; a (dataset, kernel) present in several keeps the last table's rows.
+
+    Returns
+    -------
+    table : DataFrame
+    notes : list of str
+        One line per replaced (dataset, kernel).
+    """
+    kept: list[pd.DataFrame] = []
+    seen: dict[tuple[str, str], int] = {}
+    notes = []
+    for index, table in enumerate(tables):
+        for key in table[["dataset", "kernel"]].drop_duplicates().itertuples(index=False, name=None):
+            if key in seen:
+                notes.append(f"{key[1]} on {key[0]}: run {index + 1} replaces run {seen[key] + 1}")
+            seen[key] = index
+    for index, table in enumerate(tables):
+        keys = list(zip(table["dataset"], table["kernel"]))
+        kept.append(table[[seen[key] == index for key in keys]])
+    if not kept:
+        return pd.DataFrame(), notes
+    merged = pd.concat(kept, ignore_index=True)
+    # rows in first-appearance order of datasets and kernels over all tables, as a single run would list them
+    everything = pd.concat(tables, ignore_index=True)
+    dataset_rank = {name: i for i, name in enumerate(dict.fromkeys(everything["dataset"]))}
+    kernel_rank = {name: i for i, name in enumerate(dict.fromkeys(everything["kernel"]))}
+    order = sorted(range(len(merged)), key=lambda i: (dataset_rank[merged["dataset"].iat[i]],
+                                                      kernel_rank[merged["kernel"].iat[i]], i))
+    return merged.iloc[order].reset_index(drop=True), notes
+
+
+def accuracy_table(table: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.DataFrame:
+    """Accuracy per dataset (rows, in first-appearance order) and kernel (columns): mean over splits.
+
+    Rows whose status is not ``ok`` or ``partial`` are left out, so their cells are NaN.
+    """
+    usable = table[table["status"].isin(REPORTABLE)]
+    wide = usable.pivot_table(index="dataset", columns="kernel", values="test_accuracy", aggfunc="mean", sort=False)
+    order = list(kernels) if kernels else list(dict.fromkeys(table["kernel"]))
+    datasets = list(dict.fromkeys(table["dataset"]))
+    return wide.reindex(index=datasets, columns=order).astype(float)
+
+
+def rank_table(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Friedman ranks per dataset: 1 = most accurate, ties share their mean rank. Complete rows only."""
+    return accuracy.rank(axis=1, ascending=False, method="average")
+
+
+def summary_table(accuracy: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
+    """Per kernel: mean and std of accuracy, mean rank, P90, P95, PMA, wins/ties/losses against ``reference``.
+
+    Parameters
+    ----------
+    accuracy : DataFrame
+        Datasets x kernels, complete (no NaN): see :func:`complete_cases`.
+    reference : str
+        Kernel the others are compared with; the W/T/L columns are empty when it is absent.
+
+    Returns
+    -------
+    DataFrame indexed by kernel, sorted by mean rank (then name).
+    """
+    best = accuracy.max(axis=1)
+    ratio = accuracy.div(best.where(best > 0), axis=0).fillna(1.0)  # every kernel at 0: all equal the best
+    ranks = rank_table(accuracy)
+    summary = pd.DataFrame({
+        "n_datasets": accuracy.count(),
+        "mean_accuracy": accuracy.mean(),
+        "std_accuracy": accuracy.std(ddof=1),
+        "mean_rank": ranks.mean(),
+        "p90": (ratio >= 0.90 - 1e-12).mean(),
+        "p95": (ratio >= 0.95 - 1e-12).mean(),
+        "pma": ratio.mean(),
+    })
+    if reference in accuracy.columns:
+        ref = accuracy[reference]
+        summary["wins"] = [int((accuracy[k] > ref).sum()) if k != reference else pd.NA for k in accuracy.columns]
+        summary["ties"] = [int((accuracy[k] == ref).sum()) if k != reference else pd.NA for k in accuracy.columns]
+        summary["losses"] = [int((accuracy[k] < ref).sum()) if k != reference else pd.NA for k in accuracy.columns]
+    else:
+        summary["wins"] = summary["ties"] = summary["losses"] = pd.NA
+    summary.index.name = "kernel"
+    return summary.sort_values(["mean_rank", "kernel"], kind="stable")
+
+
+def complete_cases(accuracy: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Datasets on which every kernel has an accuracy, and the names of the others."""
+    complete = accuracy.dropna(axis=0, how="any")
+    return complete, [name for name in accuracy.index if name not in complete.index]
+
+
+# ----------------------------------------------------------------------------------------------- tests
+
+
+def friedman_test(accuracy: pd.DataFrame) -> tuple[float, float]:
+    """Friedman's chi-square statistic and p-value over the kernels (NaN with < 3 kernels or < 2 datasets)."""
+    if accuracy.shape[1] < 3 or accuracy.shape[0] < 2:
+        return math.nan, math.nan
+    values = accuracy.to_numpy()
+    if np.all(values == values[:, :1]):  # every dataset a full tie: no evidence of any difference
+        return 0.0, 1.0
+    statistic, p_value = stats.friedmanchisquare(*values.T)
+    return float(statistic), float(p_value)
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values: ``max_{j<=i} min(1, (m - j + 1) p_(j))`` in ascending order."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p, kind="stable")
+    m = len(p)
+    adjusted = np.empty(m)
+    running = 0.0
+    for position, index in enumerate(order):
+        running = max(running, min(1.0, (m - position) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def wilcoxon_holm(accuracy: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
+    """Pairwise two-sided Wilcoxon signed-rank tests (zero differences dropped) with Holm's correction.
+
+    Returns
+    -------
+    DataFrame with columns kernel_a, kernel_b, n_datasets, wins_a, wins_b, statistic, p_value, p_holm,
+    significant (``p_holm < alpha``).
+    """
+    rows = []
+    kernels = list(accuracy.columns)
+    for i, a in enumerate(kernels):
+        for b in kernels[i + 1:]:
+            diff = (accuracy[a] - accuracy[b]).to_numpy()
+            if np.all(diff == 0):
+                statistic, p_value = math.nan, 1.0
+            else:
+                result = stats.wilcoxon(accuracy[a], accuracy[b], zero_method="wilcox", alternative="two-sided")
+                statistic, p_value = float(result.statistic), float(result.pvalue)
+            rows.append({"kernel_a": a, "kernel_b": b, "n_datasets": len(diff), "wins_a": int((diff > 0).sum()),
+                         "wins_b": int((diff < 0).sum()), "statistic": statistic, "p_value": p_value})
+    table = pd.DataFrame(rows, columns=["kernel_a", "kernel_b", "n_datasets", "wins_a", "wins_b", "statistic",
+                                        "p_value"])
+    table["p_holm"] = holm(table["p_value"]) if len(table) else []
+    table["significant"] = table["p_holm"] < alpha
+    return table
+
+
+def cliques(mean_ranks: pd.Series, pairwise: pd.DataFrame) -> list[list[str]]:
+    """Maximal runs of kernels, consecutive by mean rank, that no significant pairwise test separates.
+
+    Returns
+    -------
+    list of list of str
+        Each with at least two kernels, ordered by rank; none contained in another.
+    """
+    order = list(mean_ranks.sort_values(kind="stable").index)
+    separated = {frozenset((row.kernel_a, row.kernel_b)) for row in pairwise.itertuples() if row.significant}
+    runs: list[list[str]] = []
+    for start in range(len(order)):
+        end = start
+        while end + 1 < len(order) and all(
+            frozenset((order[k], order[end + 1])) not in separated for k in range(start, end + 1)
+        ):
+            end += 1
+        run = order[start:end + 1]
+        if len(run) >= 2 and not any(set(run) <= set(other) for other in runs):
+            runs.append(run)
+    return runs
+
+
+def plot_critical_difference(mean_ranks: pd.Series, groups: list[list[str]], path: str | Path,
+                             title: str = "") -> Path:
+    """Draw a critical-difference diagram (rank axis, kernels at their mean rank, bars over groups) as PNG."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    ranks = mean_ranks.sort_values(kind="stable")
+    k = len(ranks)
+    low, high = 1, max(k, 2)
+    half = math.ceil(k / 2)
+    height = 1.2 + 0.3 * half + 0.25 * len(groups)
+    figure = Figure(figsize=(7, height))
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes((0.05, 0.02, 0.9, 0.9))
+    axes.set_xlim(low - 0.4, high + 0.4)
+    axes.set_ylim(-(0.6 + 0.3 * half + 0.25 * len(groups)), 0.6)
+    axes.axis("off")
+    axes.hlines(0, low, high, color="black", linewidth=1)
+    for tick in range(low, high + 1):
+        axes.vlines(tick, 0, 0.1, color="black", linewidth=1)
+        axes.text(tick, 0.18, str(tick), ha="center", va="bottom", fontsize=9)
+    for position, (name, rank) in enumerate(ranks.items()):
+        left = position < half
+        row = position if left else k - 1 - position
+        y = -(0.35 + 0.3 * row)
+        x_text = low - 0.3 if left else high + 0.3
+        axes.plot([rank, rank, x_text], [0, y, y], color="black", linewidth=0.8)
+        axes.text(x_text, y, f"{name} ({rank:.2f})" if left else f"({rank:.2f}) {name}",
+                  ha="right" if left else "left", va="center", fontsize=9)
+    for index, group in enumerate(groups):
+        y = -(0.2 + 0.12 * index)
+        axes.hlines(y, ranks[group[0]] - 0.03, ranks[group[-1]] + 0.03, color="black", linewidth=3)
+    if title:
+        axes.set_title(title, fontsize=10)
+    path = Path(path)
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    return path
+
+
+# ----------------------------------------------------------------------------------------------- output
+
+
+@dataclass
+class Leaderboard:
+    """Every table of a leaderboard (see the module docstring)."""
+
+    accuracy: pd.DataFrame
+    complete: pd.DataFrame
+    dropped: list[str]
+    summary: pd.DataFrame
+    friedman: tuple[float, float]
+    pairwise: pd.DataFrame
+    groups: list[list[str]]
+    failures: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def build_leaderboard(table: pd.DataFrame, reference: str = REFERENCE, alpha: float = ALPHA) -> Leaderboard:
+    """Compute every leaderboard table from one (merged) results table."""
+    if table.empty:
+        raise RunError("the results table is empty: no task has finished yet")
+    accuracy = accuracy_table(table)
+    complete, dropped = complete_cases(accuracy)
+    failures = table[~table["status"].isin(REPORTABLE) | (table["status"] == "partial")]
+    failures = failures.drop_duplicates(["dataset", "kernel"])[["dataset", "kernel", "status", "error"]]
+    if complete.empty:
+        summary = summary_table(complete, reference)
+        return Leaderboard(accuracy, complete, dropped, summary, (math.nan, math.nan),
+                           wilcoxon_holm(complete, alpha), [], failures)
+    summary = summary_table(complete, reference)
+    pairwise = wilcoxon_holm(complete, alpha)
+    return Leaderboard(accuracy, complete, dropped, summary, friedman_test(complete), pairwise,
+                       cliques(summary["mean_rank"], pairwise), failures)
+
+
+def _pct(value) -> str:
+    return "" if value is None or pd.isna(value) else f"{100 * value:.1f}"
+
+
+def summary_text(board: Leaderboard, reference: str = REFERENCE) -> str:
+    """The summary as a plain-text table (what ``rntk-bench run`` prints at the end)."""
+    lines = [(f"{'kernel':8s} {'accuracy %':>15s} {'rank':>6s} {'P90':>6s} {'P95':>6s} {'PMA':>6s} "
+             f"{'W/T/L vs ' + reference:>14s}")]
+    for kernel, row in board.summary.iterrows():
+        wtl = "" if pd.isna(row["wins"]) else f"{row['wins']}/{row['ties']}/{row['losses']}"
+        spread = "" if pd.isna(row["std_accuracy"]) else f" +- {100 * row['std_accuracy']:.1f}"
+        lines.append(f"{kernel:8s} {_pct(row['mean_accuracy']) + spread:>15s} {row['mean_rank']:6.2f} "
+                     f"{_pct(row['p90']):>6s} {_pct(row['p95']):>6s} {_pct(row['pma']):>6s} {wtl:>14s}")
+    _statistic, p_value = board.friedman
+    lines.append(f"{len(board.complete)} datasets compared; Friedman p = "
+                 + ("n/a (needs 3 kernels and 2 datasets)" if math.isnan(p_value) else f"{p_value:.3g}"))
+    return "\n".join(lines)
+
+
+def leaderboard_markdown(board: Leaderboard, runs: Sequence[dict], reference: str = REFERENCE,
+                         alpha: float = ALPHA, cd_file: str | None = CD_FILE) -> str:
+    """``leaderboard.md``: runs, summary, tests, diagram, per-dataset accuracies, failures."""
+    out = ["# Leaderboard", ""]
+    out.append("Runs: " + "; ".join(
+        f"`{run['path']}` (suite {run.get('suite', '?')}, config {run.get('config_hash', '?')}, "
+        f"started {run.get('started', '?')}, git {str(run.get('git') or '?')[:10]})" for run in runs))
+    out += ["", (f"Kernels: {', '.join(board.accuracy.columns)}. Datasets compared: {len(board.complete)} "
+            f"(those where every kernel has a result). Accuracy: mean test accuracy over a dataset's reported "
+            f"splits, in %."), ""]
+    out += ["## Summary", "",
+            f"| kernel | datasets | accuracy (mean +- std) | mean rank | P90 | P95 | PMA | W/T/L vs {reference} |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for kernel, row in board.summary.iterrows():
+        wtl = "-" if pd.isna(row["wins"]) else f"{row['wins']}/{row['ties']}/{row['losses']}"
+        spread = "" if pd.isna(row["std_accuracy"]) else f" +- {100 * row['std_accuracy']:.1f}"
+        out.append(f"| {kernel} | {row['n_datasets']} | {_pct(row['mean_accuracy'])}{spread} | "
+                   f"{row['mean_rank']:.2f} | {_pct(row['p90'])} | {_pct(row['p95'])} | {_pct(row['pma'])} | {wtl} |")
+    statistic, p_value = board.friedman
+    out += ["", ("Mean rank: Friedman rank (1 = best, ties averaged). P90/P95: % of datasets where the kernel "
+            "reaches 90 %/95 % of the best compared accuracy. PMA: mean % of the best accuracy. W/T/L: datasets "
+            f"where the kernel beats / ties / loses to {reference}."), ""]
+    out.append("Friedman test: " + ("not applicable (needs at least 3 kernels and 2 datasets)."
+                                     if math.isnan(p_value) else f"chi2 = {statistic:.3f}, p = {p_value:.3g}."))
+    if len(board.pairwise):
+        out += ["", f"## Pairwise Wilcoxon signed-rank tests (Holm-corrected, alpha = {alpha})", "",
+                "| kernel A | kernel B | A better | B better | p | p (Holm) | significant |",
+                "|---|---|---:|---:|---:|---:|---|"]
+        for row in board.pairwise.itertuples():
+            out.append(f"| {row.kernel_a} | {row.kernel_b} | {row.wins_a} | {row.wins_b} | {row.p_value:.3g} | "
+                       f"{row.p_holm:.3g} | {'yes' if row.significant else 'no'} |")
+    if cd_file:
+        out += ["", f"![critical-difference diagram]({cd_file})", "",
+                "Bars join kernels that no Holm-corrected Wilcoxon test separates."]
+    out += ["", "## Accuracy per dataset (%)", "", "Best per dataset in bold.", "",
+            "| dataset | " + " | ".join(board.accuracy.columns) + " |",
+            "|---|" + "---:|" * len(board.accuracy.columns)]
+    for dataset, row in board.accuracy.iterrows():
+        best = row.max()
+        cells = ["" if pd.isna(v) else (f"**{100 * v:.1f}**" if v == best else f"{100 * v:.1f}") for v in row]
+        out.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    if board.dropped:
+        out += ["", f"Not in the summary (a kernel has no result): {', '.join(board.dropped)}."]
+    if len(board.failures):
+        out += ["", "## Failures and partial grids", "", "| dataset | kernel | status | message |", "|---|---|---|---|"]
+        for row in board.failures.itertuples():
+            message = str(row.error).replace("|", "\\|").replace("\n", " ")[:300]
+            out.append(f"| {row.dataset} | {row.kernel} | {row.status} | {message} |")
+    if board.notes:
+        out += ["", "## Notes", ""] + [f"- {note}" for note in board.notes]
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class ReportOutcome:
+    """Files written by :func:`write_report`, and the leaderboard behind them."""
+
+    out_dir: Path
+    files: list[Path]
+    board: Leaderboard
+
+
+def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = None,
+                 reference: str = REFERENCE, alpha: float = ALPHA) -> ReportOutcome:
+    """Merge the results of ``run_dirs`` and write ``leaderboard.md``, the CSVs and the CD diagram.
+
+    Parameters
+    ----------
+    run_dirs : sequence of path
+        Run folders; a (dataset, kernel) in several keeps the last folder's result.
+    out_dir : path, optional
+        Default: the run folder when there is one; required for several.
+    """
+    if not run_dirs:
+        raise RunError("name at least one run folder")
+    if out_dir is None:
+        if len(run_dirs) > 1:
+            raise RunError("several run folders: choose where the merged leaderboard goes with --out")
+        out_dir = run_dirs[0]
+    out_dir = Path(out_dir)
+    tables, runs = [], []
+    for run_dir in run_dirs:
+        tables.append(read_results(run_dir))
+        info = read_run_info(run_dir) if (Path(run_dir) / "run.json").exists() else {}
+        runs.append({"path": str(run_dir), "suite": info.get("config", {}).get("suite"),
+                     "config_hash": info.get("config_hash"), "started": info.get("started"),
+                     "git": (info.get("git") or {}).get("revision")})
+    table, notes = merge_tables(tables)
+    board = build_leaderboard(table, reference, alpha)
+    board.notes.extend(notes)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create report folder {str(out_dir)!r}: {exc.strerror}") from None
+    files = []
+    per_dataset = board.accuracy.copy()
+    per_dataset["best"] = [
+        ";".join(k for k, v in row.items() if not pd.isna(v) and v == row.max()) for _, row in board.accuracy.iterrows()
+    ]
+    for name, frame, index in ((PER_DATASET_FILE, per_dataset, True), (SUMMARY_FILE, board.summary, True),
+                               (PAIRWISE_FILE, board.pairwise, False)):
+        atomic_write_text(out_dir / name, frame.to_csv(index=index))
+        files.append(out_dir / name)
+    cd_file = None
+    if len(board.complete) and board.complete.shape[1] >= 2:
+        files.append(plot_critical_difference(board.summary["mean_rank"], board.groups, out_dir / CD_FILE,
+                                              f"{len(board.complete)} datasets"))
+        cd_file = CD_FILE
+    atomic_write_text(out_dir / LEADERBOARD_FILE, leaderboard_markdown(board, runs, reference, alpha, cd_file))
+    files.insert(0, out_dir / LEADERBOARD_FILE)
+    atomic_write_text(out_dir / "report.json", json.dumps({"runs": runs, "notes": board.notes}, indent=2) + "\n")
+    return ReportOutcome(out_dir, files, board)
+
+
+__all__ = [
+    "Leaderboard",
+    "ReportOutcome",
+    "accuracy_table",
+    "build_leaderboard",
+    "cliques",
+    "complete_cases",
+    "friedman_test",
+    "holm",
+    "leaderboard_markdown",
+    "merge_tables",
+    "plot_critical_difference",
+    "rank_table",
+    "summary_table",
+    "summary_text",
+    "wilcoxon_holm",
+]

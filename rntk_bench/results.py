@@ -1,0 +1,322 @@
+"""What a run folder holds, how it is written without losing anything, and how it is read back.
+
+A run folder::
+
+    run.json          configuration, config hash, package versions, git revision, machine, start and end
+    tasks/DATASET/KERNEL-HASH.json
+                      one file per finished task (dataset x kernel setting): its scores for every C and
+                      split, timings, status; written atomically (temporary file, then rename)
+    results.csv       the tidy table, one row per (dataset, kernel, split), built from the task files
+    scores.csv        every score behind the selection: one row per (dataset, kernel setting, C, split)
+
+The task files are the source of truth: ``results.csv`` is a pure function of them (:func:`combine`), so an
+interrupted run loses only the tasks in flight and a resumed run ends with the same table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rntk_bench.errors import RunError
+from rntk_bench.protocols import Candidate, select
+
+RUN_FILE = "run.json"
+TASKS_DIR = "tasks"
+RESULTS_FILE = "results.csv"
+SCORES_FILE = "scores.csv"
+
+RESULT_COLUMNS = (
+    "dataset",
+    "suite",
+    "collection",
+    "protocol",
+    "kernel",
+    "kernel_id",
+    "params",
+    "C",
+    "split",
+    "cv_accuracy",
+    "test_accuracy",
+    "n_train",
+    "n_test",
+    "n_settings",
+    "n_failed",
+    "gram_seconds",
+    "fit_seconds",
+    "status",
+    "error",
+    "notes",
+)
+"""Columns of ``results.csv``. ``cv_accuracy`` is the selection score: the mean cross-validation accuracy
+(train-cv-test) or the validation accuracy (arora-uci) of the selected setting and C. ``gram_seconds`` and
+``fit_seconds`` add up the whole grid search of that kernel on that dataset. ``status`` is ``ok``, ``partial``
+(some settings failed; selected among the others, listed in ``error``), ``error`` (every setting failed) or
+``incomplete`` (the run was interrupted before every setting finished)."""
+
+SCORE_COLUMNS = (
+    "dataset",
+    "kernel",
+    "kernel_id",
+    "setting_index",
+    "C",
+    "split",
+    "selection_accuracy",
+    "test_accuracy",
+)
+REPORTABLE = ("ok", "partial")
+"""Statuses whose rows carry a selected configuration and accuracies."""
+
+
+# ------------------------------------------------------------------------------------------- writing
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never a part.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, then renamed over ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "_"
+
+
+def task_path(run_dir: str | Path, dataset: str, kernel_id: str) -> Path:
+    """Where the result of the task (``dataset``, kernel setting ``kernel_id``) lives in a run folder."""
+    digest = hashlib.sha256(f"{dataset}\0{kernel_id}".encode()).hexdigest()[:12]
+    kernel = kernel_id.split("[", 1)[0]
+    return Path(run_dir) / TASKS_DIR / _safe(dataset) / f"{_safe(kernel)}-{digest}.json"
+
+
+def write_task_result(run_dir: str | Path, result: dict[str, Any]) -> Path:
+    """Write one task's result file atomically; returns its path."""
+    path = task_path(run_dir, result["dataset"], result["kernel_id"])
+    atomic_write_json(path, result)
+    return path
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+def read_task_results(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Every task result file of a run folder (unreadable files, which atomic writes never leave, are skipped)."""
+    results = []
+    for path in sorted((Path(run_dir) / TASKS_DIR).glob("*/*.json")):
+        try:
+            results.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return results
+
+
+def read_run_info(run_dir: str | Path) -> dict[str, Any]:
+    """The ``run.json`` of a run folder."""
+    path = Path(run_dir) / RUN_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{str(run_dir)!r} is not a run folder: it has no {RUN_FILE}") from None
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path} is not valid JSON: {exc}") from None
+
+
+# ------------------------------------------------------------------------------------------ combining
+
+
+def _order_key(order: Sequence[str] | None):
+    position = {name: index for index, name in enumerate(order or ())}
+    return lambda name: (position.get(name, len(position)), name)
+
+
+def combine(
+    task_results: Iterable[dict[str, Any]],
+    dataset_order: Sequence[str] | None = None,
+    kernel_order: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The results table of a run: the selected configuration of every (dataset, kernel) and its accuracies.
+
+    Parameters
+    ----------
+    task_results : iterable of dict
+        Task result files' contents (:func:`read_task_results`).
+    dataset_order, kernel_order : sequence of str, optional
+        Row order; names not listed follow alphabetically.
+
+    Returns
+    -------
+    DataFrame with columns :data:`RESULT_COLUMNS`, one row per (dataset, kernel, split).
+    """
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for result in task_results:
+        groups.setdefault((result["dataset"], result["kernel"]), []).append(result)
+    by_dataset, by_kernel = _order_key(dataset_order), _order_key(kernel_order)
+    rows: list[dict[str, Any]] = []
+    for dataset, kernel in sorted(groups, key=lambda key: (by_dataset(key[0]), by_kernel(key[1]))):
+        rows.extend(_group_rows(groups[(dataset, kernel)]))
+    table = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+    return table
+
+
+def _group_rows(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    group = sorted(group, key=lambda result: result["setting_index"])
+    first = group[0]
+    ok = [result for result in group if result["status"] == "ok"]
+    failed = [result for result in group if result["status"] != "ok"]
+    planned = int(first["n_settings"])
+    base = {
+        "dataset": first["dataset"],
+        "suite": first.get("suite", ""),
+        "collection": first.get("collection", ""),
+        "protocol": first.get("protocol", ""),
+        "kernel": first["kernel"],
+        "n_settings": planned,
+        "n_failed": len(failed),
+        "gram_seconds": float(sum(result.get("gram_seconds") or 0.0 for result in group)),
+        "fit_seconds": float(sum(result.get("fit_seconds") or 0.0 for result in group)),
+        "notes": "; ".join(dict.fromkeys(note for result in ok for note in result.get("notes", []))),
+    }
+    empty = {"kernel_id": "", "params": "", "C": np.nan, "split": "", "cv_accuracy": np.nan,
+             "test_accuracy": np.nan, "n_train": np.nan, "n_test": np.nan}
+    if len({result["setting_index"] for result in group}) < planned:
+        finished = len({result["setting_index"] for result in group})
+        return [{**base, **empty, "status": "incomplete",
+                 "error": f"{finished} of {planned} settings finished; resume the run to finish it"}]
+    messages = "; ".join(f"{result['kernel_id']}: {result.get('error', '')}" for result in failed)
+    if not ok:
+        return [{**base, **empty, "status": "error", "error": f"all {planned} settings failed: {messages}"}]
+    candidates = [
+        Candidate(
+            result["setting_index"],
+            result["kernel_id"],
+            result["params"],
+            tuple(result["C_grid"]),
+            tuple(result["selection_accuracy"]),
+        )
+        for result in ok
+    ]
+    chosen, c_index = select(candidates)
+    winner = next(result for result in ok if result["setting_index"] == chosen.setting_index)
+    status, error = ("partial", f"{len(failed)} of {planned} settings failed: {messages}") if failed else ("ok", "")
+    rows = []
+    for split, scores in winner["splits"].items():
+        rows.append({
+            **base,
+            "kernel_id": winner["kernel_id"],
+            "params": json.dumps(winner["params"], sort_keys=True),
+            "C": chosen.C_grid[c_index],
+            "split": split,
+            "cv_accuracy": chosen.selection_accuracy[c_index],
+            "test_accuracy": scores["test_accuracy"][c_index],
+            "n_train": scores["n_train"],
+            "n_test": scores["n_test"],
+            "status": status,
+            "error": error,
+        })
+    return rows
+
+
+def score_table(task_results: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Every score behind the selection: one row per (dataset, kernel setting, C, split)."""
+    rows = []
+    for result in task_results:
+        if result["status"] != "ok":
+            continue
+        for c_index, C in enumerate(result["C_grid"]):
+            for split, scores in result["splits"].items():
+                rows.append({
+                    "dataset": result["dataset"],
+                    "kernel": result["kernel"],
+                    "kernel_id": result["kernel_id"],
+                    "setting_index": result["setting_index"],
+                    "C": C,
+                    "split": split,
+                    "selection_accuracy": result["selection_accuracy"][c_index],
+                    "test_accuracy": scores["test_accuracy"][c_index],
+                })
+    table = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+    return table.sort_values(["dataset", "kernel", "setting_index", "C", "split"], kind="stable", ignore_index=True)
+
+
+def write_tables(run_dir: str | Path, dataset_order=None, kernel_order=None) -> pd.DataFrame:
+    """Rebuild ``results.csv`` and ``scores.csv`` of a run folder from its task files; returns the results."""
+    task_results = read_task_results(run_dir)
+    table = combine(task_results, dataset_order, kernel_order)
+    atomic_write_text(Path(run_dir) / RESULTS_FILE, table.to_csv(index=False))
+    atomic_write_text(Path(run_dir) / SCORES_FILE, score_table(task_results).to_csv(index=False))
+    return table
+
+
+def read_results(run_dir: str | Path) -> pd.DataFrame:
+    """The results table of a run folder: rebuilt from its task files, or read from ``results.csv``."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"run folder {str(run_dir)!r} does not exist")
+    if (run_dir / TASKS_DIR).is_dir():
+        info = read_run_info(run_dir) if (run_dir / RUN_FILE).exists() else {}
+        config = info.get("config", {})
+        return combine(read_task_results(run_dir), config.get("datasets"), list(config.get("kernels", {})))
+    path = run_dir / RESULTS_FILE
+    if not path.exists():
+        raise RunError(f"{str(run_dir)!r} has neither task files nor {RESULTS_FILE}: is it a run folder?")
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    missing = sorted(set(RESULT_COLUMNS) - set(table.columns))
+    if missing:
+        raise RunError(f"{path} lacks the column(s) {', '.join(missing)}")
+    return table
+
+
+__all__ = [
+    "REPORTABLE",
+    "RESULTS_FILE",
+    "RESULT_COLUMNS",
+    "RUN_FILE",
+    "SCORES_FILE",
+    "SCORE_COLUMNS",
+    "TASKS_DIR",
+    "atomic_write_json",
+    "atomic_write_text",
+    "combine",
+    "read_results",
+    "read_run_info",
+    "read_task_results",
+    "score_table",
+    "task_path",
+    "write_tables",
+    "write_task_result",
+]
