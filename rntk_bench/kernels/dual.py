@@ -24,7 +24,8 @@ def relu_dual(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> tuple[np.nda
     safe = np.where(norm > 0, norm, 1.0)
     c = np.clip(np.where(norm > 0, k12 / safe, 0.0), -1.0, 1.0)
     angle = np.pi - np.arccos(c)
-    vphi = norm * (c * angle + np.sqrt(1.0 - c * c)) / (2.0 * np.pi)
+    # (1 - c)(1 + c), not 1 - c^2: next to |c| = 1 the latter loses half the digits of sqrt(1 - c^2)
+    vphi = norm * (c * angle + np.sqrt((1.0 - c) * (1.0 + c))) / (2.0 * np.pi)
     vphi_dot = angle / (2.0 * np.pi)
     return vphi, vphi_dot
 

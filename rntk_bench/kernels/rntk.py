@@ -71,6 +71,16 @@ class Padded:
         return cls(values, mask, np.array([len(seq) for seq in sequences]))
 
 
+def _self_inner(padded: Padded) -> np.ndarray:
+    """``<x_t, x_t> / m`` of every sample and padded step, shape (n, T_max).
+
+    The chain of a sample with itself uses these very numbers (not a matrix product, whose summation order
+    may differ in the last bit), so that its correlation is exactly 1: the ReLU dual's derivative has an
+    unbounded slope there, and one unit in the last place of the correlation moves the kernel by ~1e-8.
+    """
+    return np.einsum("nsc,nsc->ns", padded.values, padded.values) / padded.values.shape[2]
+
+
 def variances(padded: Padded, p: RNTKParams) -> np.ndarray:
     """Per-sample variances ``q[l](t; x)`` of every layer's pre-activation along the sample's own time axis.
 
@@ -82,7 +92,7 @@ def variances(padded: Padded, p: RNTKParams) -> np.ndarray:
     dual = DUALS[p.activation]
     n, t_max, n_channels = padded.values.shape
     q = np.zeros((p.n_layers, n, t_max))
-    inner = np.einsum("nsc,nsc->ns", padded.values, padded.values) / n_channels  # I[1](t, t)
+    inner = _self_inner(padded)                                                    # I[1](t, t)
     first = padded.mask & ~np.pad(padded.mask, ((0, 0), (1, 0)))[:, :t_max]       # each series' t = 1
     for layer in range(p.n_layers):
         below = inner if layer == 0 else dual(q[layer - 1], q[layer - 1], q[layer - 1])[0]
@@ -116,6 +126,7 @@ def _diagonal_chain(
     sigma = [np.zeros((n_x, n_y)) for _ in range(p.n_layers)]
     theta = [np.zeros((n_x, n_y)) for _ in range(p.n_layers)]
     was_valid = np.zeros((n_x, n_y), dtype=bool)
+    self_inner = _self_inner(px) if same and offset == 0 else None
     for s in range(start, stop):
         u = s + offset
         valid = px.mask[:, s, None] & py.mask[None, :, u]
@@ -133,6 +144,8 @@ def _diagonal_chain(
                 r = r + p.sigma_h**2 * shared_start
             if layer == 0:
                 inner = px.values[:, s] @ py.values[:, u].T / n_channels
+                if self_inner is not None:
+                    np.fill_diagonal(inner, self_inner[:, s])
                 inner_dot = None
             else:
                 inner, inner_dot = dual(qx[layer - 1, :, s, None], qy[layer - 1, None, :, u], sigma[layer - 1])
@@ -167,6 +180,69 @@ def _one_direction(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RN
         for valid, nngp, ntk in _diagonal_chain(px, py, qx, qy, offset, same, p):
             total += np.where(valid, ntk if use_ntk else nngp, 0.0)
     return total / np.outer(px.lengths, py.lengths)
+
+
+def _prepare_call(X, Y, arguments: dict) -> tuple[RNTKParams, list[np.ndarray], list[np.ndarray], bool]:
+    """Validate the arguments shared by ``rntk`` and ``rntk_reference``."""
+    p = RNTKParams(*(arguments[name] for name in RNTKParams.__dataclass_fields__))
+    xs = check_sequences(X, "X")
+    same = Y is None
+    ys = xs if same else check_sequences(Y, "Y")
+    if xs[0].shape[1] != ys[0].shape[1]:
+        raise InvalidInputError(f"X has {xs[0].shape[1]} channels but Y has {ys[0].shape[1]}")
+    return p, xs, ys, same
+
+
+def rntk_reference(
+    X,
+    Y=None,
+    *,
+    n_layers: int = 1,
+    sigma_w: float = 1.4142,
+    sigma_u: float = 0.5,
+    sigma_b: float = 0.1,
+    sigma_h: float = 0.0,
+    sigma_v: float = 1.0,
+    activation: str = "relu",
+    output: str = "last",
+    direction: str = "forward",
+    fixed_layers: int = 0,
+) -> np.ndarray:
+    """Reference RNTK: the recursions of docs/kernels.md evaluated literally, one ``(n_x, n_y)`` step at a time.
+
+    Same signature and values as :func:`rntk` (which runs the tiled engine); kept as the specification
+    that the engine is tested against and the baseline of ``python -m benchmarks``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_x, T) or (n_x, n_channels, T), or list of ndarray of shape (n_channels, T_i)
+        Series; lengths may differ (they are right-aligned).
+    Y : same kinds as X, optional
+        If omitted, the Gram matrix of X with itself, including the ``sigma_h`` initial-state term of a
+        sample paired with itself. ``K(X, X)`` treats the two arguments as distinct samples and has no such term.
+    n_layers : int
+        Number of stacked recurrent layers L >= 1.
+    sigma_w, sigma_u, sigma_b, sigma_h, sigma_v : float
+        Scales of the recurrent weights, input weights, biases, initial state and readout.
+    activation : {"relu", "erf"}
+    output : {"last", "mean"}
+        Read out the last state, or the mean of all states (true mean pooling over all pairs ``(t, t')``).
+    direction : {"forward", "reversed", "bidirectional"}
+        Bidirectional adds the kernels of the forward and the time-reversed network.
+    fixed_layers : int
+        Number F of frozen bottom layers; F = L gives the NNGP kernel.
+
+    Returns
+    -------
+    ndarray of shape (n_x, n_y)
+    """
+    p, xs, ys, same = _prepare_call(X, Y, locals())
+    result = np.zeros((len(xs), len(ys)))
+    if direction in ("forward", "bidirectional"):
+        result += _one_direction(xs, ys, same, p)
+    if direction in ("reversed", "bidirectional"):
+        result += _one_direction([x[::-1] for x in xs], [y[::-1] for y in ys], same, p)
+    return result
 
 
 def rntk(
@@ -209,19 +285,10 @@ def rntk(
     -------
     ndarray of shape (n_x, n_y)
     """
-    p = RNTKParams(n_layers, sigma_w, sigma_u, sigma_b, sigma_h, sigma_v, activation, output, direction,
-                   fixed_layers)
-    xs = check_sequences(X, "X")
-    same = Y is None
-    ys = xs if same else check_sequences(Y, "Y")
-    if xs[0].shape[1] != ys[0].shape[1]:
-        raise InvalidInputError(f"X has {xs[0].shape[1]} channels but Y has {ys[0].shape[1]}")
-    result = np.zeros((len(xs), len(ys)))
-    if direction in ("forward", "bidirectional"):
-        result += _one_direction(xs, ys, same, p)
-    if direction in ("reversed", "bidirectional"):
-        result += _one_direction([x[::-1] for x in xs], [y[::-1] for y in ys], same, p)
-    return result
+    p, xs, ys, same = _prepare_call(X, Y, locals())
+    from rntk_bench.kernels.engine import compute_rntk  # the engine imports this module: import on first use
+
+    return compute_rntk(xs, ys, same, p)
 
 
 def rntk_grid(X_train) -> list[dict]:

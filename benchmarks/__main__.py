@@ -1,0 +1,204 @@
+"""``python -m benchmarks [--full] [--jobs N] [--repeat K]``: time the fast engines against the NumPy references.
+
+Prints a table (implementation, N, T, L, seconds, pair-steps/s, speed-up over the NumPy reference, share of the
+arithmetic limit, peak memory) and writes it to results/bench/ as ``bench.csv`` and ``bench.md``.
+Quick by default (about a minute on 2 cores); ``--full`` adds (N, T) = (2000, 500), mean pooling at
+N = 200, and the bounded-memory run (a 20000 x 2000 cross Gram with T = 100).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.limits import arithmetic_limit
+from benchmarks.measure import cross_gram_rss, measure
+from rntk_bench.kernels.ntk import ntk, ntk_reference
+from rntk_bench.kernels.rntk import rntk, rntk_reference
+from rntk_bench.threads import available_cpus, limit_threads
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Case:
+    """One benchmark problem: a Gram matrix K(X) (or cross Gram) of ``n`` random-walk series of length ``t``."""
+
+    name: str
+    n: int
+    t: int
+    n_layers: int = 1
+    output: str = "last"
+    unequal: bool = False
+    params: dict = field(default_factory=dict)
+    baseline: bool = True
+
+    def data(self):
+        rng = np.random.default_rng(self.n * 1000 + self.t)
+        if self.unequal:
+            lengths = rng.integers(self.t // 3, self.t + 1, size=self.n)
+            X = [np.cumsum(rng.normal(size=(1, length)), axis=1) for length in lengths]
+            scale = max(np.linalg.norm(x) for x in X)
+            return [x / scale for x in X]
+        X = np.cumsum(rng.normal(size=(self.n, self.t)), axis=1)
+        return X / np.linalg.norm(X, axis=1).max()       # the UCI code's scaling: largest row norm 1
+
+    def pair_steps(self, X) -> float:
+        """Distinct pair-layer-steps of the result: upper triangle (with diagonal) x chain steps x layers."""
+        lengths = np.array([x.shape[-1] for x in X], dtype=float)
+        if self.output == "mean":
+            per_pair = np.outer(lengths, lengths)          # every (t, t') pair
+        else:
+            per_pair = np.minimum.outer(lengths, lengths)  # the right-aligned chain
+        return float(np.triu(per_pair).sum()) * self.n_layers
+
+
+QUICK = [
+    Case("rntk relu last", 1000, 150),
+    Case("rntk relu last", 500, 100, n_layers=2),
+    Case("rntk relu last, unequal lengths", 500, 150, unequal=True),
+    Case("rntk relu mean pooling", 100, 60, output="mean"),
+    Case("rntk erf last", 500, 100, params={"activation": "erf"}),
+]
+FULL = QUICK[:1] + [Case("rntk relu last", 2000, 500)] + QUICK[1:] + [
+    Case("rntk relu mean pooling", 200, 100, output="mean"),
+]
+
+
+def _human_bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+
+
+def run(full: bool, jobs: int, repeat: int, out_dir: Path) -> list[dict]:
+    rows = []
+    load_before = os.getloadavg()
+    print(f"measuring the arithmetic limit on {jobs} core(s) ...", flush=True)
+    limit = arithmetic_limit(jobs)
+    with limit_threads(jobs):
+        rntk(np.zeros((2, 3)))                               # load compiled code outside the timings
+        ntk(np.zeros((2, 3)))
+        for case in FULL if full else QUICK:
+            X = case.data()
+            params = {**case.params, "n_layers": case.n_layers, "output": case.output}
+            work = case.pair_steps(X)
+            timings = {}
+            for label, function in (("engine", rntk), ("numpy reference", rntk_reference)):
+                if label != "engine" and not case.baseline:
+                    continue
+                print(f"{case.name}: N={case.n} T={case.t} L={case.n_layers} [{label}] ...", flush=True)
+                result = measure(lambda f=function, X=X, params=params: f(X, **params),
+                                 repeat if label == "engine" else max(1, repeat - 1))
+                timings[label] = result
+                rows.append({
+                    "case": case.name, "implementation": label, "N": case.n, "T": case.t, "L": case.n_layers,
+                    "seconds": result.seconds, "pair_steps_per_s": work / result.seconds,
+                    "peak_memory_bytes": result.peak_bytes,
+                })
+            for row in rows[-len(timings):]:
+                row["speedup_vs_numpy"] = timings["numpy reference"].seconds / row["seconds"]
+                row["share_of_limit"] = row["pair_steps_per_s"] / limit["limit_pair_steps_per_s"]
+            # accuracy of the engine on this benchmark's data, against the reference just timed
+            fast, reference = timings["engine"].value, timings["numpy reference"].value
+            rows[-2]["max_rel_diff"] = float(np.abs(fast - reference).max() / np.abs(reference).max())
+        X = np.random.default_rng(0).normal(size=(2000, 20))
+        for label, function in (("fc engine", ntk), ("fc numpy reference", ntk_reference)):
+            print(f"fc ntk: N=2000 d=20 L=3 [{label}] ...", flush=True)
+            result = measure(lambda f=function: f(X, n_layers=3), max(repeat, 3))
+            rows.append({"case": "fc ntk relu, 20 features", "implementation": label, "N": 2000, "T": 1, "L": 3,
+                         "seconds": result.seconds, "pair_steps_per_s": 2000 * 2001 / 2 * 3 / result.seconds,
+                         "peak_memory_bytes": result.peak_bytes})
+        for row in rows[-2:]:
+            row["speedup_vs_numpy"] = rows[-1]["seconds"] / row["seconds"]
+    if full:
+        print("bounded memory: cross Gram 20000 x 2000, T = 100 (engine, own process) ...", flush=True)
+        rss = cross_gram_rss(20000, 2000, 100, jobs)
+        rows.append({
+            "case": "rntk relu last, cross Gram 20000 x 2000", "implementation": "engine", "N": 20000, "T": 100,
+            "L": 1, "seconds": rss["seconds"], "pair_steps_per_s": 20000 * 2000 * 100 / rss["seconds"],
+            "peak_memory_bytes": rss["rss_peak"] - rss["rss_before"],
+            "share_of_limit": 20000 * 2000 * 100 / rss["seconds"] / limit["limit_pair_steps_per_s"],
+            "note": (f"Memory run: process RSS {_human_bytes(rss['rss_before'])} before the call, "
+                     f"{_human_bytes(rss['rss_peak'])} at peak (growth in the table); output "
+                     f"{_human_bytes(rss['output_bytes'])}, input {_human_bytes(rss['input_bytes'])}."),
+        })
+    # the unit rates again at the end: on a shared machine the less disturbed measurement is the better one
+    again = arithmetic_limit(jobs)
+    if again["limit_pair_steps_per_s"] > limit["limit_pair_steps_per_s"]:
+        for row in rows:
+            if "share_of_limit" in row:
+                row["share_of_limit"] *= limit["limit_pair_steps_per_s"] / again["limit_pair_steps_per_s"]
+        limit = again
+    _write(rows, limit, jobs, full, load_before, os.getloadavg(), out_dir)
+    return rows
+
+
+def _table(rows: list[dict]) -> list[str]:
+    header = ["case", "implementation", "N", "T", "L", "seconds", "pair-steps/s", "vs NumPy", "of limit",
+              "peak memory", "max rel diff"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [
+            row["case"], row["implementation"], str(row["N"]), str(row["T"]), str(row["L"]),
+            f"{row['seconds']:.3f}", f"{row['pair_steps_per_s']:.3g}",
+            f"{row['speedup_vs_numpy']:.1f}x" if "speedup_vs_numpy" in row else "",
+            f"{row['share_of_limit']:.0%}" if "share_of_limit" in row else "",
+            _human_bytes(row["peak_memory_bytes"]),
+            f"{row['max_rel_diff']:.1e}" if "max_rel_diff" in row else "",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fields = sorted({key for row in rows for key in row}, key=lambda k: list(rows[0]).index(k)
+                    if k in rows[0] else 99)
+    with open(out_dir / "bench.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    notes = [row["note"] for row in rows if "note" in row]
+    lines = [
+        f"# RNTK engine benchmark ({'full' if full else 'quick'})", "",
+        (f"{time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()}, "
+         f"{available_cpus()} cores available, {jobs} used; load average {load_before[0]:.2f} before, "
+         f"{load_after[0]:.2f} after (other work on the machine slows both columns alike)."), "",
+        *_table(rows), "",
+        ("pair-steps: distinct pairs of the result (upper triangle with diagonal) x steps of their chains "
+         "(T for the last state, T T' for mean pooling) x layers; the NumPy reference computes both triangles. "
+         "Seconds: best of the repeats. Peak memory: NumPy allocations during one call (tracemalloc), which "
+         "includes the output."),
+        "",
+        (f"Arithmetic limit (see benchmarks/README.md): {limit['divider_duals_per_s_per_core']:.3g} "
+         f"`2 sqrt + 1 div` per second per core, {limit['fma_ops_per_s_per_core']:.3g} FMA-class operations "
+         f"per second per core -> {limit['limit_pair_steps_per_s']:.3g} pair-layer-steps per second on "
+         f"{limit['cores']} core(s)."),
+        *(["", *notes] if notes else []),
+    ]
+    (out_dir / "bench.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nwritten: {out_dir / 'bench.csv'}, {out_dir / 'bench.md'}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="add the large sizes and the memory run")
+    parser.add_argument("--jobs", type=int, default=available_cpus(), help="threads (default: all cores)")
+    parser.add_argument("--repeat", type=int, default=3, help="timings per implementation (best is kept)")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench", help="output folder")
+    args = parser.parse_args(argv)
+    run(args.full, max(1, args.jobs), max(1, args.repeat), args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""The tiled RNTK engine (the registered ``rntk``) equals the literal reference ``rntk_reference`` to 1e-12.
+
+Random inputs of every kind: equal and unequal lengths, 1 and 3 channels, 1-3 layers, every fixed_layers,
+ReLU and erf, last state and mean pooling, the three directions, sigma_h zero and positive, K(X) and K(X, Y)
+with different numbers of samples, and sizes that cross the engine's column blocks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+
+import numpy as np
+import pytest
+from numba import njit
+
+from rntk_bench.errors import InvalidParameterError
+from rntk_bench.kernels.dual import DUALS
+from rntk_bench.kernels.engine import BLOCK, compute_rntk, working_set_bytes
+from rntk_bench.kernels.engine.duals import acos_abs, asin
+from rntk_bench.kernels.rntk import rntk, rntk_reference
+from rntk_bench.threads import limit_threads
+
+
+@contextlib.contextmanager
+def _correlations_rounded_at_random(rng: np.random.Generator):
+    """Make the reference move every covariance it passes to a dual activation by one unit in the last place,
+    up or down at random (exact correlations of +-1, a sample with itself, are left exact)."""
+    duals = dict(DUALS)
+
+    def noisy(function):
+        def dual(k11, k22, k12):
+            k12 = np.asarray(k12, dtype=float)
+            exact = np.abs(k12) >= np.sqrt(k11 * k22)
+            sign = rng.choice([-1.0, 1.0], size=np.broadcast(k11, k22, k12).shape)
+            return function(k11, k22, np.where(exact, k12, k12 * (1 + sign * 2.0**-52)))
+        return dual
+
+    try:
+        for name, function in duals.items():
+            DUALS[name] = noisy(function)
+        yield
+    finally:
+        DUALS.update(duals)
+
+
+def assert_matches_reference(*args, **params) -> None:
+    """``rntk`` equals ``rntk_reference`` to 1e-12 relative, entry by entry (1e-12 of 1 % of the largest entry
+    for the tiny ones), beyond what the rounding of float64 itself allows.
+
+    Two float64 programs that round differently can only agree as far as the recursion is well conditioned:
+    next to a correlation of +-1 the arc-cosine's slope is unbounded, and a last-bit change of one covariance
+    moves the kernel by up to ~1e-8 (e.g. two nearly equal values meeting at the start of a chain). That
+    allowance is measured, not assumed: four times the change of the reference itself when each covariance
+    it feeds to a dual activation is moved by one ulp. On well-conditioned data it is below 1e-14 of the
+    entry, so there the 1e-12 bound is what is tested.
+    """
+    fast, reference = rntk(*args, **params), rntk_reference(*args, **params)
+    assert fast.shape == reference.shape
+    rng = np.random.default_rng(0)
+    runs = []
+    for _ in range(2):
+        with _correlations_rounded_at_random(rng):
+            runs.append(np.abs(rntk_reference(*args, **params) - reference))
+    spread = np.max(runs, axis=0)
+    scale = np.abs(reference).max()
+    allowed = 1e-12 * np.maximum(np.abs(reference), 1e-2 * scale) + 4 * spread
+    worst = np.unravel_index(np.argmax(np.abs(fast - reference) - allowed), fast.shape)
+    assert np.all(np.abs(fast - reference) <= allowed), (
+        f"entry {worst}: fast {fast[worst]!r}, reference {reference[worst]!r}, allowed {allowed[worst]:.3g}"
+    )
+
+
+def _series(rng: np.random.Generator, n: int, n_channels: int, lengths) -> np.ndarray | list[np.ndarray]:
+    """``n`` random series: an array of equal length ``lengths`` (an int), else a list of the given lengths."""
+    if isinstance(lengths, int):
+        return rng.normal(size=(n, n_channels, lengths))
+    return [rng.normal(size=(n_channels, length)) for length in lengths]
+
+
+# One case per (activation, output, direction); the other factors cycle so that every value of each appears
+# several times (a covering design instead of the 2,000-case product; the reference is slow).
+_FACTORS = list(itertools.product(("relu", "erf"), ("last", "mean"), ("forward", "reversed", "bidirectional")))
+CASES = []
+for index, (activation, output, direction) in enumerate(_FACTORS):
+    n_layers = 1 + index % 3
+    CASES.append({
+        "activation": activation, "output": output, "direction": direction, "n_layers": n_layers,
+        "fixed_layers": (index // 3) % (n_layers + 1), "sigma_h": (0.0, 0.6)[index % 2],
+        "n_channels": (1, 3)[(index // 2) % 2], "equal": index % 4 < 2,
+    })
+
+
+@pytest.mark.parametrize("seed, case", list(enumerate(CASES)), ids=lambda c: "-".join(map(str, c.values()))
+                         if isinstance(c, dict) else str(c))
+def test_engine_equals_reference(seed, case):
+    rng = np.random.default_rng(100 + seed)
+    case = dict(case)
+    n_channels, equal = case.pop("n_channels"), case.pop("equal")
+    X = _series(rng, 7, n_channels, 8 if equal else [5, 1, 8, 3, 8, 6, 2])
+    Y = _series(rng, 4, n_channels, 8 if equal else [2, 9, 4, 7])
+    params = {**case, "sigma_w": 1.4142, "sigma_u": 0.7, "sigma_b": 0.2}
+    assert_matches_reference(X, **params)
+    assert_matches_reference(X, Y, **params)
+
+
+@pytest.mark.parametrize("n_layers, fixed_layers", [(3, f) for f in range(4)] + [(2, 0), (2, 2)])
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_every_fixed_layers_value(n_layers, fixed_layers, activation):
+    rng = np.random.default_rng(7 + n_layers + 10 * fixed_layers)
+    X = rng.normal(size=(5, 2, 6))
+    params = {"n_layers": n_layers, "fixed_layers": fixed_layers, "activation": activation, "sigma_h": 0.3}
+    assert_matches_reference(X, **params)
+
+
+def test_sizes_across_column_blocks_with_unequal_lengths():
+    """More samples than one column block: block edges, the symmetric row pairing and the remainder."""
+    rng = np.random.default_rng(11)
+    n = BLOCK + 37
+    X = [rng.normal(size=(1, length)) for length in rng.integers(1, 5, size=n)]
+    Y = [rng.normal(size=(1, length)) for length in rng.integers(1, 6, size=3)]
+    for params in ({"sigma_h": 0.4}, {"output": "mean", "n_layers": 2}):
+        assert_matches_reference(X, **params)
+        assert_matches_reference(Y, X, **params)
+
+
+def test_equal_lengths_across_column_blocks():
+    rng = np.random.default_rng(12)
+    X, Y = rng.normal(size=(2 * BLOCK + 3, 4)), rng.normal(size=(5, 4))
+    assert_matches_reference(X)
+    assert_matches_reference(X, Y, n_layers=2)
+
+
+def test_gram_is_exactly_symmetric():
+    rng = np.random.default_rng(13)
+    gram = rntk(rng.normal(size=(9, 3, 30)), n_layers=2, output="mean")
+    np.testing.assert_array_equal(gram, gram.T)
+
+
+def test_self_pairs_follow_the_closed_form():
+    """With sigma_h = 0, K[l](t, t)(x, x) = q[l](t) and Vphi' = 1/2 for ReLU: the diagonal has a closed form
+    (computed here from the variance recursion alone, independently of both implementations' pair loops)."""
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(3, 12))
+    sigma_w, sigma_u, sigma_b = 1.3, 0.7, 0.1
+    q = theta = 0.0                       # zero state before t = 1 (sigma_h = 0)
+    for t in range(x.shape[1]):
+        q_next = sigma_w**2 * q / 2 + sigma_u**2 * np.mean(x[:, t] ** 2) + sigma_b**2
+        theta = q_next + sigma_w**2 * theta / 2
+        q = q_next
+    expected = q / 2 + theta / 2          # sigma_v^2 (Vphi + Theta Vphi') at c = 1
+    value = rntk(x[None], sigma_w=sigma_w, sigma_u=sigma_u, sigma_b=sigma_b)[0, 0]
+    assert value == pytest.approx(expected, rel=1e-14)
+
+
+def test_thread_count_does_not_change_the_result():
+    rng = np.random.default_rng(15)
+    X = [rng.normal(size=(2, length)) for length in rng.integers(2, 9, size=40)]
+    with limit_threads(1):
+        one = rntk(X, output="mean", direction="bidirectional", sigma_h=0.2)
+    with limit_threads(2):
+        two = rntk(X, output="mean", direction="bidirectional", sigma_h=0.2)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_limit_threads_sets_and_restores_numba_and_blas():
+    import numba
+    from threadpoolctl import threadpool_info
+
+    before = numba.get_num_threads()
+    with limit_threads(1) as n:
+        assert n == 1
+        assert numba.get_num_threads() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+    assert numba.get_num_threads() == before
+    for bad in (0, -2, 1.5, "2", True):
+        with pytest.raises(InvalidParameterError, match="threads"), limit_threads(bad):
+            pass
+
+
+def test_working_set_does_not_grow_with_the_number_of_pairs():
+    small = working_set_bytes(100, 100, 50, 1, 2, 2)
+    assert working_set_bytes(200, 200, 50, 1, 2, 2) < 2.01 * small   # linear in samples, not quadratic
+
+
+@njit(cache=True)
+def _apply(function, values):
+    out = np.empty_like(values)
+    for index in range(values.size):
+        out[index] = function(values[index])
+    return out
+
+
+def test_branch_free_arcsin_and_arccos_are_accurate():
+    rng = np.random.default_rng(16)
+    a = np.concatenate([rng.random(20000), 1 - np.logspace(-16, 0, 2000), np.logspace(-300, 0, 500), [0, 0.5, 1]])
+    reference = np.arccos(a)
+    assert np.max(np.abs(_apply(acos_abs, a) - reference) / reference.clip(1e-300)) < 5e-16
+    x = np.concatenate([a, -a])
+    reference = np.arcsin(x)
+    scale = np.where(reference != 0, np.abs(reference), 1.0)
+    assert np.max(np.abs(_apply(asin, x) - reference) / scale) < 5e-16
+
+
+def test_engine_entry_point_accepts_validated_lists():
+    """``compute_rntk`` is the function behind ``rntk``; a direct call gives the same matrix."""
+    from rntk_bench.kernels.rntk import RNTKParams
+
+    rng = np.random.default_rng(17)
+    xs = [rng.normal(size=(length, 2)) for length in (4, 6, 3)]
+    p = RNTKParams(2, 1.4142, 0.5, 0.1, 0.0, 1.0, "relu", "last", "forward", 0)
+    np.testing.assert_array_equal(compute_rntk(xs, xs, True, p), rntk([x.T for x in xs], n_layers=2))
+
+
+def _gram_in_worker(X):
+    with limit_threads(1):
+        return rntk(X, n_layers=2)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_forked_workers_limited_to_one_thread_are_safe():
+    """GNU OpenMP aborts a forked child that starts a thread pool its parent used; one-thread calls run on
+    the calling thread only, so a runner's forked workers inside ``limit_threads(1)`` work."""
+    import multiprocessing
+
+    X = np.random.default_rng(18).normal(size=(12, 7))
+    with limit_threads(2):
+        expected = rntk(X, n_layers=2)            # the parent has used the parallel pool
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        np.testing.assert_array_equal(pool.apply(_gram_in_worker, (X,)), expected)
