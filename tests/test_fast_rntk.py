@@ -178,9 +178,23 @@ def test_limit_threads_sets_and_restores_numba_and_blas():
             pass
 
 
-def test_working_set_does_not_grow_with_the_number_of_pairs():
-    small = working_set_bytes(100, 100, 50, 1, 2, 2)
-    assert working_set_bytes(200, 200, 50, 1, 2, 2) < 2.01 * small   # linear in samples, not quadratic
+def test_working_set_does_not_grow_with_the_number_of_test_samples():
+    assert working_set_bytes(10**6, 500, 50, 1, 2, 2) == working_set_bytes(10**4, 500, 50, 1, 2, 2)
+    assert working_set_bytes(2000, None, 50, 1, 2, 2) < 2.01 * working_set_bytes(1000, None, 50, 1, 2, 2)
+
+
+def test_cross_gram_in_row_chunks(monkeypatch):
+    """K(X, Y) prepares X in chunks of rows; chunk edges change nothing."""
+    import importlib
+
+    engine = importlib.import_module("rntk_bench.kernels.engine")
+    rng = np.random.default_rng(19)
+    X = [rng.normal(size=(2, length)) for length in rng.integers(1, 9, size=23)]
+    Y = [rng.normal(size=(2, length)) for length in rng.integers(1, 9, size=6)] + [X[4]]
+    whole = rntk(X, Y, output="mean", n_layers=2)
+    monkeypatch.setattr(engine, "ROW_CHUNK", 5)
+    np.testing.assert_array_equal(rntk(X, Y, output="mean", n_layers=2), whole)
+    assert_matches_reference(X, Y, n_layers=2)
 
 
 @njit(cache=True)

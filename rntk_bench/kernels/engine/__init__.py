@@ -1,10 +1,13 @@
 """Fast RNTK engine: tiled, vectorised and multi-threaded numba loops over the pairs that are needed.
 
 ``compute_rntk`` is what the registered ``rntk`` kernel calls; it equals ``rntk_reference`` to about 1e-15
-relative on well-conditioned data (tests check 1e-12). Memory: the output matrix, the per-sample arrays of
-``prepare.Side`` (at most ``(2 n_channels + 6 n_layers + 1) * t_max * 8`` bytes per sample while they are
-built, a small multiple of the input's size) and ``(3 n_layers + 3) * BLOCK * 8`` bytes of tile state per
-thread: nothing of size ``n_x * n_y`` besides the output, and nothing that grows with the number of pairs.
+relative on well-conditioned data (tests check 1e-12).
+
+Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most
+``(2 n_channels + 6 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y
+(all of X for K(X)) and for one chunk of ``ROW_CHUNK`` rows of X; and ``(3 n_layers + 3) * BLOCK * 8`` bytes
+of tile state per thread. For K(X_test, X_train) that does not grow with the number of test samples; for
+K(X) it is a small multiple of the input's size. Nothing of size ``n_x * n_y`` besides the output.
 """
 
 from __future__ import annotations
@@ -16,15 +19,27 @@ from rntk_bench.kernels.engine.prepare import Side, prepare_side
 from rntk_bench.kernels.engine.tiles import BLOCK, rntk_pairs, rntk_pairs_serial
 from rntk_bench.kernels.rntk import RNTKParams
 
-__all__ = ["BLOCK", "compute_rntk", "working_set_bytes"]
+__all__ = ["BLOCK", "ROW_CHUNK", "compute_rntk", "working_set_bytes"]
+
+ROW_CHUNK = 2048  # rows of X prepared at a time for K(X, Y)
 
 
 def _add_direction(out: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
                    p: RNTKParams) -> None:
     t_max = max(len(seq) for seq in (xs if same else xs + ys))
-    x = prepare_side(xs, t_max, p)
-    y = x if same else prepare_side(ys, t_max, p)
-    copies = np.arange(len(xs)) if same else _identical_columns(xs, ys, x, y, p)
+    if same:
+        x = prepare_side(xs, t_max, p)
+        _add_pairs(out, x, x, np.arange(len(xs)), True, p)
+        return
+    # K(X, Y): the rows of X in chunks, so that only Y's per-sample arrays and one chunk's are ever held
+    y = prepare_side(ys, t_max, p)
+    for start in range(0, len(xs), ROW_CHUNK):
+        chunk = xs[start:start + ROW_CHUNK]
+        x = prepare_side(chunk, t_max, p)
+        _add_pairs(out[start:start + len(chunk)], x, y, _identical_columns(chunk, ys, x, y, p), False, p)
+
+
+def _add_pairs(out: np.ndarray, x: Side, y: Side, copies: np.ndarray, same: bool, p: RNTKParams) -> None:
     pairs = rntk_pairs if numba.get_num_threads() > 1 else rntk_pairs_serial
     pairs(
         same, p.activation == "relu", p.output == "mean",
@@ -39,7 +54,7 @@ def _identical_columns(xs, ys, x: Side, y: Side, p: RNTKParams) -> np.ndarray:
     """For each sorted row of X, the sorted column of Y holding an identical series, or -1.
 
     Without sigma_h such a pair's chain is the chain of the sample with itself, whose correlation is exactly
-    1; the engine then takes it from the variances instead of recomputing it (see ``tiles._advance``), so
+    1; the engine then takes it from the variances instead of recomputing it (see ``tiles._pairs``), so
     that K(X, Y) equals K(X) on shared samples. With sigma_h > 0 the two differ (the shared initial state
     exists only in K(X)) and every pair is computed alike.
     """
@@ -80,7 +95,9 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
     return out
 
 
-def working_set_bytes(n_x: int, n_y: int, t_max: int, n_channels: int, n_layers: int, n_threads: int) -> int:
-    """Bytes the engine holds besides the output: per-sample arrays of both sides and per-thread tile state."""
+def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_layers: int,
+                      n_threads: int) -> int:
+    """Upper bound of the bytes the engine holds besides the output, for K(X) (``n_y=None``) or K(X, Y)."""
     per_sample = (2 * n_channels + 6 * n_layers + 1) * t_max * 8
-    return per_sample * (n_x + n_y) + n_threads * (3 * n_layers + 3) * BLOCK * 8
+    samples = n_x if n_y is None else n_y + min(n_x, ROW_CHUNK)
+    return per_sample * samples + n_threads * (3 * n_layers + 3) * BLOCK * 8

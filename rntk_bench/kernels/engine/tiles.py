@@ -24,7 +24,7 @@ from numba import njit, prange
 
 from rntk_bench.kernels.engine.duals import JIT, erf_dual, relu_dual
 
-BLOCK = 256  # columns per tile: (3 n_layers + 1) * 256 * 8 bytes of state, L1-resident for n_layers <= 2
+BLOCK = 256  # columns per tile: (3 n_layers + 3) * 256 * 8 bytes of state per thread (12 KiB for one layer)
 
 
 @njit(inline="always", **JIT)
