@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.authors_numpy import rntk_authors
 from benchmarks.limits import arithmetic_limit
 from benchmarks.measure import cross_gram_rss, measure
 from rntk_bench.kernels.ntk import ntk, ntk_reference
@@ -50,6 +51,11 @@ class Case:
         X = np.cumsum(rng.normal(size=(self.n, self.t)), axis=1)
         return X / np.linalg.norm(X, axis=1).max()       # the UCI code's scaling: largest row norm 1
 
+    @property
+    def authors_comparable(self) -> bool:
+        """Whether the straightforward NumPy version of the authors' algorithm covers this case."""
+        return not self.unequal and self.output == "last" and not self.params
+
     def pair_steps(self, X) -> float:
         """Distinct pair-layer-steps of the result: upper triangle (with diagonal) x chain steps x layers."""
         lengths = np.array([x.shape[-1] for x in X], dtype=float)
@@ -72,6 +78,11 @@ FULL = QUICK[:1] + [Case("rntk relu last", 2000, 500)] + QUICK[1:] + [
 ]
 
 
+def _authors(X, n_layers: int, output: str, **params) -> np.ndarray:
+    """The straightforward NumPy baseline, called like the other implementations (ReLU, last state)."""
+    return rntk_authors(np.asarray(X), n_layers=n_layers, **params)
+
+
 def _human_bytes(count: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if count < 1024 or unit == "GiB":
@@ -92,7 +103,10 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path) -> list[dict]:
             params = {**case.params, "n_layers": case.n_layers, "output": case.output}
             work = case.pair_steps(X)
             timings = {}
-            for label, function in (("engine", rntk), ("numpy reference", rntk_reference)):
+            implementations = [("engine", rntk), ("numpy reference", rntk_reference)]
+            if case.authors_comparable:
+                implementations.append(("numpy, authors' algorithm", _authors))
+            for label, function in implementations:
                 if label != "engine" and not case.baseline:
                     continue
                 print(f"{case.name}: N={case.n} T={case.t} L={case.n_layers} [{label}] ...", flush=True)
@@ -104,12 +118,17 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path) -> list[dict]:
                     "seconds": result.seconds, "pair_steps_per_s": work / result.seconds,
                     "peak_memory_bytes": result.peak_bytes,
                 })
-            for row in rows[-len(timings):]:
+            case_rows = rows[-len(timings):]
+            for row in case_rows:
                 row["speedup_vs_numpy"] = timings["numpy reference"].seconds / row["seconds"]
+                if "numpy, authors' algorithm" in timings:
+                    row["speedup_vs_authors"] = timings["numpy, authors' algorithm"].seconds / row["seconds"]
                 row["share_of_limit"] = row["pair_steps_per_s"] / limit["limit_pair_steps_per_s"]
-            # accuracy of the engine on this benchmark's data, against the reference just timed
-            fast, reference = timings["engine"].value, timings["numpy reference"].value
-            rows[-2]["max_rel_diff"] = float(np.abs(fast - reference).max() / np.abs(reference).max())
+            # accuracy on this benchmark's data, against the reference just timed
+            reference = timings["numpy reference"].value
+            for row, result in zip(case_rows, timings.values()):
+                if row["implementation"] != "numpy reference":
+                    row["max_rel_diff"] = float(np.abs(result.value - reference).max() / np.abs(reference).max())
         X = np.random.default_rng(0).normal(size=(2000, 20))
         for label, function in (("fc engine", ntk), ("fc numpy reference", ntk_reference)):
             print(f"fc ntk: N=2000 d=20 L=3 [{label}] ...", flush=True)
@@ -143,7 +162,8 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path) -> list[dict]:
 
 
 def _table(rows: list[dict]) -> list[str]:
-    header = ["case", "implementation", "N", "T", "L", "seconds", "pair-steps/s", "vs NumPy", "of limit",
+    header = ["case", "implementation", "N", "T", "L", "seconds", "pair-steps/s", "vs NumPy", "vs authors",
+              "of limit",
               "peak memory", "max rel diff"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
@@ -151,6 +171,7 @@ def _table(rows: list[dict]) -> list[str]:
             row["case"], row["implementation"], str(row["N"]), str(row["T"]), str(row["L"]),
             f"{row['seconds']:.3f}", f"{row['pair_steps_per_s']:.3g}",
             f"{row['speedup_vs_numpy']:.1f}x" if "speedup_vs_numpy" in row else "",
+            f"{row['speedup_vs_authors']:.1f}x" if "speedup_vs_authors" in row else "",
             f"{row['share_of_limit']:.0%}" if "share_of_limit" in row else "",
             _human_bytes(row["peak_memory_bytes"]),
             f"{row['max_rel_diff']:.1e}" if "max_rel_diff" in row else "",
@@ -174,6 +195,10 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path) -> N
          f"{available_cpus()} cores available, {jobs} used; load average {load_before[0]:.2f} before, "
          f"{load_after[0]:.2f} after (other work on the machine slows both columns alike)."), "",
         *_table(rows), "",
+        ("vs NumPy: against the literal reference recursion (masks, padding, both triangles); vs authors: "
+         "against the straightforward NumPy form of the authors' algorithm (benchmarks/authors_numpy.py: the "
+         "whole N x N matrix advanced one step at a time; equal lengths, ReLU, last state only)."),
+        "",
         ("pair-steps: distinct pairs of the result (upper triangle with diagonal) x steps of their chains "
          "(T for the last state, T T' for mean pooling) x layers; the NumPy reference computes both triangles. "
          "Seconds: best of the repeats. Peak memory: NumPy allocations during one call (tracemalloc), which "
