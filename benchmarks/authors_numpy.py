@@ -28,7 +28,7 @@ def rntk_authors(X: np.ndarray, n_layers: int = 1, sigma_w: float = 1.4142, sigm
     theta = [np.zeros((n, n)) for _ in range(n_layers)]
     q = [np.zeros(n) for _ in range(n_layers)]
     for t in range(t_max):
-        below, below_dot, below_q = np.outer(X[:, t], X[:, t]), None, None
+        below, below_dot = np.outer(X[:, t], X[:, t]), None
         for layer in range(n_layers):
             if t == 0:
                 r, r_dot = sigma_h**2 * np.eye(n), np.zeros((n, n))

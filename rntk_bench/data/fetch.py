@@ -219,7 +219,9 @@ def fetch_ucr(
                     found[part] = hits[0]
                     break
         if len(found) != 2 or found["TRAIN"].suffix != found["TEST"].suffix:
-            raise DatasetError(f"{url}: the archive holds no {name}_TRAIN.ts / {name}_TEST.ts pair; nothing was installed")
+            raise DatasetError(
+                f"{url}: the archive holds no {name}_TRAIN.ts / {name}_TEST.ts pair; nothing was installed"
+            )
         staged = tmp / "root" / UCR_FOLDER / name
         staged.mkdir(parents=True)
         files = [shutil.move(str(path), staged / path.name) for path in found.values()]

@@ -10,6 +10,7 @@ for every offset between the two time axes, so every pair of time steps ``(t, t'
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +62,7 @@ class Padded:
     lengths: np.ndarray
 
     @classmethod
-    def from_sequences(cls, sequences: list[np.ndarray], t_max: int) -> "Padded":
+    def from_sequences(cls, sequences: list[np.ndarray], t_max: int) -> Padded:
         n, n_channels = len(sequences), sequences[0].shape[1]
         values = np.zeros((n, t_max, n_channels))
         mask = np.zeros((n, t_max), dtype=bool)
@@ -172,8 +173,8 @@ def _one_direction(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RN
     qy = qx if same else variances(py, p)
     use_ntk = p.fixed_layers < p.n_layers
     if p.output == "last":
-        for _, nngp, ntk in _diagonal_chain(px, py, qx, qy, 0, same, p):
-            pass
+        # only the chain's final step is read out; maxlen=1 keeps one step's matrices alive, not all T
+        _, nngp, ntk = deque(_diagonal_chain(px, py, qx, qy, 0, same, p), maxlen=1)[0]
         return ntk if use_ntk else nngp
     total = np.zeros((len(xs), len(ys)))
     for offset in range(-(t_max - 1), t_max):
