@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.svm import SVC
 
 from rntk_bench.data.dataset import Dataset
@@ -197,12 +197,20 @@ def svc_accuracy(
 
 
 def stratified_folds(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified k-fold splits of ``y``: k = ``n_folds`` reduced to the smallest class size, at least 2."""
-    counts = np.bincount(np.asarray(y))
-    smallest = int(counts[counts > 0].min())
-    k = max(2, min(n_folds, smallest, len(y)))
+    """Stratified k-fold splits of ``y``: k = ``n_folds`` reduced to the smallest class size, at least 2.
+
+    When every class has a single training sample (UCR's Fungi), no split can keep a class on both sides;
+    the folds are then plain shuffled k-fold splits, every validation sample belongs to a class its fold never
+    saw, every setting scores 0, and the selection keeps the first setting of the grid.
+    """
     if len(y) < 2:
         raise InvalidInputError(f"cross-validation needs at least 2 training samples; got {len(y)}")
+    counts = np.bincount(np.asarray(y))
+    if counts.max() < 2:
+        splitter = KFold(n_splits=min(n_folds, len(y)), shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(y))))
+    smallest = int(counts[counts > 0].min())
+    k = max(2, min(n_folds, smallest, len(y)))
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)

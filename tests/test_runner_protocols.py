@@ -206,3 +206,14 @@ def test_svm_fits_that_hit_the_iteration_cap_are_counted_and_noted(monkeypatch):
     monkeypatch.setattr(protocols, "SVC_MAX_ITER", 1)
     scores = evaluate_setting(get_kernel("linear"), dataset, [1.0], cv_folds=2)
     assert scores["svc_unconverged"] == 3 and "3 of 3 SVM fits stopped at max_iter=1" in scores["notes"][-1]
+
+
+def test_folds_when_every_class_has_one_training_sample():
+    """UCR's Fungi has one training series per class: stratification is impossible, plain folds are used."""
+    y = np.arange(7)
+    folds = stratified_folds(y, 5, 0)
+    assert len(folds) == 5
+    validation = np.sort(np.concatenate([val for _, val in folds]))
+    np.testing.assert_array_equal(validation, y)
+    for fit, val in folds:
+        assert not set(y[val]) & set(y[fit])
