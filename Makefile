@@ -29,8 +29,12 @@ run: $(STAMP)  ## the main job: benchmark the embedded demo suite with all kerne
 bench: $(STAMP)  ## speed benchmarks; prints a table and writes results/bench/
 	$(BIN)/python -m benchmarks
 
-leaderboard: $(STAMP)  ## regenerate the published results under results/ (resumable)
-	$(BIN)/rntk-bench leaderboard
+# The data folder beside the repository when there is one, else RNTK_BENCH_DATA / the user cache.
+DATA_DIR ?= $(wildcard ../shared/datasets)
+JOBS     ?= 2
+
+leaderboard: $(STAMP)  ## regenerate the published results under results/ (resumable; hours on 2 cores)
+	$(BIN)/rntk-bench leaderboard --jobs $(JOBS) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff

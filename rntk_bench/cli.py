@@ -158,5 +158,69 @@ def report_command(
         typer.echo(f"wrote {path}")
 
 
+@app.command("leaderboard")
+@friendly_errors
+def leaderboard_command(
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", help="Run only this defined run (repeatable); the page is rebuilt from every run.")] = None,
+    data_dir: str = typer.Option(None, "--data-dir", help="Folder holding the UCR/UCI data (default: "
+                                 "RNTK_BENCH_DATA, then the user cache)."),
+    jobs: int = typer.Option(None, "--jobs", "-j", help="Parallel workers (default: all cores)."),
+    definitions: str = typer.Option("results/leaderboard.toml", "--definitions", help="The runs and boards."),
+    results: str = typer.Option("results", "--results", help="Folder of runs/, boards/ and the pages."),
+    report_only: bool = typer.Option(False, "--report-only", help="Rebuild leaderboard.md from the task "
+                                     "files already there; run nothing."),
+    ci: bool = typer.Option(False, "--ci", help="Run the small [ci] leaderboard from scratch and write "
+                            "RESULTS/ci-leaderboard.md."),
+    check: str = typer.Option(None, "--check", help="With --ci: compare with this file instead of writing; "
+                              "exit 1 with a diff when they differ."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Run the published leaderboard (resumably) and write results/leaderboard.md."""
+    import os
+    from pathlib import Path
+
+    from rntk_bench import leaderboard as lb
+    from rntk_bench.errors import RunError
+    from rntk_bench.results import atomic_write_text
+
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise RunError(f"data folder {data_dir!r} does not exist")
+    if check and not ci:
+        raise RunError("--check compares the CI leaderboard: use it with --ci")
+    n_jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    defs = lb.load_definitions(definitions)
+    bars: dict[str, object] = {}
+
+    def show(name: str, done: int, total: int, label: str) -> None:
+        from tqdm import tqdm
+
+        bar = bars.get(name)
+        if bar is None:
+            bars[name] = tqdm(total=total, initial=done, unit="task", desc=name, dynamic_ncols=True)
+        else:
+            bar.update(done - bar.n)
+            bar.set_postfix_str(label[:60], refresh=True)
+
+    callback = show if progress else None
+    try:
+        if ci:
+            page = lb.run_ci_leaderboard(defs, data_dir=data_dir, n_jobs=n_jobs, progress=callback)
+            if check:
+                lb.check_against(check, page)
+                typer.echo(f"CI leaderboard matches {check}")
+            else:
+                atomic_write_text(Path(results) / lb.CI_FILE, page)
+                typer.echo(f"wrote {Path(results) / lb.CI_FILE}")
+            return
+        if not report_only:
+            lb.run_leaderboard(defs, results, only=only or None, data_dir=data_dir, n_jobs=n_jobs,
+                               progress=callback, after_each=lambda _name: lb.write_leaderboard_page(defs, results))
+    finally:
+        for bar in bars.values():
+            bar.close()
+    typer.echo(f"wrote {lb.write_leaderboard_page(defs, results)}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

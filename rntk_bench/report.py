@@ -309,19 +309,10 @@ def summary_text(board: Leaderboard, reference: str = REFERENCE) -> str:
     return "\n".join(lines)
 
 
-def leaderboard_markdown(board: Leaderboard, runs: Sequence[dict], reference: str = REFERENCE,
-                         alpha: float = ALPHA, cd_file: str | None = CD_FILE) -> str:
-    """``leaderboard.md``: runs, summary, tests, diagram, per-dataset accuracies, failures."""
-    out = ["# Leaderboard", ""]
-    out.append("Runs: " + "; ".join(
-        f"`{run['path']}` (suite {run.get('suite', '?')}, config {run.get('config_hash', '?')}, "
-        f"started {run.get('started', '?')}, git {str(run.get('git') or '?')[:10]})" for run in runs))
-    out += ["", (f"Kernels: {', '.join(board.accuracy.columns)}. Datasets compared: {len(board.complete)} "
-            f"(those where every kernel has a result). Accuracy: mean test accuracy over a dataset's reported "
-            f"splits, in %."), ""]
-    out += ["## Summary", "",
-            f"| kernel | datasets | accuracy (mean +- std) | mean rank | P90 | P95 | PMA | W/T/L vs {reference} |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+def summary_markdown(board: Leaderboard, reference: str = REFERENCE) -> list[str]:
+    """The summary table, its legend and the Friedman test, as markdown lines."""
+    out = [f"| kernel | datasets | accuracy (mean +- std) | mean rank | P90 | P95 | PMA | W/T/L vs {reference} |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for kernel, row in board.summary.iterrows():
         wtl = "-" if pd.isna(row["wins"]) else f"{row['wins']}/{row['ties']}/{row['losses']}"
         spread = "" if pd.isna(row["std_accuracy"]) else f" +- {100 * row['std_accuracy']:.1f}"
@@ -333,6 +324,67 @@ def leaderboard_markdown(board: Leaderboard, runs: Sequence[dict], reference: st
             f"where the kernel beats / ties / loses to {reference}."), ""]
     out.append("Friedman test: " + ("not applicable (needs at least 3 kernels and 2 datasets)."
                                      if math.isnan(p_value) else f"chi2 = {statistic:.3f}, p = {p_value:.3g}."))
+    return out
+
+
+def plot_rntk_scatter(accuracy: pd.DataFrame, path: str | Path, reference: str = REFERENCE,
+                      title: str = "") -> Path | None:
+    """Scatter ``reference``'s accuracy (y) against each other kernel's (x), one panel per kernel, as PNG.
+
+    Parameters
+    ----------
+    accuracy : DataFrame
+        Datasets x kernels, complete (no NaN), accuracies in [0, 1].
+    path : path
+        Where the PNG goes.
+
+    Returns
+    -------
+    Path or None
+        None (nothing drawn) when ``reference`` or any other kernel, or every dataset, is missing.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    others = [kernel for kernel in accuracy.columns if kernel != reference]
+    if reference not in accuracy.columns or not others or accuracy.empty:
+        return None
+    figure = Figure(figsize=(3.2 * len(others), 3.5))
+    FigureCanvasAgg(figure)
+    y = 100 * accuracy[reference].to_numpy()
+    low = max(0.0, math.floor(float(100 * accuracy.min().min()) / 10) * 10)
+    for index, kernel in enumerate(others):
+        axes = figure.add_subplot(1, len(others), index + 1)
+        x = 100 * accuracy[kernel].to_numpy()
+        axes.plot([low, 100], [low, 100], color="grey", linewidth=0.8)
+        axes.scatter(x, y, s=12, alpha=0.7)
+        axes.set_xlim(low - 2, 102)  # a margin, so that points on the limits stay visible
+        axes.set_ylim(low - 2, 102)
+        axes.set_aspect("equal")
+        axes.set_xlabel(f"{kernel} accuracy %")
+        if index == 0:
+            axes.set_ylabel(f"{reference} accuracy %")
+        above, below = int((y > x).sum()), int((y < x).sum())
+        axes.set_title(f"{reference} better {above}, worse {below}", fontsize=9)
+    if title:
+        figure.suptitle(f"{title} ({len(accuracy)} datasets)", fontsize=10)
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=110)
+    return path
+
+
+def leaderboard_markdown(board: Leaderboard, runs: Sequence[dict], reference: str = REFERENCE,
+                         alpha: float = ALPHA, cd_file: str | None = CD_FILE) -> str:
+    """``leaderboard.md``: runs, summary, tests, diagram, per-dataset accuracies, failures."""
+    out = ["# Leaderboard", ""]
+    out.append("Runs: " + "; ".join(
+        f"`{run['path']}` (suite {run.get('suite', '?')}, config {run.get('config_hash', '?')}, "
+        f"started {run.get('started', '?')}, git {str(run.get('git') or '?')[:10]})" for run in runs))
+    out += ["", (f"Kernels: {', '.join(board.accuracy.columns)}. Datasets compared: {len(board.complete)} "
+            f"(those where every kernel has a result). Accuracy: mean test accuracy over a dataset's reported "
+            f"splits, in %."), ""]
+    out += ["## Summary", ""] + summary_markdown(board, reference)
     if len(board.pairwise):
         out += ["", f"## Pairwise Wilcoxon signed-rank tests (Holm-corrected, alpha = {alpha})", "",
                 "| kernel A | kernel B | A better | B better | p | p (Holm) | significant |",
@@ -372,7 +424,8 @@ class ReportOutcome:
 
 
 def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = None,
-                 reference: str = REFERENCE, alpha: float = ALPHA) -> ReportOutcome:
+                 reference: str = REFERENCE, alpha: float = ALPHA,
+                 kernels: Sequence[str] | None = None) -> ReportOutcome:
     """Merge the results of ``run_dirs`` and write ``leaderboard.md``, the CSVs and the CD diagram.
 
     Parameters
@@ -381,6 +434,8 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
         Run folders; a (dataset, kernel) in several keeps the last folder's result.
     out_dir : path, optional
         Default: the run folder when there is one; required for several.
+    kernels : sequence of str, optional
+        Report only these kernels (default: every kernel of the runs).
     """
     if not run_dirs:
         raise RunError("name at least one run folder")
@@ -397,6 +452,8 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
                      "config_hash": info.get("config_hash"), "started": info.get("started"),
                      "git": (info.get("git") or {}).get("revision")})
     table, notes = merge_tables(tables)
+    if kernels is not None and not table.empty:
+        table = table[table["kernel"].isin(list(kernels))].reset_index(drop=True)
     board = build_leaderboard(table, reference, alpha)
     board.notes.extend(notes)
     try:
@@ -435,7 +492,9 @@ __all__ = [
     "leaderboard_markdown",
     "merge_tables",
     "plot_critical_difference",
+    "plot_rntk_scatter",
     "rank_table",
+    "summary_markdown",
     "summary_table",
     "summary_text",
     "wilcoxon_holm",
