@@ -48,8 +48,10 @@ TABULAR_EMBEDDED = frozenset(SKLEARN_SETS)
 SVC_MAX_ITER = 10_000_000
 """Iteration cap of every SVM fit. libsvm converges in well under a million iterations on almost every
 fit, but a few (a linear kernel on raw features with C = 1e4, e.g. Arora et al.'s depth-0 NTK on
-``fertility``) run for hundreds of millions; the cap bounds such a fit to about a second. Every fit that
-reaches it is counted in the task result (``svc_unconverged``) and named in its notes."""
+``fertility``) run for hundreds of millions. The cap bounds such a fit: about a second on 100 rows, but
+minutes on a few thousand (the cost of an iteration grows with the training size), which is what makes the
+depth-0 settings of Arora et al.'s grid the slowest part of the uci90 runs. Every fit that reaches the cap is
+counted in the task result (``svc_unconverged``) and named in its notes."""
 
 GramFunction = Callable[[str, Any, Any], np.ndarray]
 """``gram(block, A, B)``: the kernel's Gram matrix of ``A`` with itself (``B is None``) or with ``B``."""
