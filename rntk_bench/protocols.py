@@ -115,9 +115,10 @@ def kernel_input(dataset: Dataset, input_kind: str) -> KernelInput:
 
     * Vector kernels read feature vectors as they are, and series flattened; series of unequal lengths are
       first resampled linearly to the longest length.
-    * The RNTK (a sequence kernel) reads series as they are (any length). Tabular rows are read as univariate
-      sequences of their features (T = n_features, one channel), divided by the largest row norm over all rows
-      of the dataset: the label-free scaling of Alemohammad et al.'s released UCI code (docs/kernels.md, 6).
+    * The RNTK (a sequence kernel) reads series of any length, divided by the largest norm of a training
+      series. Tabular rows are read as univariate sequences of their features (T = n_features, one channel),
+      divided by the largest row norm over all rows of the dataset: the label-free scaling of Alemohammad et
+      al.'s released UCI code (docs/kernels.md, 6).
     """
     X = dataset.X
     if input_kind == "vector":
@@ -143,7 +144,18 @@ def kernel_input(dataset: Dataset, input_kind: str) -> KernelInput:
                 f"row norm over all {len(rows)} rows ({largest:.6g}; label-free, as the released RNTK code)"),
             ),
         )
-    return KernelInput(X)
+    # Series: the same scaling, from the training series only. Without it the RNTK's scale grows with T and
+    # the grid's sigma_b and sigma_h vanish beside z-normalised inputs (row norms ~ sqrt(T)).
+    train = np.asarray(dataset.split("train-test").train)
+    largest = max(float(np.linalg.norm(X[i])) for i in train)
+    if largest == 0:
+        return KernelInput(X)
+    scaled = [item / largest for item in X] if isinstance(X, list) else np.asarray(X) / largest
+    return KernelInput(
+        scaled,
+        (f"series divided by the largest norm of a training series ({largest:.6g}; label-free, training "
+         "series only)",),
+    )
 
 
 def take(X, indices: np.ndarray):

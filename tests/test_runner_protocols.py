@@ -176,7 +176,13 @@ def test_kernel_inputs_resample_vectors_and_scale_tabular_rows_for_the_rntk():
     ragged = synthetic.unequal_dataset()
     vector = kernel_input(ragged, "vector")
     assert vector.X.shape == (30, 1, 15) and "resampled linearly to length 15" in vector.notes[0]
-    assert kernel_input(ragged, "sequence").X is ragged.X  # the RNTK reads unequal lengths as they are
+    sequences = kernel_input(ragged, "sequence")  # unequal lengths as they are, scaled by the training series
+    train = ragged.split("train-test").train
+    largest = max(np.linalg.norm(ragged.X[i]) for i in train)
+    for scaled, original in zip(sequences.X, ragged.X):
+        np.testing.assert_allclose(scaled * largest, original)
+    assert max(np.linalg.norm(sequences.X[i]) for i in train) == pytest.approx(1.0)
+    assert "training series" in sequences.notes[0]
     first = ragged.X[0][0]
     np.testing.assert_allclose(vector.X[0, 0, [0, -1]], first[[0, -1]])
     np.testing.assert_allclose(resample_linear([np.array([[0.0, 2.0]])], 5)[0, 0], [0, 0.5, 1, 1.5, 2])

@@ -73,7 +73,7 @@ def test_a_run_writes_every_file_and_one_row_per_dataset_kernel_split(reference)
     assert set(table[table.dataset == "blobs"]["protocol"]) == {"arora-uci"}
     ragged = table[(table.dataset == "ragged")].set_index("kernel")
     assert "resampled linearly to length 15" in ragged.loc["rbf", "notes"]
-    assert ragged.loc["rntk", "notes"] == "" or pd.isna(ragged.loc["rntk", "notes"])
+    assert "largest norm of a training series" in ragged.loc["rntk", "notes"]
     assert "largest row norm" in table[(table.dataset == "blobs") & (table.kernel == "rntk")]["notes"].iloc[0]
     # 13 rbf + 5 ntk (depth 1: F 0..1, depth 2: F 0..2) + 3 rntk settings on each of 3 datasets
     assert reference.n_tasks == 3 * (13 + 5 + 3) and len(read_task_results(run_dir)) == reference.n_tasks
