@@ -52,26 +52,10 @@ def ntk_reference(
     sigma_b: float = 0.0,
     activation: str = "relu",
 ) -> np.ndarray:
-    """Reference FC NTK: the recursion in NumPy, one ``(n_x, n_y)`` array per step (same values as :func:`ntk`).
+    """Reference FC NTK: the recursion in NumPy, one ``(n_x, n_y)`` array per step.
 
-    NTK of a fully connected network with ``n_layers`` hidden layers, the first ``fixed_layers`` frozen.
-
-    ``Sigma_0 = <x, x'>`` (raw features), ``Sigma_h = sigma_w^2 Vphi(Sigma_{h-1}) + sigma_b^2``,
-    ``Sdot_h = sigma_w^2 Vphi'(Sigma_{h-1})`` and
-    ``Theta = sum_{h=F..L} Sigma_h prod_{h'=h+1..L} Sdot_h'``; ``fixed_layers = n_layers`` gives the NNGP.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_x, n_features)
-    Y : array-like of shape (n_y, n_features), optional
-        Defaults to ``X``.
-    n_layers : int
-        Number of hidden layers L >= 0 (0 gives the linear kernel).
-    fixed_layers : int
-        Number F of frozen bottom layers, 0 <= F <= L.
-    sigma_w, sigma_b : float
-        Weight and bias scales.
-    activation : {"relu", "erf"}
+    Same parameters and values as :func:`ntk` (the fused engine; its docstring gives the recursion and the
+    parameters); kept as the specification the engine is tested against and the benchmark's baseline.
 
     Returns
     -------

@@ -211,27 +211,8 @@ def rntk_reference(
 ) -> np.ndarray:
     """Reference RNTK: the recursions of docs/kernels.md evaluated literally, one ``(n_x, n_y)`` step at a time.
 
-    Same signature and values as :func:`rntk` (which runs the tiled engine); kept as the specification
-    that the engine is tested against and the baseline of ``python -m benchmarks``.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_x, T) or (n_x, n_channels, T), or list of ndarray of shape (n_channels, T_i)
-        Series; lengths may differ (they are right-aligned).
-    Y : same kinds as X, optional
-        If omitted, the Gram matrix of X with itself, including the ``sigma_h`` initial-state term of a
-        sample paired with itself. ``K(X, X)`` treats the two arguments as distinct samples and has no such term.
-    n_layers : int
-        Number of stacked recurrent layers L >= 1.
-    sigma_w, sigma_u, sigma_b, sigma_h, sigma_v : float
-        Scales of the recurrent weights, input weights, biases, initial state and readout.
-    activation : {"relu", "erf"}
-    output : {"last", "mean"}
-        Read out the last state, or the mean of all states (true mean pooling over all pairs ``(t, t')``).
-    direction : {"forward", "reversed", "bidirectional"}
-        Bidirectional adds the kernels of the forward and the time-reversed network.
-    fixed_layers : int
-        Number F of frozen bottom layers; F = L gives the NNGP kernel.
+    Same parameters and values as :func:`rntk` (which runs the tiled engine; its docstring describes them);
+    kept as the specification that the engine is tested against and the baseline of ``python -m benchmarks``.
 
     Returns
     -------
