@@ -71,6 +71,8 @@ def run_command(
     config: str = typer.Option(None, "--config", help="TOML file with suite, datasets, kernels and grids."),
     cv_folds: int = typer.Option(None, "--cv-folds", help="Cross-validation folds on training splits (5)."),
     seed: int = typer.Option(None, "--seed", help="Seed of the fold shuffling (0)."),
+    svc_max_iter: int = typer.Option(None, "--svc-max-iter", help="Iteration cap of every SVM fit (10000000); "
+                                     "fits that reach it are counted in the results."),
     cache_dir: str = typer.Option(None, "--cache-dir", help="Cache Gram matrices on disk in this folder."),
     fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing task."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Leave out datasets whose files are "
@@ -95,8 +97,9 @@ def run_command(
     run_config = build_config(
         suite=suite_name, suite_datasets=[entry.name for entry in chosen.entries], datasets=dataset or None,
         kernels=kernel or None, grids=parse_grid_options(grid or []), file=file, data_dir=data_dir,
-        n_jobs=(os.cpu_count() or 1) if jobs is None else jobs, backend=backend, scheduler=scheduler, cache_dir=cache_dir,
-        fail_fast=fail_fast, skip_missing=skip_missing, cv_folds=cv_folds, seed=seed,
+        n_jobs=(os.cpu_count() or 1) if jobs is None else jobs, backend=backend, scheduler=scheduler,
+        cache_dir=cache_dir, fail_fast=fail_fast, skip_missing=skip_missing, cv_folds=cv_folds, seed=seed,
+        svc_max_iter=svc_max_iter,
     )
     if resume and not out:
         raise RunError("--resume needs --out: the run folder to continue")

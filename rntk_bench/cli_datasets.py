@@ -60,7 +60,8 @@ def list_command(
         entries = list(seen.values())
     root = resolve_data_dir(data_dir)
     typer.echo(f"data directory: {root}")
-    header = f"{'name':32s} {'collection':10s} {'train':>6s} {'test':>6s} {'length':>10s} {'ch':>3s} {'classes':>7s}  status"
+    header = (f"{'name':32s} {'collection':10s} {'train':>6s} {'test':>6s} {'length':>10s} {'ch':>3s} "
+              f"{'classes':>7s}  status")
     typer.echo(header)
     typer.echo("-" * len(header))
     missing = []

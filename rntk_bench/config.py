@@ -1,9 +1,9 @@
 """The configuration of a benchmark run: which suite, which kernels, which grids; validated once, frozen.
 
 A run is described by a :class:`RunConfig`. Its *result fields* (suite, datasets, kernel grids, C grids,
-cross-validation folds, seed) decide the numbers a run produces and are hashed into ``config_hash``; the
-*execution fields* (jobs, backend, scheduler, data folder, cache) only decide how fast they come, so a run may
-be resumed with other execution fields.
+cross-validation folds, seed, SVM iteration cap) decide the numbers a run produces and are hashed into
+``config_hash``; the *execution fields* (jobs, backend, scheduler, data folder, cache) only decide how fast
+they come, so a run may be resumed with other execution fields.
 
 Grids
 -----
@@ -21,6 +21,7 @@ TOML file (every key optional)::
     kernels = ["rntk", "rbf"]          # default: rntk, ntk, rbf, poly
     cv_folds = 5
     seed = 0
+    svc_max_iter = 10000000            # libsvm's iteration cap per SVM fit
 
     [grid.rntk]
     sigma_u = [0.5, 1.0]
@@ -43,6 +44,7 @@ import numpy as np
 
 from rntk_bench.errors import InvalidParameterError, RunError
 from rntk_bench.kernels import KERNELS, get_kernel, kernel_id
+from rntk_bench.protocols import SVC_MAX_ITER
 
 DEFAULT_KERNELS: tuple[str, ...] = ("rntk", "ntk", "rbf", "poly")
 """Kernels run when none is named."""
@@ -153,6 +155,8 @@ class RunConfig:
         when a class has fewer training samples; at least 2).
     seed : int
         Seed of the fold shuffling.
+    svc_max_iter : int
+        Iteration cap of every SVM fit (libsvm's ``max_iter``); fits stopped by it are counted in the results.
     data_dir : str or None
         Where datasets are read from (``None``: the data layer's default).
     n_jobs : int
@@ -173,6 +177,7 @@ class RunConfig:
     kernels: tuple[KernelGrid, ...] = ()
     cv_folds: int = 5
     seed: int = 0
+    svc_max_iter: int = SVC_MAX_ITER
     data_dir: str | None = None
     n_jobs: int = 1
     backend: str = "loky"
@@ -193,13 +198,16 @@ class RunConfig:
 
     def result_fields(self) -> dict[str, Any]:
         """The fields that decide the results, as plain JSON data (what ``config_hash`` hashes)."""
-        return {
+        fields = {
             "suite": self.suite,
             "datasets": list(self.datasets),
             "kernels": {grid.name: grid.as_dict() for grid in self.kernels},
             "cv_folds": self.cv_folds,
             "seed": self.seed,
         }
+        if self.svc_max_iter != SVC_MAX_ITER:  # absent at the default: run folders made before it keep their hash
+            fields["svc_max_iter"] = self.svc_max_iter
+        return fields
 
     def execution_fields(self) -> dict[str, Any]:
         """The fields that only decide how the run executes."""
@@ -349,7 +357,7 @@ def build_config(
         The content of a TOML configuration (:func:`load_toml`).
     **execution
         ``data_dir``, ``n_jobs``, ``backend``, ``scheduler``, ``cache_dir``, ``fail_fast``, ``skip_missing``,
-        ``cv_folds``, ``seed``.
+        ``cv_folds``, ``seed``, ``svc_max_iter``.
 
     Raises
     ------
@@ -400,6 +408,12 @@ def build_config(
         raise InvalidParameterError(f"cv_folds must be at least 2; got {cv_folds}")
     seed = execution.pop("seed", None)
     seed = int(file.get("seed", 0) if seed is None else seed)
+    svc_max_iter = execution.pop("svc_max_iter", None)
+    svc_max_iter = file.get("svc_max_iter", SVC_MAX_ITER) if svc_max_iter is None else svc_max_iter
+    if isinstance(svc_max_iter, float) and svc_max_iter.is_integer():
+        svc_max_iter = int(svc_max_iter)  # 1e6 in TOML is a float
+    if isinstance(svc_max_iter, bool) or not isinstance(svc_max_iter, int) or svc_max_iter < 1:
+        raise InvalidParameterError(f"svc_max_iter must be a positive whole number of iterations; got {svc_max_iter!r}")
     n_jobs = execution.pop("n_jobs", None)
     n_jobs = 1 if n_jobs is None else int(n_jobs)
     if n_jobs < 1:
@@ -418,6 +432,7 @@ def build_config(
         kernels=kernel_grids,
         cv_folds=cv_folds,
         seed=seed,
+        svc_max_iter=svc_max_iter,
         data_dir=None if data_dir is None else str(data_dir),
         n_jobs=n_jobs,
         backend=backend,

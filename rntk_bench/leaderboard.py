@@ -53,8 +53,8 @@ SCATTER_FILE = "scatter.png"
 RUNS_DIR = "runs"
 BOARDS_DIR = "boards"
 
-_RUN_KEYS = ("title", "description", "suite", "datasets", "kernels", "grid", "cv_folds", "seed", "skip_missing",
-             "tie")
+_RUN_KEYS = ("title", "description", "suite", "datasets", "kernels", "grid", "cv_folds", "seed", "svc_max_iter",
+             "skip_missing", "tie")
 _BOARD_KEYS = ("title", "runs", "published", "notes")
 _TOP_KEYS = ("runs", "boards", "ci")
 
@@ -101,7 +101,8 @@ class RunDefinition:
         Folder name under ``results/runs/``.
     title, description : str
     file : dict
-        ``suite``, ``datasets``, ``kernels``, ``grid``, ``cv_folds``, ``seed`` as in a run configuration file.
+        ``suite``, ``datasets``, ``kernels``, ``grid``, ``cv_folds``, ``seed``, ``svc_max_iter`` as in a run
+        configuration file.
     ties : dict
         ``{kernel: {param: [values]}}`` (see :class:`TiedGrid`).
     skip_missing : bool
@@ -164,7 +165,8 @@ def _run_definition(where: str, name: str, table: Any) -> RunDefinition:
                 if isinstance(value, str) and value not in params:
                     raise InvalidParameterError(f"{where}.tie.{kernel}.{param}: {value!r} is not a parameter of "
                                                 f"{kernel}; valid: {', '.join(params)}")
-    file = {key: table[key] for key in ("suite", "datasets", "kernels", "grid", "cv_folds", "seed") if key in table}
+    file = {key: table[key] for key in ("suite", "datasets", "kernels", "grid", "cv_folds", "seed", "svc_max_iter")
+            if key in table}
     return RunDefinition(name, str(table.get("title", name)), str(table.get("description", "")), file,
                          {kernel: dict(axes) for kernel, axes in ties.items()}, bool(table.get("skip_missing", False)))
 
@@ -538,7 +540,9 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
         unconverged = [line for run in board_definition.runs for line in statuses[run].unconverged_selected]
         fits = sum(statuses[run].fits for run in board_definition.runs)
         stopped = sum(statuses[run].unconverged_fits for run in board_definition.runs)
-        out += [f"SVM fits stopped at the iteration cap (max_iter = 1e7): {stopped} of {fits}; selected kernel "
+        caps = ", ".join(f"{run} {build_run_config(definitions.runs[run]).svc_max_iter:.0e}"
+                         for run in board_definition.runs if run in definitions.runs)
+        out += [f"SVM fits stopped at the iteration cap (max_iter: {caps}): {stopped} of {fits}; selected kernel "
                 "settings among whose fits one stopped: " + ("; ".join(unconverged) if unconverged else "none") + ".",
                 ""]
         if board_definition.notes:

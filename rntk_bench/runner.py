@@ -36,6 +36,7 @@ from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import RntkBenchError, RunError
 from rntk_bench.kernels import KERNELS, get_kernel
 from rntk_bench.protocols import (
+    SVC_MAX_ITER,
     evaluate_setting,
     grid_training_input,
     kernel_input,
@@ -136,6 +137,7 @@ class Task:
     C_grid: tuple[float, ...]
     cv_folds: int
     seed: int
+    svc_max_iter: int = SVC_MAX_ITER
     cost: float = 0.0
 
     @property
@@ -151,12 +153,26 @@ class Task:
 
 
 def _cost(dataset: Dataset, kernel: str, params: Mapping[str, Any]) -> float:
-    """Rough relative cost of a task, to start the slowest first (better load balance, honest ETA)."""
+    """Rough relative cost of a task (Gram work), for :func:`execution_order`."""
     n = float(len(dataset.y))
     if KERNELS[kernel].input_kind == "sequence":
         length = float(dataset.info.max_length)
         return n * n * length * int(params.get("n_layers", 1)) * (1 + (params.get("output") == "mean") * length)
     return n * n
+
+
+def execution_order(tasks: Sequence[Task]) -> list[Task]:
+    """The order in which tasks are started: datasets by increasing total cost, each dataset's tasks slowest first.
+
+    A dataset's result exists only once every setting of a kernel has finished, so finishing datasets one
+    after another (the cheap ones first) makes an interrupted or still-running run report as many datasets
+    as possible; within a dataset the slowest tasks start first, so the workers finish it together.
+    """
+    totals: dict[str, float] = {}
+    for task in tasks:
+        totals[task.dataset] = totals.get(task.dataset, 0.0) + task.cost
+    rank = {name: index for index, name in enumerate(sorted(totals, key=lambda name: totals[name]))}
+    return sorted(tasks, key=lambda task: (rank[task.dataset], -task.cost))
 
 
 def _planning_failure(config: RunConfig, dataset: str, kernel: str, exc: Exception, stage: str) -> dict[str, Any]:
@@ -230,6 +246,7 @@ def plan_tasks(config: RunConfig, loader: Loader) -> tuple[list[Task], dict[str,
                     C_grid=grid.C,
                     cv_folds=config.cv_folds,
                     seed=config.seed,
+                    svc_max_iter=config.svc_max_iter,
                     cost=_cost(dataset, grid.name, kernel.params),
                 ))
         inputs[name] = described
@@ -266,7 +283,8 @@ def run_task(
             dataset = loader(task.dataset)
             kernel = get_kernel(task.kernel, **task.params)
             gram = _gram_with_cache(cache_dir, dataset, kernel) if cache_dir else None
-            scores = evaluate_setting(kernel, dataset, task.C_grid, cv_folds=task.cv_folds, seed=task.seed, gram=gram)
+            scores = evaluate_setting(kernel, dataset, task.C_grid, cv_folds=task.cv_folds, seed=task.seed, gram=gram,
+                                      svc_max_iter=task.svc_max_iter)
         result.update(scores)
         result.update(status="ok", error="")
     except Exception as exc:
@@ -499,7 +517,7 @@ def run_benchmark(
                 done[(result["dataset"], result["kernel_id"])] = result
     planned = {(task.dataset, task.kernel_id) for task in tasks} | {(f["dataset"], f["kernel_id"]) for f in failures}
     todo = [task for task in tasks if (task.dataset, task.kernel_id) not in done]
-    todo.sort(key=lambda task: -task.cost)
+    todo = execution_order(todo)
 
     try:
         run_dir.mkdir(parents=True, exist_ok=True)

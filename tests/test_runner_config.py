@@ -60,6 +60,8 @@ def test_the_c_pseudo_parameter_sets_the_c_grid():
         ({"grids": {"ntk": {"n_layers": [1], "fixed_layers": [3]}}}, ["no valid setting", "fixed_layers"]),
         ({"grids": {"svm": {"C": [1]}}}, ["unknown kernel 'svm'"]),
         ({"cv_folds": 1}, ["cv_folds must be at least 2"]),
+        ({"svc_max_iter": 0}, ["svc_max_iter", "positive whole number", "0"]),
+        ({"file": {"svc_max_iter": 2.5}}, ["svc_max_iter", "2.5"]),
         ({"backend": "ray"}, ["unknown backend 'ray'", "loky", "dask"]),
         ({"scheduler": "tcp://127.0.0.1:8786"}, ["--scheduler needs --backend dask"]),
         ({"suite_datasets": ["a", "b"], "datasets": ["c"]}, ["'c' not in suite", "a, b"]),
@@ -119,3 +121,14 @@ def test_config_hash_follows_result_fields_only():
     lines = config_differences(base.result_fields(), changed.result_fields())
     assert lines == [("kernels.rbf.C: [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0] in the run folder, "
                      "[1.0] now")]
+
+
+def test_the_svm_iteration_cap_is_hashed_only_when_it_differs_from_the_default():
+    base = build_config(kernels=["rbf"], suite_datasets=["a"])
+    assert "svc_max_iter" not in base.result_fields()  # hashes of run folders made before the option hold
+    assert build_config(kernels=["rbf"], suite_datasets=["a"], svc_max_iter=10_000_000).config_hash == base.config_hash
+    capped = build_config(kernels=["rbf"], suite_datasets=["a"], file={"svc_max_iter": 1e6})
+    assert capped.svc_max_iter == 1_000_000 and isinstance(capped.svc_max_iter, int)
+    assert capped.config_hash != base.config_hash
+    assert config_differences(base.result_fields(), capped.result_fields()) == [
+        'svc_max_iter: "<absent>" in the run folder, 1000000 now']

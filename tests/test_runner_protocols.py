@@ -116,6 +116,30 @@ def test_arora_protocol_matches_an_independent_loop_on_a_fixture():
     assert list(table["n_train"]) == [24] * 4
 
 
+def test_arora_protocol_fits_the_folds_of_the_first_best_C_only():
+    # The selection can only report a setting's first C of best validation accuracy; its folds are fit,
+    # every other C gets None, and the fit count is one validation fit per C plus four fold fits.
+    dataset = synthetic.uci_dataset(n=48, n_features=4, seed=5)
+    C_grid = [1e-4, 1e-3, 1.0, 100.0]
+    scores = evaluate_setting(get_kernel("rbf", gamma=0.1), dataset, C_grid)
+    validation = scores["selection_accuracy"]
+    best = validation.index(max(validation))
+    assert validation[0] == validation[1]  # a tie the first-best rule must resolve to the earlier C
+    for split in scores["splits"].values():
+        assert [value is not None for value in split["test_accuracy"]] == [i == best for i in range(len(C_grid))]
+        assert 0.0 <= split["test_accuracy"][best] <= 1.0
+    assert scores["svc_fits"] == len(C_grid) + 4
+
+
+def test_arora_fits_stopped_by_the_iteration_cap_are_counted_and_named():
+    dataset = synthetic.uci_dataset(n=48, n_features=4, seed=5)
+    free = evaluate_setting(get_kernel("linear"), dataset, [1e4])
+    capped = evaluate_setting(get_kernel("linear"), dataset, [1e4], svc_max_iter=2)
+    assert free["svc_unconverged"] == 0
+    assert capped["svc_unconverged"] == capped["svc_fits"] == 5
+    assert any("5 of 5 SVM fits stopped at max_iter=2" in note for note in capped["notes"])
+
+
 def _recording_gram(kernel, calls):
     def gram(block, A, B):
         calls.append((block, len(A), None if B is None else len(B)))
@@ -203,14 +227,11 @@ def test_arora_protocol_refuses_overlapping_train_and_test_rows():
         evaluate_setting(get_kernel("linear"), broken, [1.0])
 
 
-def test_svm_fits_that_hit_the_iteration_cap_are_counted_and_noted(monkeypatch):
-    from rntk_bench import protocols
-
+def test_svm_fits_that_hit_the_iteration_cap_are_counted_and_noted():
     dataset = synthetic.series_dataset(n_train=20, n_test=10, length=6, seed=7)
     scores = evaluate_setting(get_kernel("linear"), dataset, [1.0], cv_folds=2)
     assert scores["svc_fits"] == 3 and scores["svc_unconverged"] == 0  # 2 folds + the refit
-    monkeypatch.setattr(protocols, "SVC_MAX_ITER", 1)
-    scores = evaluate_setting(get_kernel("linear"), dataset, [1.0], cv_folds=2)
+    scores = evaluate_setting(get_kernel("linear"), dataset, [1.0], cv_folds=2, svc_max_iter=1)
     assert scores["svc_unconverged"] == 3 and "3 of 3 SVM fits stopped at max_iter=1" in scores["notes"][-1]
 
 

@@ -19,7 +19,7 @@ from rntk_bench.config import build_config
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import RunError
 from rntk_bench.results import RESULT_COLUMNS, read_task_results
-from rntk_bench.runner import PreloadedDatasets, run_benchmark
+from rntk_bench.runner import PreloadedDatasets, Task, execution_order, run_benchmark
 
 SYNTHETIC = Path(__file__).parent / "data" / "runner" / "synthetic.py"
 _SPEC = importlib.util.spec_from_file_location("synthetic", SYNTHETIC)
@@ -88,6 +88,19 @@ def test_a_run_writes_every_file_and_one_row_per_dataset_kernel_split(reference)
     assert {"numpy", "scikit-learn", "python"} <= set(info["versions"]) and "cpu_count" in info["machine"]
     assert "revision" in info["git"] and info["sessions"][0]["n_run"] == reference.n_tasks
     assert "largest row norm over all 40 rows" in info["datasets"]["blobs"]["kernel_inputs"]["rntk"][0]
+
+
+def test_execution_order_finishes_cheap_datasets_first_and_starts_a_datasets_slowest_task_first():
+    def task(dataset, index, cost):
+        return Task(dataset=dataset, suite="s", collection="uci", protocol="arora-uci", kernel="k",
+                    kernel_id=f"k[{index}]", params={}, setting_index=index, n_settings=3, C_grid=(1.0,),
+                    cv_folds=5, seed=0, cost=cost)
+
+    tasks = [task("big", 0, 50.0), task("big", 1, 90.0), task("small", 0, 1.0), task("small", 1, 30.0),
+             task("mid", 0, 60.0), task("mid", 1, 10.0), task("tie", 0, 70.0)]
+    order = [(t.dataset, t.setting_index) for t in execution_order(tasks)]
+    # totals: small 31, mid 70 and tie 70 (equal: plan order), big 140
+    assert order == [("small", 1), ("small", 0), ("mid", 0), ("mid", 1), ("tie", 0), ("big", 1), ("big", 0)]
 
 
 def test_parallel_run_equals_the_sequential_run(tmp_path, loader, reference):
