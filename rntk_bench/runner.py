@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-import numpy as np
 import pandas as pd
 
 from rntk_bench.config import RunConfig, config_differences
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import RntkBenchError, RunError
+from rntk_bench.gram_store import GramStore, has_parts, stored_gram
 from rntk_bench.kernels import KERNELS, get_kernel
 from rntk_bench.protocols import (
     SVC_MAX_ITER,
@@ -51,6 +51,9 @@ from rntk_bench.results import (
     write_tables,
     write_task_result,
 )
+
+PARTS_DIR = ".gram-parts"
+"""Folder of a run holding the Gram parts its tasks share while they run (deleted when the run finishes)."""
 
 ProgressCallback = Callable[[int, int, str], None]
 """``progress(done, total, label)``: called once before the first task (``label`` empty) and after each task."""
@@ -157,7 +160,9 @@ def _cost(dataset: Dataset, kernel: str, params: Mapping[str, Any]) -> float:
     n = float(len(dataset.y))
     if KERNELS[kernel].input_kind == "sequence":
         length = float(dataset.info.max_length)
-        return n * n * length * int(params.get("n_layers", 1)) * (1 + (params.get("output") == "mean") * length)
+        directions = 2 if params.get("direction") == "bidirectional" else 1
+        return (n * n * length * int(params.get("n_layers", 1)) * directions
+                * (1 + (params.get("output") == "mean") * length))
     return n * n
 
 
@@ -253,28 +258,19 @@ def plan_tasks(config: RunConfig, loader: Loader) -> tuple[list[Task], dict[str,
     return tasks, inputs, failures
 
 
-def _gram_with_cache(cache_dir: str, dataset: Dataset, kernel) -> Callable:
-    """A ``gram(block, A, B)`` that caches each Gram block on disk, keyed by dataset, data and kernel id."""
-    memory = joblib.Memory(cache_dir, verbose=0)
-    fingerprint = joblib.hash((dataset.name, dataset.X))
-
-    def compute(dataset_name, data_fingerprint, kernel_id, block, A, B):
-        return np.asarray(kernel(A, B), dtype=np.float64)
-
-    cached = memory.cache(compute, ignore=["A", "B"])
-
-    def gram(block: str, A, B) -> np.ndarray:
-        return cached(dataset.name, fingerprint, kernel.id, block, A, B)
-
-    return gram
-
-
 def run_task(
-    task: Task, loader: Loader, n_threads: int = 1, cache_dir: str | None = None, fail_fast: bool = False
+    task: Task,
+    loader: Loader,
+    n_threads: int = 1,
+    cache_dir: str | None = None,
+    fail_fast: bool = False,
+    parts_dir: str | None = None,
 ) -> dict[str, Any]:
     """Run one task and return its result file's content; a failure becomes ``status="error"``.
 
-    With ``fail_fast`` the exception propagates instead.
+    Gram blocks go through a :class:`GramStore` in ``cache_dir`` (every kernel) or, for a kernel made of
+    parts (``KernelSpec.parts``), in ``parts_dir``, where tasks share the parts. With ``fail_fast`` the
+    exception propagates instead.
     """
     result: dict[str, Any] = task.describe()
     result["host"] = socket.gethostname()
@@ -282,7 +278,8 @@ def run_task(
         with _limit_threads(max(1, int(n_threads))):
             dataset = loader(task.dataset)
             kernel = get_kernel(task.kernel, **task.params)
-            gram = _gram_with_cache(cache_dir, dataset, kernel) if cache_dir else None
+            store_dir = cache_dir or (parts_dir if has_parts(task.kernel, kernel.params) else None)
+            gram = stored_gram(GramStore(store_dir), dataset, task.kernel, kernel.params) if store_dir else None
             scores = evaluate_setting(kernel, dataset, task.C_grid, cv_folds=task.cv_folds, seed=task.seed, gram=gram,
                                       svc_max_iter=task.svc_max_iter)
         result.update(scores)
@@ -409,19 +406,21 @@ def _dask_client(config: RunConfig) -> Iterator[Any]:
         yield client
 
 
-def _results(tasks: Sequence[Task], config: RunConfig, loader: Loader) -> Iterator[dict[str, Any]]:
+def _results(tasks: Sequence[Task], config: RunConfig, loader: Loader,
+             parts_dir: str | None) -> Iterator[dict[str, Any]]:
     """Yield task results in completion order, on the configured backend."""
+    options = (config.cache_dir, config.fail_fast, parts_dir)
     if config.backend == "dask":
         with _dask_client(config), joblib.parallel_config(backend="dask"):
-            jobs = (joblib.delayed(run_task)(task, loader, 1, config.cache_dir, config.fail_fast) for task in tasks)
+            jobs = (joblib.delayed(run_task)(task, loader, 1, *options) for task in tasks)
             yield from joblib.Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=1)(jobs)
         return
     threads = max(1, (os.cpu_count() or 1) // config.n_jobs)
     if config.n_jobs == 1:
         for task in tasks:
-            yield run_task(task, loader, threads, config.cache_dir, config.fail_fast)
+            yield run_task(task, loader, threads, *options)
         return
-    jobs = (joblib.delayed(run_task)(task, loader, threads, config.cache_dir, config.fail_fast) for task in tasks)
+    jobs = (joblib.delayed(run_task)(task, loader, threads, *options) for task in tasks)
     parallel = joblib.Parallel(n_jobs=config.n_jobs, backend="loky", return_as="generator_unordered",
                                batch_size=1, pre_dispatch="2*n_jobs")
     yield from parallel(jobs)
@@ -546,10 +545,21 @@ def run_benchmark(
     total, finished = len(tasks), len(tasks) - len(todo)
     if progress:
         progress(finished, total, "")
+    # Parts shared between tasks (the bidirectional RNTK's two directions) live in a private folder of the
+    # run, a dataset's files deleted once its last task is done. Remote dask workers cannot be assumed to
+    # see this folder; they compute every part themselves unless --cache-dir names a shared one.
+    parts_store = None if (config.cache_dir or config.scheduler) else GramStore(run_dir / PARTS_DIR)
+    remaining: dict[str, int] = {}
+    for task in todo:
+        remaining[task.dataset] = remaining.get(task.dataset, 0) + 1
     status = "interrupted"
     try:
-        for result in _results(todo, config, loader):
+        parts_dir = None if parts_store is None else str(parts_store.root)
+        for result in _results(todo, config, loader, parts_dir):
             write_task_result(run_dir, result)
+            remaining[result["dataset"]] = remaining.get(result["dataset"], 1) - 1
+            if parts_store is not None and remaining[result["dataset"]] <= 0:
+                parts_store.forget(result["dataset"])
             finished += 1
             session["n_run"] += 1
             session["n_failed"] += result["status"] != "ok"
@@ -572,6 +582,8 @@ def run_benchmark(
         session.update(finished=_now(), status=status)
         if status == "finished":
             info["finished"] = session["finished"]
+            if parts_store is not None:
+                parts_store.clear()
         atomic_write_json(run_dir / RUN_FILE, info)
         table = write_tables(run_dir, config.datasets, config.kernel_names)
     return RunOutcome(run_dir, table, total, total - len(todo), session["n_run"], session["n_failed"],

@@ -242,3 +242,23 @@ def test_forked_workers_limited_to_one_thread_are_safe():
         expected = rntk(X, n_layers=2)            # the parent has used the parallel pool
     with multiprocessing.get_context("fork").Pool(1) as pool:
         np.testing.assert_array_equal(pool.apply(_gram_in_worker, (X,)), expected)
+
+
+@pytest.mark.parametrize("output", ["last", "mean"])
+def test_bidirectional_is_its_parts_summed_bit_for_bit(output):
+    """The runner computes the bidirectional RNTK as the sum of its registered parts (forward + reversed) and
+    shares those between settings: that must give the very same numbers as computing it at once."""
+    from rntk_bench.kernels.rntk import rntk_parts
+
+    rng = np.random.default_rng(21)
+    X = [rng.normal(size=(2, length)) for length in rng.integers(2, 7, size=BLOCK + 5)]
+    Y = [rng.normal(size=(2, length)) for length in rng.integers(2, 7, size=4)]
+    params = {"direction": "bidirectional", "output": output, "n_layers": 2, "sigma_h": 0.3, "fixed_layers": 1}
+    parts = rntk_parts(params)
+    assert [part["direction"] for part in parts] == ["forward", "reversed"]
+    assert rntk_parts({**params, "direction": "reversed"}) == [{**params, "direction": "reversed"}]
+    for args in ((X,), (Y, X)):
+        whole = rntk(*args, **params)
+        forward, backward = (rntk(*args, **part) for part in parts)
+        np.testing.assert_array_equal(whole, forward + backward)
+        assert not np.array_equal(forward, backward)  # the two directions really differ on these series

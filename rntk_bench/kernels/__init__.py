@@ -19,7 +19,7 @@ from rntk_bench.kernels.classic import linear, poly, poly_grid, rbf, rbf_grid
 from rntk_bench.kernels.dual import ACTIVATIONS
 from rntk_bench.kernels.ntk import ntk, ntk_grid
 from rntk_bench.kernels.registry import Kernel, KernelSpec, Param, kernel_id
-from rntk_bench.kernels.rntk import DIRECTIONS, OUTPUTS, rntk, rntk_grid
+from rntk_bench.kernels.rntk import DIRECTIONS, OUTPUTS, rntk, rntk_grid, rntk_parts
 
 __all__ = ["KERNELS", "Kernel", "KernelSpec", "Param", "get_kernel", "kernel_id"]
 
@@ -54,6 +54,7 @@ KERNELS: dict[str, KernelSpec] = {
         default_grid=rntk_grid,
         check=_fixed_at_most_depth,
         description="recurrent NTK of an Elman RNN (Alemohammad et al., 2021)",
+        parts=rntk_parts,
     ),
     "ntk": KernelSpec(
         name="ntk",

@@ -97,6 +97,10 @@ class KernelSpec:
         ``check(params)`` raises :class:`InvalidParameterError` for invalid combinations.
     description : str
         One line for ``rntk-bench kernels``.
+    parts : callable, optional
+        ``parts(params) -> list of dict``: settings whose Gram matrices add up exactly (to the last bit) to
+        this setting's, e.g. the bidirectional RNTK = forward + reversed. The runner computes each part once
+        per dataset and shares it between the settings that contain it. None: the kernel has no parts.
     """
 
     name: str
@@ -106,6 +110,7 @@ class KernelSpec:
     default_grid: Callable[[Any], list[dict[str, Any]]]
     check: Callable[[dict[str, Any]], None] | None = None
     description: str = ""
+    parts: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
 
     @property
     def defaults(self) -> dict[str, Any]:

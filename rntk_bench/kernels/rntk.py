@@ -273,6 +273,15 @@ def rntk(
     return compute_rntk(xs, ys, same, p)
 
 
+def rntk_parts(params: dict) -> list[dict]:
+    """The bidirectional RNTK is the forward kernel plus the reversed one: the engine adds the two directions
+    into one zeroed matrix, so ``rntk(direction="forward") + rntk(direction="reversed")`` equals it bit for bit.
+    Other settings are their own single part."""
+    if params.get("direction") != "bidirectional":
+        return [dict(params)]
+    return [{**params, "direction": "forward"}, {**params, "direction": "reversed"}]
+
+
 def rntk_grid(X_train) -> list[dict]:
     """sigma_w = 1.4142, sigma_u in {0.25, 0.5, 1}, sigma_b in {0.001, 0.1, 0.5}, sigma_h in {0, 0.5},
     n_layers in {1, 2} (36 settings; the C grid is the runner's)."""
