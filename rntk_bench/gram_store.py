@@ -6,8 +6,10 @@ Two uses in the runner:
   the kernel setting's canonical id and the block's name.
 * Shared parts: a kernel whose Gram matrix is exactly the sum of other settings' Gram matrices (the
   bidirectional RNTK is its forward plus its reversed kernel; ``KernelSpec.parts``) is computed from those
-  parts, and each part once per dataset, whichever task needs it first; the other tasks read it. The runner
-  keeps these files in a private folder of the run and deletes a dataset's files once its tasks are done.
+  parts, and each part once per dataset, whichever task needs it first; the other tasks read it. Settings
+  that one pass computes together (``KernelSpec.siblings``: the RNTK and its NNGP) are stored together. The
+  runner keeps these files in a private folder of the run and deletes a dataset's files once its tasks are
+  done.
 
 Files are written to a temporary name and renamed, so a reader sees a whole file or none; two workers that
 miss the same part at the same time both compute it and the second rename wins with identical content.
@@ -52,19 +54,17 @@ class GramStore:
         """Where the block ``key`` of ``dataset`` is kept."""
         return self.root / _folder_name(dataset) / f"{key}.npy"
 
-    def load_or_compute(self, dataset: str, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
-        """The stored block, or ``compute()``, stored atomically before it is returned.
-
-        Returns
-        -------
-        ndarray of float64
-        """
-        path = self.path(dataset, key)
+    def load(self, dataset: str, key: str) -> np.ndarray | None:
+        """The stored block, or None if it is absent (or unreadable)."""
         try:
-            return np.load(path)
-        except (OSError, ValueError, EOFError):  # absent (or unreadable): compute it again
-            pass
-        value = np.ascontiguousarray(compute(), dtype=np.float64)
+            return np.load(self.path(dataset, key))
+        except (OSError, ValueError, EOFError):
+            return None
+
+    def save(self, dataset: str, key: str, value: np.ndarray) -> np.ndarray:
+        """Store ``value`` atomically (temporary file, then rename); returns it as contiguous float64."""
+        value = np.ascontiguousarray(value, dtype=np.float64)
+        path = self.path(dataset, key)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
         try:
@@ -75,6 +75,16 @@ class GramStore:
             Path(temporary).unlink(missing_ok=True)
             raise
         return value
+
+    def load_or_compute(self, dataset: str, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """The stored block, or ``compute()``, stored before it is returned.
+
+        Returns
+        -------
+        ndarray of float64
+        """
+        value = self.load(dataset, key)
+        return self.save(dataset, key, compute()) if value is None else value
 
     def forget(self, dataset: str) -> None:
         """Delete every block of ``dataset``."""
@@ -96,29 +106,55 @@ def kernel_parts(name: str, params: Mapping[str, Any]) -> list[Kernel]:
     return [get_kernel(name, **setting) for setting in settings]
 
 
-def has_parts(name: str, params: Mapping[str, Any]) -> bool:
-    """Whether the setting is computed as a sum of other settings (it then benefits from a store)."""
-    return len(kernel_parts(name, params)) > 1
+def siblings_of(kernel: Kernel) -> list[Kernel]:
+    """The settings ``KernelSpec.batch`` computes together with ``kernel`` (``[kernel]`` if none)."""
+    spec = kernel.spec
+    if spec.siblings is None or spec.batch is None:
+        return [kernel]
+    return [get_kernel(spec.name, **setting) for setting in spec.siblings(dict(kernel.params))]
+
+
+def shares_grams(name: str, params: Mapping[str, Any]) -> bool:
+    """Whether tasks of this setting share Gram matrices with others (parts or siblings) through a store."""
+    parts = kernel_parts(name, params)
+    return len(parts) > 1 or any(len(siblings_of(part)) > 1 for part in parts)
 
 
 def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[str, Any]):
     """A ``gram(block, A, B)`` function (see ``protocols.GramFunction``) reading parts through ``store``.
 
     Every part's block is keyed by the dataset's content, the part's canonical id and the block's name, so
-    the same part computed for another setting (or by another task) is read back instead of recomputed.
+    the same part computed for another setting (or by another task) is read back instead of recomputed. A
+    part that is missing is computed with its siblings (``KernelSpec.batch``), and they are stored too.
     """
     parts = kernel_parts(name, params)
     fingerprint = joblib.hash((dataset.name, dataset.X))
 
+    def key(kernel: Kernel, block: str) -> str:
+        return hashlib.sha256(f"{fingerprint}|{kernel.id}|{block}".encode()).hexdigest()[:24]
+
+    def part_gram(part: Kernel, block: str, A, B) -> np.ndarray:
+        value = store.load(dataset.name, key(part, block))
+        if value is not None:
+            return value
+        siblings = siblings_of(part)
+        if len(siblings) == 1:
+            return store.save(dataset.name, key(part, block), part(A, B))
+        values = part.spec.batch(A, B, [dict(sibling.params) for sibling in siblings])
+        for sibling, sibling_value in zip(siblings, values, strict=True):
+            stored = store.save(dataset.name, key(sibling, block), sibling_value)
+            if sibling.id == part.id:
+                value = stored
+        return value
+
     def gram(block: str, A, B) -> np.ndarray:
         total = None
         for part in parts:
-            key = hashlib.sha256(f"{fingerprint}|{part.id}|{block}".encode()).hexdigest()[:24]
-            value = store.load_or_compute(dataset.name, key, lambda part=part: part(A, B))
+            value = part_gram(part, block, A, B)
             total = value if total is None else total + value
         return total
 
     return gram
 
 
-__all__ = ["GramStore", "has_parts", "kernel_parts", "stored_gram"]
+__all__ = ["GramStore", "kernel_parts", "shares_grams", "siblings_of", "stored_gram"]

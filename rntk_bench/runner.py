@@ -33,7 +33,7 @@ import pandas as pd
 from rntk_bench.config import RunConfig, config_differences
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import RntkBenchError, RunError
-from rntk_bench.gram_store import GramStore, has_parts, stored_gram
+from rntk_bench.gram_store import GramStore, shares_grams, stored_gram
 from rntk_bench.kernels import KERNELS, get_kernel
 from rntk_bench.protocols import (
     SVC_MAX_ITER,
@@ -161,9 +161,16 @@ def _cost(dataset: Dataset, kernel: str, params: Mapping[str, Any]) -> float:
     if KERNELS[kernel].input_kind == "sequence":
         length = float(dataset.info.max_length)
         directions = 2 if params.get("direction") == "bidirectional" else 1
-        return (n * n * length * int(params.get("n_layers", 1)) * directions
-                * (1 + (params.get("output") == "mean") * length))
-    return n * n
+        steps = length * (1 + (params.get("output") == "mean") * length)  # mean pooling: every pair of steps
+        cost = n * n * steps * int(params.get("n_layers", 1)) * directions
+    else:
+        cost = n * n
+    siblings = KERNELS[kernel].siblings
+    if siblings is not None and KERNELS[kernel].batch is not None:
+        together = siblings(dict(params))
+        if len(together) > 1 and dict(params) != together[0]:
+            cost *= 0.01  # computed in the pass of the first sibling, which starts earlier: read back
+    return cost
 
 
 def execution_order(tasks: Sequence[Task]) -> list[Task]:
@@ -269,7 +276,8 @@ def run_task(
     """Run one task and return its result file's content; a failure becomes ``status="error"``.
 
     Gram blocks go through a :class:`GramStore` in ``cache_dir`` (every kernel) or, for a kernel made of
-    parts (``KernelSpec.parts``), in ``parts_dir``, where tasks share the parts. With ``fail_fast`` the
+    parts or siblings (``KernelSpec.parts``, ``KernelSpec.siblings``), in ``parts_dir``, where tasks
+    share them. With ``fail_fast`` the
     exception propagates instead.
     """
     result: dict[str, Any] = task.describe()
@@ -278,7 +286,7 @@ def run_task(
         with _limit_threads(max(1, int(n_threads))):
             dataset = loader(task.dataset)
             kernel = get_kernel(task.kernel, **task.params)
-            store_dir = cache_dir or (parts_dir if has_parts(task.kernel, kernel.params) else None)
+            store_dir = cache_dir or (parts_dir if shares_grams(task.kernel, kernel.params) else None)
             gram = stored_gram(GramStore(store_dir), dataset, task.kernel, kernel.params) if store_dir else None
             scores = evaluate_setting(kernel, dataset, task.C_grid, cv_folds=task.cv_folds, seed=task.seed, gram=gram,
                                       svc_max_iter=task.svc_max_iter)

@@ -262,3 +262,47 @@ def test_bidirectional_is_its_parts_summed_bit_for_bit(output):
         forward, backward = (rntk(*args, **part) for part in parts)
         np.testing.assert_array_equal(whole, forward + backward)
         assert not np.array_equal(forward, backward)  # the two directions really differ on these series
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("output, direction, activation", [
+    ("last", "forward", "relu"), ("mean", "bidirectional", "relu"),
+    ("mean", "reversed", "erf"), ("last", "bidirectional", "erf"),
+])
+def test_one_pass_gives_the_rntk_and_its_nngp_bit_for_bit(monkeypatch, threads, output, direction, activation):
+    """``compute_rntk(..., with_nngp=True)`` returns the kernels of fixed_layers = 0 and = n_layers, each equal
+    to its own computation to the last bit: on K(X) across column blocks and on K(X, Y) across row chunks."""
+    import importlib
+
+    from rntk_bench.kernels.rntk import rntk_batch, rntk_siblings
+
+    engine = importlib.import_module("rntk_bench.kernels.engine")
+    monkeypatch.setattr(engine, "ROW_CHUNK", 7)
+    rng = np.random.default_rng(23)
+    X = [rng.normal(size=(2, length)) for length in rng.integers(1, 8, size=BLOCK + 9)]
+    Y = [rng.normal(size=(2, length)) for length in rng.integers(1, 8, size=5)] + [X[3]]
+    params = {"output": output, "direction": direction, "activation": activation, "n_layers": 2,
+              "sigma_h": 0.4, "sigma_b": 0.2}
+    with limit_threads(threads):
+        for args in ((X,), (Y, X)):
+            ntk_alone = rntk(*args, **params, fixed_layers=0)
+            nngp_alone = rntk(*args, **params, fixed_layers=2)
+            settings = rntk_siblings({**params, "fixed_layers": 2})
+            assert [s["fixed_layers"] for s in settings] == [0, 2]
+            ntk_batch, nngp_batch = rntk_batch(args[0], args[1] if len(args) > 1 else None, settings)
+            np.testing.assert_array_equal(ntk_batch, ntk_alone)
+            np.testing.assert_array_equal(nngp_batch, nngp_alone)
+            assert not np.array_equal(ntk_alone, nngp_alone)
+
+
+def test_siblings_only_pair_fixed_layers_zero_with_the_nngp():
+    from rntk_bench.kernels.rntk import RNTKParams, rntk_batch, rntk_siblings
+
+    assert rntk_siblings({"n_layers": 3, "fixed_layers": 1}) == [{"n_layers": 3, "fixed_layers": 1}]
+    X = np.random.default_rng(24).normal(size=(5, 6))
+    # a list that is not a sibling pair is computed setting by setting
+    (single,) = rntk_batch(X, None, [{"n_layers": 2, "fixed_layers": 1}])
+    np.testing.assert_array_equal(single, rntk(X, n_layers=2, fixed_layers=1))
+    p = RNTKParams(2, 1.4142, 0.5, 0.1, 0.0, 1.0, "relu", "last", "forward", 1)
+    with pytest.raises(InvalidParameterError, match="fixed_layers = 0"):
+        compute_rntk([x[:, None] for x in X], [x[:, None] for x in X], True, p, with_nngp=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rntk_bench.config import build_config
-from rntk_bench.gram_store import GramStore, has_parts, kernel_parts, stored_gram
+from rntk_bench.gram_store import GramStore, kernel_parts, shares_grams, stored_gram
 from rntk_bench.kernels import get_kernel
 from rntk_bench.protocols import evaluate_setting
 from rntk_bench.runner import PARTS_DIR, PreloadedDatasets, run_benchmark
@@ -60,9 +60,11 @@ def test_a_failing_computation_leaves_no_file(tmp_path):
     assert not store.path("d", "k").exists()
 
 
-def test_only_the_bidirectional_rntk_has_parts():
-    assert has_parts("rntk", {"direction": "bidirectional"})
-    assert not has_parts("rntk", {"direction": "forward"}) and not has_parts("rbf", {"gamma": 0.5})
+def test_the_rntk_shares_parts_and_siblings_other_kernels_do_not():
+    assert shares_grams("rntk", {"direction": "bidirectional"})
+    assert shares_grams("rntk", {"direction": "forward"})  # with its NNGP sibling
+    assert not shares_grams("rntk", {"n_layers": 2, "fixed_layers": 1})
+    assert not shares_grams("rbf", {"gamma": 0.5})
     assert [k.params["direction"] for k in kernel_parts("rntk", {"direction": "bidirectional"})] == [
         "forward", "reversed"]
 
@@ -73,7 +75,7 @@ def test_stored_gram_shares_parts_between_settings_and_scores_like_direct_comput
     dataset = synthetic.series_dataset(n_train=16, n_test=8, length=7, seed=3)
     calls = []
     compute = engine.compute_rntk
-    monkeypatch.setattr(engine, "compute_rntk", lambda *a: calls.append(a[3].direction) or compute(*a))
+    monkeypatch.setattr(engine, "compute_rntk", lambda *a, **k: calls.append(a[3].direction) or compute(*a, **k))
     store = GramStore(tmp_path)
     for direction in ("bidirectional", "forward", "reversed"):
         params = dict(get_kernel("rntk", direction=direction, sigma_h=0.2).params)
@@ -106,3 +108,25 @@ def test_a_run_shares_parts_in_a_private_folder_and_deletes_it(tmp_path):
         first_split = outcome.table[outcome.table.dataset == name]["split"].iloc[0]
         assert row["cv_accuracy"] == direct["selection_accuracy"][c_index]
         assert row["test_accuracy"] == direct["splits"][first_split]["test_accuracy"][c_index]
+
+
+def test_a_sibling_computed_in_the_same_pass_is_read_back(tmp_path, monkeypatch):
+    from rntk_bench.kernels import engine
+
+    dataset = synthetic.uci_dataset(n=30, n_features=5, seed=2)
+    calls = []
+    compute = engine.compute_rntk
+    def counting(*args, **kwargs):
+        calls.append((args[3].fixed_layers, kwargs.get("with_nngp", False)))
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "compute_rntk", counting)
+    store = GramStore(tmp_path)
+    for fixed in (0, 1):  # n_layers = 1: the RNTK and its NNGP
+        params = dict(get_kernel("rntk", fixed_layers=fixed, output="mean").params)
+        shared = evaluate_setting(get_kernel("rntk", **params), dataset, [1.0, 100.0],
+                                  gram=stored_gram(store, dataset, "rntk", params))
+        direct = evaluate_setting(get_kernel("rntk", **params), dataset, [1.0, 100.0])
+        assert shared["selection_accuracy"] == direct["selection_accuracy"] and shared["splits"] == direct["splits"]
+    # one pass for both settings (the UCI protocol has one Gram block), then the two direct computations
+    assert calls == [(0, True), (0, False), (1, False)]

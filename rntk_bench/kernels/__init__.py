@@ -19,7 +19,7 @@ from rntk_bench.kernels.classic import linear, poly, poly_grid, rbf, rbf_grid
 from rntk_bench.kernels.dual import ACTIVATIONS
 from rntk_bench.kernels.ntk import ntk, ntk_grid
 from rntk_bench.kernels.registry import Kernel, KernelSpec, Param, kernel_id
-from rntk_bench.kernels.rntk import DIRECTIONS, OUTPUTS, rntk, rntk_grid, rntk_parts
+from rntk_bench.kernels.rntk import DIRECTIONS, OUTPUTS, rntk, rntk_batch, rntk_grid, rntk_parts, rntk_siblings
 
 __all__ = ["KERNELS", "Kernel", "KernelSpec", "Param", "get_kernel", "kernel_id"]
 
@@ -55,6 +55,8 @@ KERNELS: dict[str, KernelSpec] = {
         check=_fixed_at_most_depth,
         description="recurrent NTK of an Elman RNN (Alemohammad et al., 2021)",
         parts=rntk_parts,
+        siblings=rntk_siblings,
+        batch=rntk_batch,
     ),
     "ntk": KernelSpec(
         name="ntk",

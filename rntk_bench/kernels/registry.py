@@ -101,6 +101,12 @@ class KernelSpec:
         ``parts(params) -> list of dict``: settings whose Gram matrices add up exactly (to the last bit) to
         this setting's, e.g. the bidirectional RNTK = forward + reversed. The runner computes each part once
         per dataset and shares it between the settings that contain it. None: the kernel has no parts.
+    siblings : callable, optional
+        ``siblings(params) -> list of dict``: settings that ``batch`` computes together with ``params`` for
+        less than the cost of each alone (the first is the one that costs the most alone). None: none.
+    batch : callable, optional
+        ``batch(X, Y, settings) -> list of ndarray``: the Gram matrices of sibling settings, each equal to
+        ``function(X, Y, **setting)`` to the last bit.
     """
 
     name: str
@@ -111,6 +117,8 @@ class KernelSpec:
     check: Callable[[dict[str, Any]], None] | None = None
     description: str = ""
     parts: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
+    siblings: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
+    batch: Callable[[Any, Any, list[dict[str, Any]]], list[np.ndarray]] | None = None
 
     @property
     def defaults(self) -> dict[str, Any]:

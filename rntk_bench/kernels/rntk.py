@@ -10,6 +10,7 @@ for every offset between the two time axes, so every pair of time steps ``(t, t'
 
 from __future__ import annotations
 
+import inspect
 from collections import deque
 from dataclasses import dataclass
 
@@ -280,6 +281,28 @@ def rntk_parts(params: dict) -> list[dict]:
     if params.get("direction") != "bidirectional":
         return [dict(params)]
     return [{**params, "direction": "forward"}, {**params, "direction": "reversed"}]
+
+
+def rntk_siblings(params: dict) -> list[dict]:
+    """Settings one engine pass computes together with ``params``: the RNTK with ``fixed_layers = 0`` and its
+    NNGP (``fixed_layers = n_layers``) share every covariance; the NNGP only drops the Theta terms. Other
+    values of ``fixed_layers`` are computed alone."""
+    if params.get("fixed_layers") not in (0, params.get("n_layers")):
+        return [dict(params)]
+    return [{**params, "fixed_layers": 0}, {**params, "fixed_layers": params["n_layers"]}]
+
+
+def rntk_batch(X, Y, settings: list[dict]) -> list[np.ndarray]:
+    """The Gram matrices of ``settings`` as :func:`rntk` computes them, the siblings of
+    :func:`rntk_siblings` from a single engine pass (bit for bit the same numbers)."""
+    if len(settings) == 2 and settings == rntk_siblings(settings[0]) and settings[0]["fixed_layers"] == 0:
+        defaults = {name: field.default for name, field in inspect.signature(rntk).parameters.items()
+                    if field.kind is inspect.Parameter.KEYWORD_ONLY}
+        p, xs, ys, same = _prepare_call(X, Y, {**defaults, **settings[0]})
+        from rntk_bench.kernels.engine import compute_rntk
+
+        return list(compute_rntk(xs, ys, same, p, with_nngp=True))
+    return [rntk(X, Y, **setting) for setting in settings]
 
 
 def rntk_grid(X_train) -> list[dict]:

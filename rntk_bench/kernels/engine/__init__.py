@@ -15,6 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.engine.prepare import Side, prepare_side
 from rntk_bench.kernels.engine.tiles import BLOCK, rntk_pairs, rntk_pairs_serial
 from rntk_bench.kernels.rntk import RNTKParams
@@ -24,28 +25,31 @@ __all__ = ["BLOCK", "ROW_CHUNK", "compute_rntk", "working_set_bytes"]
 ROW_CHUNK = 2048  # rows of X prepared at a time for K(X, Y)
 
 
-def _add_direction(out: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
+def _add_direction(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
                    p: RNTKParams) -> None:
     t_max = max(len(seq) for seq in (xs if same else xs + ys))
     if same:
         x = prepare_side(xs, t_max, p)
-        _add_pairs(out, x, x, np.arange(len(xs)), True, p)
+        _add_pairs(out, out_gp, x, x, np.arange(len(xs)), True, p)
         return
     # K(X, Y): the rows of X in chunks, so that only Y's per-sample arrays and one chunk's are ever held
     y = prepare_side(ys, t_max, p)
     for start in range(0, len(xs), ROW_CHUNK):
         chunk = xs[start:start + ROW_CHUNK]
         x = prepare_side(chunk, t_max, p)
-        _add_pairs(out[start:start + len(chunk)], x, y, _identical_columns(chunk, ys, x, y, p), False, p)
+        rows = slice(start, start + len(chunk))
+        _add_pairs(out[rows], out_gp[rows] if out_gp.size else out_gp, x, y, _identical_columns(chunk, ys, x, y, p),
+                   False, p)
 
 
-def _add_pairs(out: np.ndarray, x: Side, y: Side, copies: np.ndarray, same: bool, p: RNTKParams) -> None:
+def _add_pairs(out: np.ndarray, out_gp: np.ndarray, x: Side, y: Side, copies: np.ndarray, same: bool,
+               p: RNTKParams) -> None:
     pairs = rntk_pairs if numba.get_num_threads() > 1 else rntk_pairs_serial
     pairs(
         same, p.activation == "relu", p.output == "mean",
         x.start, x.lengths, x.values, x.first, x.second, x.variance, copies,
         y.start, y.lengths, y.n_real, y.values, y.first, y.second,
-        x.order, y.order, out,
+        x.order, y.order, out, out_gp,
         p.sigma_w**2, p.sigma_u**2, p.sigma_b**2, p.sigma_h**2, p.sigma_v**2, p.n_layers, p.fixed_layers,
     )
 
@@ -71,7 +75,8 @@ def _identical_columns(xs, ys, x: Side, y: Side, p: RNTKParams) -> np.ndarray:
     return copies
 
 
-def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTKParams) -> np.ndarray:
+def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTKParams,
+                 with_nngp: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """RNTK (or NNGP) matrix of two lists of time-major series.
 
     Parameters
@@ -82,17 +87,23 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
         Gram matrix of ``xs`` with itself: only the upper triangle is computed, and a sample paired with
         itself gets the ``sigma_h`` initial-state term.
     p : RNTKParams
+    with_nngp : bool
+        Also return the NNGP kernel (``fixed_layers = n_layers``) of the same parameters, from the same pass:
+        it costs one more addition per pair-step. Needs ``p.fixed_layers == 0``.
 
     Returns
     -------
-    ndarray of shape (len(xs), len(ys))
+    ndarray of shape (len(xs), len(ys)), or a pair of them (RNTK, NNGP) with ``with_nngp``
     """
+    if with_nngp and p.fixed_layers != 0:
+        raise InvalidParameterError(f"with_nngp needs fixed_layers = 0; got {p.fixed_layers}")
     out = np.zeros((len(xs), len(ys)))
+    out_gp = np.zeros((len(xs), len(ys)) if with_nngp else (0, 0))
     if p.direction in ("forward", "bidirectional"):
-        _add_direction(out, xs, ys, same, p)
+        _add_direction(out, out_gp, xs, ys, same, p)
     if p.direction in ("reversed", "bidirectional"):
-        _add_direction(out, [x[::-1] for x in xs], ys if same else [y[::-1] for y in ys], same, p)
-    return out
+        _add_direction(out, out_gp, [x[::-1] for x in xs], ys if same else [y[::-1] for y in ys], same, p)
+    return (out, out_gp) if with_nngp else out
 
 
 def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_layers: int,

@@ -29,10 +29,11 @@ BLOCK = 256  # columns per tile: (3 n_layers + 3) * 256 * 8 bytes of state per t
 
 @njit(inline="always", **JIT)
 def _pairs(n, relu, pooled, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2, sb2,
-           trained, weight, acc, self_jj, q_self):
+           trained, weight, acc, acc_gp, self_jj, q_self):
     """One layer, one step, for the ``n`` pairs of a block: Sigma and Theta of section 2, then the dual
     activation at the new K. ``relu`` and ``pooled`` (mean pooling: add the step's output kernel, weighted by
-    ``weight``, to ``acc``) are compile-time constants in each caller, so the loop holds only what it needs.
+    ``weight``, to ``acc``, and its NNGP part alone to ``acc_gp``) are compile-time constants in each caller,
+    so the loop holds only what it needs.
 
     ``inner`` is the input term (``<x, y>/m`` or the layer below's Vphi), ``depth * theta_below * dot_below``
     the Theta that flows in from the layer below. The chain of a sample with itself (column ``self_jj``)
@@ -55,39 +56,40 @@ def _pairs(n, relu, pooled, inner, theta_below, dot_below, depth, fx, gx, fy, gy
         vdot[jj] = vd
         if pooled:
             acc[jj] += weight * v + weight * th * vd
+            acc_gp[jj] += weight * v
 
 
 @njit(**JIT)
 def _pairs_relu_last(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2, sb2,
-                     trained, weight, acc, self_jj, q_self):
+                     trained, weight, acc, acc_gp, self_jj, q_self):
     _pairs(n, True, False, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2,
-           sb2, trained, weight, acc, self_jj, q_self)
+           sb2, trained, weight, acc, acc_gp, self_jj, q_self)
 
 
 @njit(**JIT)
 def _pairs_relu_mean(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2, sb2,
-                     trained, weight, acc, self_jj, q_self):
+                     trained, weight, acc, acc_gp, self_jj, q_self):
     _pairs(n, True, True, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2,
-           sb2, trained, weight, acc, self_jj, q_self)
+           sb2, trained, weight, acc, acc_gp, self_jj, q_self)
 
 
 @njit(**JIT)
 def _pairs_erf_last(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2, sb2,
-                    trained, weight, acc, self_jj, q_self):
+                    trained, weight, acc, acc_gp, self_jj, q_self):
     _pairs(n, False, False, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2,
-           sb2, trained, weight, acc, self_jj, q_self)
+           sb2, trained, weight, acc, acc_gp, self_jj, q_self)
 
 
 @njit(**JIT)
 def _pairs_erf_mean(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2, sb2,
-                    trained, weight, acc, self_jj, q_self):
+                    trained, weight, acc, acc_gp, self_jj, q_self):
     _pairs(n, False, True, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2,
-           sb2, trained, weight, acc, self_jj, q_self)
+           sb2, trained, weight, acc, acc_gp, self_jj, q_self)
 
 
 @njit(**JIT)
 def _layer_step(l, s, u, i, j0, j_end, relu, xv, xf, xs, xq, yv, yf, ys, vphi, vdot, theta, inner0, zero,
-                sw2, su2, sb2, inv_m, trained, depth, weight, acc, self_jj):
+                sw2, su2, sb2, inv_m, trained, depth, weight, acc, acc_gp, self_jj):
     """Advance layer ``l`` of the pairs ``(i, j)``, ``j0 <= j < j_end``, by one step (x at ``s``, y at ``u``).
 
     ``trained`` is 1.0 when the layer's Theta is not frozen, else 0.0; ``depth`` is the weight of the depth
@@ -120,24 +122,24 @@ def _layer_step(l, s, u, i, j0, j_end, relu, xv, xf, xs, xq, yv, yf, ys, vphi, v
         theta_below = theta[l - 1, :n]
         dot_below = vdot[l - 1, :n]
     fx, gx, q_self = xf[l, s, i], xs[l, s, i], xq[l, s, i]
-    vp, vd, th, ac = vphi[l, :n], vdot[l, :n], theta[l, :n], acc[:n]
+    vp, vd, th, ac, ag = vphi[l, :n], vdot[l, :n], theta[l, :n], acc[:n], acc_gp[:n]
     if relu and weight == 0.0:
         _pairs_relu_last(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vp, vd, th, sw2, su2, sb2,
-                         trained, weight, ac, self_jj, q_self)
+                         trained, weight, ac, ag, self_jj, q_self)
     elif relu:
         _pairs_relu_mean(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vp, vd, th, sw2, su2, sb2,
-                         trained, weight, ac, self_jj, q_self)
+                         trained, weight, ac, ag, self_jj, q_self)
     elif weight == 0.0:
         _pairs_erf_last(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vp, vd, th, sw2, su2, sb2,
-                        trained, weight, ac, self_jj, q_self)
+                        trained, weight, ac, ag, self_jj, q_self)
     else:
         _pairs_erf_mean(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vp, vd, th, sw2, su2, sb2,
-                        trained, weight, ac, self_jj, q_self)
+                        trained, weight, ac, ag, self_jj, q_self)
 
 
 @njit(**JIT)
 def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_side, y_side,
-           vphi, vdot, theta, inner0, zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, mean, acc):
+           vphi, vdot, theta, inner0, zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, mean, acc, acc_gp):
     """Run the chains of pairs ``(i, j)``, ``j0 <= j < j1``, along ``u = s + offset`` for ``s_begin <= s < s_end``.
 
     ``self_jj`` is the block column whose chain is that of sample ``i`` with itself (or with an identical
@@ -158,13 +160,19 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
             depth = su2 if (l >= 1 and l > fixed) else 0.0
             weight = sv2 if (mean and l == n_layers - 1) else 0.0
             _layer_step(l, s, u, i, j0, j_end, relu, xv, xf, xs, xq, yv, yf, ys, vphi, vdot, theta, inner0,
-                        zero, sw2, su2, sb2, inv_m, trained, depth, weight, acc, self_jj)
+                        zero, sw2, su2, sb2, inv_m, trained, depth, weight, acc, acc_gp, self_jj)
 
 
 @njit(**JIT)
 def _row(i, same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf, ys,
-         x_order, y_order, out, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi):
-    """All pairs ``(i, j)`` with ``j_lo <= j < j_hi``, written (added) to ``out`` in the original order."""
+         x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi):
+    """All pairs ``(i, j)`` with ``j_lo <= j < j_hi``, written (added) to ``out`` in the original order.
+
+    With a non-empty ``out_gp`` (and ``fixed = 0``) the NNGP kernel of the same pairs is added to it: the
+    Vphi terms of the output alone, which the Theta recursion does not change, so it is the kernel with
+    ``fixed_layers = n_layers`` to the last bit (there every Theta term is an exact zero).
+    """
+    gp = out_gp.shape[0] > 0
     t_max = xv.shape[0]
     x_side = (xv, xf, xs, xq)
     y_side = (yv, yf, ys, y_real)
@@ -172,6 +180,7 @@ def _row(i, same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y
     vdot = np.zeros((n_layers, BLOCK))
     theta = np.zeros((n_layers, BLOCK))
     acc = np.zeros(BLOCK)
+    acc_gp = np.zeros(BLOCK)
     inner0 = np.zeros(BLOCK)
     zero = np.zeros(BLOCK)
     top = n_layers - 1
@@ -181,6 +190,7 @@ def _row(i, same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y
         self_jj = copy - j0 if j0 <= copy < j1 else -1
         if mean:
             acc[:] = 0.0
+            acc_gp[:] = 0.0
             # offsets u - s at which some pair of the block has a real step: u >= y_start[j0], s >= x_start[i]
             for offset in range(y_start[j0] - (t_max - 1), t_max - x_start[i]):
                 s_begin = max(x_start[i], y_start[j0] - offset, 0)
@@ -190,19 +200,25 @@ def _row(i, same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y
                 diagonal_jj = self_jj if offset == 0 else -1
                 shared_start = same and diagonal_jj >= 0
                 _chain(i, j0, j1, offset, s_begin, s_end, relu, diagonal_jj, shared_start, x_side, y_side,
-                       vphi, vdot, theta, inner0, zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, True, acc)
+                       vphi, vdot, theta, inner0, zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, True, acc,
+                       acc_gp)
             for j in range(j0, j1):
                 value = acc[j - j0] / (x_len[i] * y_len[j])
                 _store(out, x_order[i], y_order[j], value, same and j != i)
+                if gp:
+                    _store(out_gp, x_order[i], y_order[j], acc_gp[j - j0] / (x_len[i] * y_len[j]), same and j != i)
         else:
             s_begin = max(x_start[i], y_start[j0])
             shared_start = same and self_jj >= 0
             _chain(i, j0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side,
-                   vphi, vdot, theta, inner0, zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, False, acc)
+                   vphi, vdot, theta, inner0, zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, False, acc,
+                   acc_gp)
             for j in range(j0, j1):
                 jj = j - j0
                 value = sv2 * vphi[top, jj] + sv2 * theta[top, jj] * vdot[top, jj]
                 _store(out, x_order[i], y_order[j], value, same and j != i)
+                if gp:
+                    _store(out_gp, x_order[i], y_order[j], sv2 * vphi[top, jj], same and j != i)
 
 
 @njit(**JIT)
@@ -214,12 +230,13 @@ def _store(out, a, b, value, mirror):
 
 @njit(parallel=True, **JIT)
 def rntk_pairs(same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf, ys,
-               x_order, y_order, out, sw2, su2, sb2, sh2, sv2, n_layers, fixed):
+               x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, n_layers, fixed):
     """Add the RNTK of every pair to ``out`` (shape ``(n_x, n_y)``, original order).
 
     With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed. ``x_copy[i]`` is the
     sorted column of Y identical to sorted row ``i`` of X (``i`` itself with ``same``), or -1. Arguments are the
     fields of two ``prepare.Side`` objects; scalars are the squared scales of section 1 of docs/kernels.md.
+    ``out_gp``: shape ``(n_x, n_y)`` to receive the NNGP kernel as well (with ``fixed = 0``), else ``(0, 0)``.
     """
     n_x = xv.shape[2]
     n_y = yv.shape[2]
@@ -230,23 +247,23 @@ def rntk_pairs(same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start
             first = task
             second = n_x - 1 - task
             _row(first, True, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                 ys, x_order, y_order, out, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, first, n_y)
+                 ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, first, n_y)
             if second != first:
                 _row(second, True, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                     ys, x_order, y_order, out, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, second, n_y)
+                     ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, second, n_y)
     else:
         n_blocks = (n_y + BLOCK - 1) // BLOCK
         for task in prange(n_x * n_blocks):
             i = task // n_blocks
             j_lo = (task % n_blocks) * BLOCK
             _row(i, False, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                 ys, x_order, y_order, out, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
+                 ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
                  min(j_lo + BLOCK, n_y))
 
 
 @njit(**JIT)
 def rntk_pairs_serial(same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf, ys,
-               x_order, y_order, out, sw2, su2, sb2, sh2, sv2, n_layers, fixed):
+               x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, n_layers, fixed):
     """``rntk_pairs`` on the calling thread only, for callers limited to one thread.
 
     It never starts the OpenMP thread pool, so worker processes forked from a parent that has used it (as
@@ -254,6 +271,7 @@ def rntk_pairs_serial(same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, 
     With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed. ``x_copy[i]`` is the
     sorted column of Y identical to sorted row ``i`` of X (``i`` itself with ``same``), or -1. Arguments are the
     fields of two ``prepare.Side`` objects; scalars are the squared scales of section 1 of docs/kernels.md.
+    ``out_gp``: shape ``(n_x, n_y)`` to receive the NNGP kernel as well (with ``fixed = 0``), else ``(0, 0)``.
     """
     n_x = xv.shape[2]
     n_y = yv.shape[2]
@@ -264,15 +282,15 @@ def rntk_pairs_serial(same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, 
             first = task
             second = n_x - 1 - task
             _row(first, True, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                 ys, x_order, y_order, out, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, first, n_y)
+                 ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, first, n_y)
             if second != first:
                 _row(second, True, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                     ys, x_order, y_order, out, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, second, n_y)
+                     ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, second, n_y)
     else:
         n_blocks = (n_y + BLOCK - 1) // BLOCK
         for task in range(n_x * n_blocks):
             i = task // n_blocks
             j_lo = (task % n_blocks) * BLOCK
             _row(i, False, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                 ys, x_order, y_order, out, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
+                 ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
                  min(j_lo + BLOCK, n_y))
