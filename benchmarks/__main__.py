@@ -83,6 +83,46 @@ def _authors(X, n_layers: int, output: str, **params) -> np.ndarray:
     return rntk_authors(np.asarray(X), n_layers=n_layers, **params)
 
 
+def _grid_sharing(jobs: int, repeat: int, n: int = 300, t: int = 40) -> list[dict]:
+    """The six settings of one group of the follow-up paper's grid (fixed_layers 0 / n_layers x forward,
+    reversed, bidirectional; mean pooling): each computed alone, against the runner's sharing (the
+    bidirectional kernel from its two directions, the NNGP from the RNTK's pass, through a GramStore)."""
+    import tempfile
+    from types import SimpleNamespace
+
+    from rntk_bench.gram_store import GramStore, stored_gram
+    from rntk_bench.kernels import get_kernel
+
+    X = Case("grid", n, t).data()
+    settings = [dict(get_kernel("rntk", fixed_layers=fixed, direction=direction, output="mean").params)
+                for fixed in (0, 1) for direction in ("forward", "reversed", "bidirectional")]
+    dataset = SimpleNamespace(name="bench", X=X)  # all that stored_gram reads of a Dataset
+
+    def alone():
+        return [get_kernel("rntk", **setting)(X) for setting in settings]
+
+    def shared():
+        with tempfile.TemporaryDirectory() as folder:
+            store = GramStore(folder)
+            return [stored_gram(store, dataset, "rntk", setting)("all", X, None) for setting in settings]
+
+    rows, results = [], {}
+    work = 6 * n * (n + 1) / 2 * t * t
+    for label, call in (("each setting alone", alone), ("shared parts and siblings", shared)):
+        print(f"grid group, 6 settings: N={n} T={t} mean pooling [{label}] ...", flush=True)
+        results[label] = measure(call, repeat)
+        rows.append({"case": "6 settings of one follow-up grid group, mean pooling", "implementation": label,
+                     "N": n, "T": t, "L": 1, "seconds": results[label].seconds,
+                     "pair_steps_per_s": work / results[label].seconds,
+                     "peak_memory_bytes": results[label].peak_bytes})
+    alone_time, shared_time = (results[label].seconds for label in results)
+    same = all(np.array_equal(a, b) for a, b in zip(*(result.value for result in results.values())))
+    rows[-1]["note"] = (f"Grid sharing: the 6 settings of one group of the follow-up grid take {alone_time:.2f} s "
+                        f"computed alone and {shared_time:.2f} s shared ({alone_time / shared_time:.1f}x; "
+                        f"pair-steps/s counts the 6 results); identical to the last bit: {same}.")
+    return rows
+
+
 def _human_bytes(count: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if count < 1024 or unit == "GiB":
@@ -138,6 +178,7 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path) -> list[dict]:
                          "peak_memory_bytes": result.peak_bytes})
         for row in rows[-2:]:
             row["speedup_vs_numpy"] = rows[-1]["seconds"] / row["seconds"]
+        rows.extend(_grid_sharing(jobs, repeat))
     if full:
         print("bounded memory: cross Gram 20000 x 2000, T = 100 (engine, own process) ...", flush=True)
         rss = cross_gram_rss(20000, 2000, 100, jobs)

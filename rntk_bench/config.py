@@ -165,7 +165,7 @@ class RunConfig:
     scheduler : str or None
         Address ``tcp://HOST:PORT`` of a dask.distributed scheduler.
     cache_dir : str or None
-        Folder of an on-disk Gram-matrix cache (joblib.Memory); ``None`` disables it.
+        Folder of an on-disk Gram-matrix cache (:class:`rntk_bench.gram_store.GramStore`); ``None`` disables it.
     fail_fast : bool
         Raise on the first failing task instead of recording it as an error row.
     skip_missing : bool
