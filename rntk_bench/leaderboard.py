@@ -532,6 +532,8 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
             out += ["Published figures:", "", "| kernel | published | ours | difference | datasets |",
                     "|---|---:|---:|---:|---|"]
             out += published_rows(written.accuracy, board_definition.published, n_suite) + [""]
+        if board_definition.notes:
+            out += [board_definition.notes.strip(), ""]
         if (out_dir / CD_FILE).exists():
             out += [f"![critical-difference diagram]({relative}/{CD_FILE})", "",
                     "Bars join kernels that no Holm-corrected pairwise Wilcoxon test separates.", ""]
@@ -545,8 +547,6 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
         out += [f"SVM fits stopped at the iteration cap (max_iter: {caps}): {stopped} of {fits}; selected kernel "
                 "settings among whose fits one stopped: " + ("; ".join(unconverged) if unconverged else "none") + ".",
                 ""]
-        if board_definition.notes:
-            out += [board_definition.notes.strip(), ""]
         out += [(f"Full tables: [{relative}/per_dataset.csv]({relative}/per_dataset.csv), "
                 f"[{relative}/summary.csv]({relative}/summary.csv), "
                 f"[{relative}/pairwise.csv]({relative}/pairwise.csv), "

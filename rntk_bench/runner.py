@@ -276,9 +276,8 @@ def run_task(
     """Run one task and return its result file's content; a failure becomes ``status="error"``.
 
     Gram blocks go through a :class:`GramStore` in ``cache_dir`` (every kernel) or, for a kernel made of
-    parts or siblings (``KernelSpec.parts``, ``KernelSpec.siblings``), in ``parts_dir``, where tasks
-    share them. With ``fail_fast`` the
-    exception propagates instead.
+    parts or siblings (``KernelSpec.parts``, ``KernelSpec.siblings``), in ``parts_dir``, where tasks share
+    them. With ``fail_fast`` the exception propagates instead.
     """
     result: dict[str, Any] = task.describe()
     result["host"] = socket.gethostname()
