@@ -498,7 +498,9 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
         out += [f"**{name}**: {definition.title}. {definition.description}", ""]
         for note in statuses[name].notes:
             out += [f"- {note}", ""]
-    out += [f"Total: {_hours(total_task)} of task time, {_hours(total_wall)} of wall time so far.", ""]
+    out += [f"Total: {_hours(total_task)} of task time, {_hours(total_wall)} of wall time so far. Once every run "
+            "has finished, the total wall time is how long `make leaderboard` takes from scratch on this machine "
+            "with `--jobs 2`.", ""]
     if machine:
         out += [f"Machine: {machine.get('processor', '?')}, {machine.get('cpu_count', '?')} cores, "
                 f"{machine.get('platform', '?')}. Versions: "

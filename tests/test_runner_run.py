@@ -256,3 +256,15 @@ def test_the_dask_backend_gives_the_same_table_as_the_local_run(tmp_path, loader
     pd.testing.assert_frame_equal(comparable(remote.table), comparable(local.table))
     hosts = {result["host"] for result in read_task_results(tmp_path / "dask")}
     assert hosts and remote.n_run == local.n_run
+
+
+def test_a_setting_computed_in_its_siblings_pass_is_started_after_it():
+    from rntk_bench.kernels import get_kernel
+    from rntk_bench.runner import _cost
+
+    dataset = synthetic.series_dataset()
+    cost = {fixed: _cost(dataset, "rntk", get_kernel("rntk", n_layers=2, fixed_layers=fixed).params)
+            for fixed in (0, 1, 2)}
+    assert cost[2] < cost[0] == cost[1]  # the NNGP (fixed = n_layers) is read back from the RNTK's pass
+    bidirectional = _cost(dataset, "rntk", get_kernel("rntk", direction="bidirectional").params)
+    assert bidirectional == 2 * _cost(dataset, "rntk", get_kernel("rntk").params)
