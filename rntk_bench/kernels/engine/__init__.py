@@ -88,8 +88,9 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
         itself gets the ``sigma_h`` initial-state term.
     p : RNTKParams
     with_nngp : bool
-        Also return the NNGP kernel (``fixed_layers = n_layers``) of the same parameters, from the same pass:
-        it costs one more addition per pair-step. Needs ``p.fixed_layers == 0``.
+        Also return the NNGP kernel (``fixed_layers = n_layers``) of the same parameters, from the same pass.
+        Needs ``p.fixed_layers == 0``. Its mean-pooled sum is kept in every mean-pooled call (one more
+        addition per pair-step, not specialised away); this flag only decides whether it is written out.
 
     Returns
     -------
