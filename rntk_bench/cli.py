@@ -13,6 +13,7 @@ import typer
 
 from rntk_bench.cli_datasets import datasets_app
 from rntk_bench.errors import RntkBenchError
+from rntk_bench.interrupts import Terminated, terminate_as_interrupt
 
 app = typer.Typer(
     name="rntk-bench",
@@ -22,6 +23,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(datasets_app, name="datasets")
+
+
+def _stopped_by(exc: KeyboardInterrupt) -> str:
+    return str(exc) if isinstance(exc, Terminated) else "interrupted"
+
+
+def _exit_code(exc: KeyboardInterrupt) -> int:
+    """The shell's code for the signal that stopped us: 130 for Ctrl-C, 143 for SIGTERM."""
+    return exc.exit_code if isinstance(exc, Terminated) else 130
 
 
 def friendly_errors(command: Callable) -> Callable:
@@ -118,13 +128,14 @@ def run_command(
             bar.set_postfix_str(label[:60], refresh=True)
 
     try:
-        outcome = run_benchmark(run_config, run_dir, resume=resume, progress=show if progress else None)
-    except KeyboardInterrupt:
+        with terminate_as_interrupt():
+            outcome = run_benchmark(run_config, run_dir, resume=resume, progress=show if progress else None)
+    except KeyboardInterrupt as exc:
         if bar is not None:
             bar.close()
-        typer.secho(f"interrupted: finished tasks are saved; continue with `rntk-bench run --resume --out "
+        typer.secho(f"{_stopped_by(exc)}: finished tasks are saved; continue with `rntk-bench run --resume --out "
                     f"{run_dir}` and the same options", err=True, fg=typer.colors.YELLOW)
-        raise typer.Exit(code=130) from None
+        raise typer.Exit(code=_exit_code(exc)) from None
     finally:
         if bar is not None:
             bar.close()
@@ -207,18 +218,26 @@ def leaderboard_command(
 
     callback = show if progress else None
     try:
-        if ci:
-            page = lb.run_ci_leaderboard(defs, data_dir=data_dir, n_jobs=n_jobs, progress=callback)
-            if check:
-                lb.check_against(check, page)
-                typer.echo(f"CI leaderboard matches {check}")
-            else:
-                atomic_write_text(Path(results) / lb.CI_FILE, page)
-                typer.echo(f"wrote {Path(results) / lb.CI_FILE}")
-            return
-        if not report_only:
-            lb.run_leaderboard(defs, results, only=only or None, data_dir=data_dir, n_jobs=n_jobs,
-                               progress=callback, after_each=lambda _name: lb.write_leaderboard_page(defs, results))
+        with terminate_as_interrupt():
+            if ci:
+                page = lb.run_ci_leaderboard(defs, data_dir=data_dir, n_jobs=n_jobs, progress=callback)
+                if check:
+                    lb.check_against(check, page)
+                    typer.echo(f"CI leaderboard matches {check}")
+                else:
+                    atomic_write_text(Path(results) / lb.CI_FILE, page)
+                    typer.echo(f"wrote {Path(results) / lb.CI_FILE}")
+                return
+            if not report_only:
+                lb.run_leaderboard(defs, results, only=only or None, data_dir=data_dir, n_jobs=n_jobs,
+                                   progress=callback,
+                                   after_each=lambda _name: lb.write_leaderboard_page(defs, results))
+    except KeyboardInterrupt as exc:
+        for bar in bars.values():
+            bar.close()
+        typer.secho(f"{_stopped_by(exc)}: finished tasks are saved under {Path(results) / 'runs'}; the same "
+                    "command continues them", err=True, fg=typer.colors.YELLOW)
+        raise typer.Exit(code=_exit_code(exc)) from None
     finally:
         for bar in bars.values():
             bar.close()

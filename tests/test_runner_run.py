@@ -227,6 +227,24 @@ def test_killing_a_worker_loses_only_tasks_in_flight_and_resume_completes(tmp_pa
     pd.testing.assert_frame_equal(comparable(outcome.table), comparable(kill_reference.table))
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_terminated_run_records_how_its_session_ended_and_resumes(tmp_path, kill_reference, n_jobs):
+    run_dir = tmp_path / "run"
+    process = _start_and_wait(run_dir, n_jobs, at_least=3)
+    process.send_signal(signal.SIGTERM)  # what a batch scheduler or `kill` sends
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    session = json.loads((run_dir / "run.json").read_text())["sessions"][-1]
+    done = len(list(run_dir.glob("tasks/*/*.json")))
+    assert session["status"] == "interrupted" and session["finished"] is not None
+    assert session["n_run"] == done < kill_reference.n_tasks
+    assert (run_dir / "results.csv").exists()
+    outcome = run_benchmark(synthetic.kill_resume_config(1), run_dir, resume=True,
+                            loader=synthetic.kill_resume_datasets())
+    assert outcome.n_skipped == done and outcome.n_run == kill_reference.n_tasks - done
+    pd.testing.assert_frame_equal(comparable(outcome.table), comparable(kill_reference.table))
+
+
 @pytest.mark.slow
 def test_killing_the_whole_run_loses_only_tasks_in_flight(tmp_path, kill_reference):
     run_dir = tmp_path / "run"

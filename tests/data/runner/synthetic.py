@@ -72,7 +72,13 @@ def kill_resume_datasets():
 
 
 if __name__ == "__main__":
+    from rntk_bench.interrupts import Terminated, terminate_as_interrupt
     from rntk_bench.runner import run_benchmark
 
     run_dir, n_jobs = sys.argv[1], int(sys.argv[2])
-    run_benchmark(kill_resume_config(n_jobs), run_dir, resume="--resume" in sys.argv, loader=kill_resume_datasets())
+    try:
+        with terminate_as_interrupt():  # as the command line does
+            run_benchmark(kill_resume_config(n_jobs), run_dir, resume="--resume" in sys.argv,
+                          loader=kill_resume_datasets())
+    except Terminated as exc:
+        sys.exit(exc.exit_code)

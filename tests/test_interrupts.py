@@ -1,0 +1,45 @@
+"""SIGTERM inside ``terminate_as_interrupt`` becomes a KeyboardInterrupt; the old handler comes back after."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+from rntk_bench.cli import _exit_code
+from rntk_bench.interrupts import Terminated, terminate_as_interrupt
+
+
+def test_sigterm_raises_terminated_inside_the_block_and_the_previous_handler_returns():
+    seen = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    try:
+        with pytest.raises(KeyboardInterrupt) as caught, terminate_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+            raise AssertionError("SIGTERM did not interrupt the block")  # Python runs handlers right after os.kill
+        assert isinstance(caught.value, Terminated) and "SIGTERM" in str(caught.value)
+        assert caught.value.exit_code == 128 + signal.SIGTERM == _exit_code(caught.value)
+        os.kill(os.getpid(), signal.SIGTERM)  # outside the block: the test's own handler, no exception
+        assert seen == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_ctrl_c_keeps_its_exit_code():
+    assert _exit_code(KeyboardInterrupt()) == 130
+
+
+def test_outside_the_main_thread_the_block_leaves_signals_alone():
+    before = signal.getsignal(signal.SIGTERM)
+    inside = []
+
+    def work():
+        with terminate_as_interrupt():
+            inside.append(signal.getsignal(signal.SIGTERM))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert inside == [before] and signal.getsignal(signal.SIGTERM) is before
