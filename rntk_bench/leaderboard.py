@@ -33,6 +33,8 @@ from rntk_bench.report import (
     build_leaderboard,
     merge_tables,
     plot_rntk_scatter,
+    selected_settings,
+    selected_settings_text,
     summary_markdown,
     write_report,
 )
@@ -417,12 +419,14 @@ def compared_kernels(accuracy: pd.DataFrame, share: float = 0.5) -> tuple[list[s
 
 @dataclass
 class BoardOutcome:
-    """A written board: the comparison, its folder, every kernel's accuracies, kernels left out of it."""
+    """A written board: the comparison, its folder, every kernel's accuracies, kernels left out of it, and the
+    merged results table it was made from."""
 
     board: Leaderboard
     out_dir: Path
     accuracy: pd.DataFrame
     left_out: list[str]
+    table: pd.DataFrame
 
 
 def write_board(definition: BoardDefinition, results_dir: str | Path,
@@ -451,7 +455,7 @@ def write_board(definition: BoardDefinition, results_dir: str | Path,
     scatter = out_dir / SCATTER_FILE
     if plot_rntk_scatter(report.board.complete, scatter, REFERENCE, title=definition.title) is None:
         scatter.unlink(missing_ok=True)
-    return BoardOutcome(report.board, out_dir, accuracy, left_out)
+    return BoardOutcome(report.board, out_dir, accuracy, left_out, table)
 
 
 def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "results") -> Path:
@@ -529,6 +533,14 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
                 "| kernel | datasets | mean accuracy |", "|---|---:|---:|"]
         out += [f"| {kernel} | {int(row.n_datasets)} | {100 * row.mean_accuracy:.2f} |"
                 for kernel, row in coverage.iterrows() if row.n_datasets] + [""]
+        out += ["Selected settings, in datasets per value (over the datasets of the table above; the selection "
+                "keeps the first best in grid order, so ties favour earlier values):", ""]
+        for kernel, row in coverage.iterrows():
+            covered = written.accuracy.index[written.accuracy[kernel].notna()]
+            counts = selected_settings(written.table, kernel, covered) if row.n_datasets else None
+            if counts is not None and len(counts):
+                out.append(f"- {kernel}: {selected_settings_text(counts)}")
+        out.append("")
         if board_definition.published:
             n_suite = len(written.accuracy)
             out += ["Published figures:", "", "| kernel | published | ours | difference | datasets |",

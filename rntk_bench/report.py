@@ -90,6 +90,62 @@ def accuracy_table(table: pd.DataFrame, kernels: Sequence[str] | None = None) ->
     return wide.reindex(index=datasets, columns=order).astype(float)
 
 
+def selected_settings(table: pd.DataFrame, kernel: str, datasets: Sequence[str] | None = None,
+                      max_values: int = 20) -> pd.DataFrame:
+    """How often each value of each parameter (and C) was selected for ``kernel``, counted in datasets.
+
+    Only parameters whose selected value differs between datasets are listed: a parameter the grid fixes, or
+    one every dataset selects alike, says nothing about the data. Parameters with more than ``max_values``
+    distinct selected values are left out too: their values are scaled per dataset (rbf's gamma is a multiple
+    of 1 / (n_features Var(X_train))), so counting them says nothing either.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A results table (one row per dataset, kernel and split; the selection is the same on every split).
+    kernel : str
+    datasets : sequence of str, optional
+        Count these datasets only (default: every dataset with a usable result for ``kernel``).
+    max_values : int
+        See above.
+
+    Returns
+    -------
+    DataFrame with columns ``parameter``, ``value``, ``n_datasets``: parameters in the order of the stored
+    settings, then C; values by decreasing count (equal counts in order of first appearance).
+    """
+    rows = table[(table["kernel"] == kernel) & table["status"].isin(REPORTABLE)]
+    if datasets is not None:
+        rows = rows[rows["dataset"].isin(list(datasets))]
+    rows = rows.drop_duplicates("dataset")
+    chosen = [{**json.loads(params), "C": c} for params, c in zip(rows["params"], rows["C"])]
+    counts = []
+    for name in dict.fromkeys(key for setting in chosen for key in setting):
+        values = pd.Series([setting.get(name) for setting in chosen], dtype=object).map(_setting_value)
+        tally = values.value_counts(sort=False)
+        if 1 < len(tally) <= max_values:
+            tally = tally.iloc[np.argsort(-tally.to_numpy(), kind="stable")]
+            counts += [(name, value, int(n)) for value, n in tally.items()]
+    return pd.DataFrame(counts, columns=["parameter", "value", "n_datasets"])
+
+
+def _setting_value(value) -> str:
+    """A selected value as the page prints it: numbers in short general form (1e+06, 0.001), text as is."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    return str(value)
+
+
+def selected_settings_text(counts: pd.DataFrame) -> str:
+    """One line from :func:`selected_settings`: ``n_layers: 1 (57), 2 (31); C: 100 (30), ...``."""
+    parts = []
+    for name, group in counts.groupby("parameter", sort=False):
+        parts.append(f"{name}: " + ", ".join(f"{v} ({n})" for v, n in zip(group["value"], group["n_datasets"])))
+    return "; ".join(parts)
+
+
 def rank_table(accuracy: pd.DataFrame) -> pd.DataFrame:
     """Friedman ranks per dataset: 1 = most accurate, ties share their mean rank. Complete rows only."""
     return accuracy.rank(axis=1, ascending=False, method="average")
@@ -494,6 +550,8 @@ __all__ = [
     "plot_critical_difference",
     "plot_rntk_scatter",
     "rank_table",
+    "selected_settings",
+    "selected_settings_text",
     "summary_markdown",
     "summary_table",
     "summary_text",

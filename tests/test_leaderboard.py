@@ -135,6 +135,9 @@ def hand_results(tmp_path):
     other_run = tmp_path / "results" / lb.RUNS_DIR / "other-run"
     _run_folder(ntk_run, {"ntk": NTK}, list(NTK))
     _run_folder(other_run, {k: {d: [a] * 4 for d, a in v.items()} for k, v in OTHERS.items()}, list(NTK))
+    # on d4 the ntk selection picks setting 0 instead (same accuracy as in NTK)
+    write_task_result(ntk_run, _task("d4", "ntk", 0, NTK["d4"], 0.95))
+    write_task_result(ntk_run, _task("d4", "ntk", 1, [0.0] * 4, 0.1))
     defs = lb.parse_definitions({
         "runs": {"ntk-run": {"datasets": ["iris"], "kernels": ["ntk"]},
                  "other-run": {"datasets": ["iris"], "kernels": ["rntk", "rbf"]}},
@@ -165,6 +168,8 @@ def test_the_page_and_board_files_are_built_from_hand_made_run_folders(hand_resu
     assert "d2 rbf[s=1] (1 of 5 fits)" in page and "rbf[s=0]" not in page.split("iteration cap")[1].split("\n")[0]
     assert "A hand-written note." in page and "| d4 | **40.00** |  |  |" in page
     assert "| ntk-run | 4 | ntk | 8 of 60 | 0 | 16 s | 10 min |" in page
+    # settings selected: ntk s=1 on d1..d3 and s=0 on d4; rntk and rbf always s=1 (nothing varies: no line)
+    assert "\n- ntk: s: 1 (3), 0 (1)\n" in page and "- rntk:" not in page and "- rbf:" not in page
 
 
 def test_a_board_without_results_says_so(tmp_path):

@@ -19,6 +19,8 @@ from rntk_bench.report import (
     holm,
     merge_tables,
     rank_table,
+    selected_settings,
+    selected_settings_text,
     summary_table,
     wilcoxon_holm,
     write_report,
@@ -179,3 +181,28 @@ def test_write_report_needs_an_out_folder_for_several_runs(tmp_path):
     assert outcome.board.accuracy.loc["d1", "rbf"] == 0.7
     with pytest.raises(RunError, match="does not exist"):
         write_report([tmp_path / "nope"])
+
+
+def test_selected_settings_counts_datasets_per_value_of_the_parameters_that_vary():
+    def chosen(dataset, params, C, n_splits=1, status="ok"):
+        rows = [row(dataset, "k", f"fold-{i}", 0.5, status=status) for i in range(n_splits)]
+        for values in rows:
+            values.update(params=json.dumps(params), C=C)
+        return rows
+
+    table = pd.DataFrame(
+        chosen("d1", {"depth": 2, "mode": "last", "scale": 0.31}, 1.0)
+        + chosen("d2", {"depth": 1, "mode": "last", "scale": 0.52}, 100.0, n_splits=4)  # counted once
+        + chosen("d3", {"depth": 2, "mode": "last", "scale": 0.73}, 1e6)
+        + chosen("d4", {"depth": 1, "mode": "mean", "scale": 0.94}, 1e6, status="error")  # not a result
+        + chosen("d5", {"depth": 2, "mode": "last", "scale": 0.15}, 1.0),
+        columns=list(RESULT_COLUMNS))
+    counts = selected_settings(table, "k", max_values=3)
+    # mode never differs among results and scale is a per-dataset value (4 distinct > 3): neither is listed
+    assert counts.values.tolist() == [["depth", "2", 3], ["depth", "1", 1],
+                                      ["C", "1", 2], ["C", "100", 1], ["C", "1e+06", 1]]
+    assert selected_settings_text(counts) == "depth: 2 (3), 1 (1); C: 1 (2), 100 (1), 1e+06 (1)"
+    only = selected_settings(table, "k", datasets=["d1", "d2"], max_values=3)
+    assert only.values.tolist() == [["depth", "2", 1], ["depth", "1", 1], ["scale", "0.31", 1], ["scale", "0.52", 1],
+                                    ["C", "1", 1], ["C", "100", 1]]
+    assert selected_settings(table, "absent").empty
