@@ -8,8 +8,8 @@ Two uses in the runner:
   bidirectional RNTK is its forward plus its reversed kernel; ``KernelSpec.parts``) is computed from those
   parts, and each part once per dataset, whichever task needs it first; the other tasks read it. Settings
   that one pass computes together (``KernelSpec.siblings``: the RNTK and its NNGP) are stored together. The
-  runner keeps these files in a private folder of the run and deletes a dataset's files once its tasks are
-  done.
+  runner keeps these files in a private folder of the run and deletes each part's files once the last task
+  that reads it is done (:meth:`GramStore.forget_part`), and the rest of a dataset's files with its last task.
 
 Files are written to a temporary name and renamed, so a reader sees a whole file or none; two workers that
 miss the same part at the same time both compute it and the second rename wins with identical content.
@@ -30,6 +30,11 @@ import numpy as np
 
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.kernels import KERNELS, Kernel, get_kernel
+
+
+def part_key(kernel_id: str) -> str:
+    """The file-name prefix shared by every block of one setting (its canonical id, hashed)."""
+    return hashlib.sha256(kernel_id.encode()).hexdigest()[:16]
 
 
 def _folder_name(dataset: str) -> str:
@@ -86,6 +91,12 @@ class GramStore:
         value = self.load(dataset, key)
         return self.save(dataset, key, compute()) if value is None else value
 
+    def forget_part(self, dataset: str, kernel_id: str) -> None:
+        """Delete every block of the setting ``kernel_id`` on ``dataset`` (the files :func:`stored_gram` keys
+        with :func:`part_key`); other settings' blocks stay."""
+        for path in (self.root / _folder_name(dataset)).glob(f"{part_key(kernel_id)}-*.npy"):
+            path.unlink(missing_ok=True)
+
     def forget(self, dataset: str) -> None:
         """Delete every block of ``dataset``."""
         shutil.rmtree(self.root / _folder_name(dataset), ignore_errors=True)
@@ -120,18 +131,29 @@ def shares_grams(name: str, params: Mapping[str, Any]) -> bool:
     return len(parts) > 1 or any(len(siblings_of(part)) > 1 for part in parts)
 
 
+def stored_part_ids(name: str, params: Mapping[str, Any]) -> tuple[str, ...]:
+    """Canonical ids of the settings whose blocks :func:`stored_gram` reads or writes for this setting.
+
+    Its parts and their siblings, in order and without repeats (the setting's own id alone when it has
+    neither). Two settings of one dataset with an id in common can share that id's Gram files.
+    """
+    ids = [sibling.id for part in kernel_parts(name, params) for sibling in siblings_of(part)]
+    return tuple(dict.fromkeys(ids))
+
+
 def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[str, Any]):
     """A ``gram(block, A, B)`` function (see ``protocols.GramFunction``) reading parts through ``store``.
 
-    Every part's block is keyed by the dataset's content, the part's canonical id and the block's name, so
-    the same part computed for another setting (or by another task) is read back instead of recomputed. A
+    Every part's block is keyed by the part's canonical id (the :func:`part_key` prefix), the dataset's
+    content and the block's name, so the same part computed for another setting (or by another task) is read
+    back instead of recomputed. A
     part that is missing is computed with its siblings (``KernelSpec.batch``), and they are stored too.
     """
     parts = kernel_parts(name, params)
     fingerprint = joblib.hash((dataset.name, dataset.X))
 
     def key(kernel: Kernel, block: str) -> str:
-        return hashlib.sha256(f"{fingerprint}|{kernel.id}|{block}".encode()).hexdigest()[:24]
+        return f"{part_key(kernel.id)}-{hashlib.sha256(f'{fingerprint}|{block}'.encode()).hexdigest()[:16]}"
 
     def part_gram(part: Kernel, block: str, A, B) -> np.ndarray:
         value = store.load(dataset.name, key(part, block))
@@ -157,4 +179,4 @@ def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[s
     return gram
 
 
-__all__ = ["GramStore", "kernel_parts", "shares_grams", "siblings_of", "stored_gram"]
+__all__ = ["GramStore", "kernel_parts", "part_key", "stored_part_ids", "shares_grams", "siblings_of", "stored_gram"]

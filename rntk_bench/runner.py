@@ -23,7 +23,7 @@ import subprocess
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ import pandas as pd
 from rntk_bench.config import RunConfig, config_differences
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import RntkBenchError, RunError
-from rntk_bench.gram_store import GramStore, shares_grams, stored_gram
+from rntk_bench.gram_store import GramStore, stored_gram, stored_part_ids
 from rntk_bench.kernels import KERNELS, get_kernel
 from rntk_bench.protocols import (
     SVC_MAX_ITER,
@@ -142,6 +142,10 @@ class Task:
     seed: int
     svc_max_iter: int = SVC_MAX_ITER
     cost: float = 0.0
+    shared: tuple[str, ...] = ()
+    """Ids of the settings whose Gram files this task reads or writes in the run's parts folder
+    (:func:`rntk_bench.gram_store.stored_part_ids`); empty when it shares nothing with the other tasks of
+    its dataset and one pass computes nothing else, in which case it computes its Gram blocks directly."""
 
     @property
     def label(self) -> str:
@@ -151,6 +155,7 @@ class Task:
         """The task's identity, as stored in its result file."""
         data = asdict(self)
         data.pop("cost")
+        data.pop("shared")
         data["C_grid"] = list(self.C_grid)
         return data
 
@@ -173,18 +178,69 @@ def _cost(dataset: Dataset, kernel: str, params: Mapping[str, Any]) -> float:
     return cost
 
 
-def execution_order(tasks: Sequence[Task]) -> list[Task]:
-    """The order in which tasks are started: datasets by increasing total cost, each dataset's tasks slowest first.
+def sharing_groups(tasks: Sequence[Task]) -> list[list[Task]]:
+    """Tasks joined when they share a Gram file (an id of ``Task.shared`` on the same dataset), transitively.
+
+    Returns
+    -------
+    list of list of Task
+        In order of each group's first task; a task that shares nothing is a group of its own.
+    """
+    parent = list(range(len(tasks)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    owner: dict[tuple[str, str], int] = {}
+    for index, task in enumerate(tasks):
+        for part in task.shared:
+            first = owner.setdefault((task.dataset, part), index)
+            parent[root(index)] = root(first)
+    groups: dict[int, list[Task]] = {}
+    for index, task in enumerate(tasks):
+        groups.setdefault(root(index), []).append(task)
+    return list(groups.values())
+
+
+def _dataset_order(tasks: Sequence[Task], n_jobs: int) -> list[Task]:
+    """One dataset's tasks: ``n_jobs`` sharing groups at a time, costliest groups first.
+
+    In each batch the groups' producers (their costliest task, which computes the shared parts) start first,
+    one per worker; then come the readers, first those of the group whose producer is cheapest, since it
+    finishes first. A group's parts are deleted after its last reader, so at most about ``n_jobs`` groups'
+    files are on disk at once.
+    """
+    groups = sorted(sharing_groups(tasks), key=lambda group: -sum(task.cost for task in group))
+    order: list[Task] = []
+    for start in range(0, len(groups), n_jobs):
+        batch = [sorted(group, key=lambda task: -task.cost) for group in groups[start:start + n_jobs]]
+        order += [group[0] for group in batch]
+        for group in sorted(batch, key=lambda group: group[0].cost):
+            order += group[1:]
+    return order
+
+
+def execution_order(tasks: Sequence[Task], n_jobs: int = 1) -> list[Task]:
+    """The order in which tasks are started: datasets by increasing total cost, within a dataset by groups.
 
     A dataset's result exists only once every setting of a kernel has finished, so finishing datasets one
     after another (the cheap ones first) makes an interrupted or still-running run report as many datasets
-    as possible; within a dataset the slowest tasks start first, so the workers finish it together.
+    as possible. Within a dataset the slowest tasks start first, so the workers finish it together, except
+    that tasks sharing Gram parts (:func:`sharing_groups`) run as a group, ``n_jobs`` groups at a time: the
+    part files of one group are all that is kept on disk per worker.
     """
     totals: dict[str, float] = {}
+    by_dataset: dict[str, list[Task]] = {}
     for task in tasks:
         totals[task.dataset] = totals.get(task.dataset, 0.0) + task.cost
-    rank = {name: index for index, name in enumerate(sorted(totals, key=lambda name: totals[name]))}
-    return sorted(tasks, key=lambda task: (rank[task.dataset], -task.cost))
+        by_dataset.setdefault(task.dataset, []).append(task)
+    order: list[Task] = []
+    for name in sorted(totals, key=lambda name: totals[name]):
+        order += _dataset_order(by_dataset[name], max(1, int(n_jobs)))
+    return order
 
 
 def _planning_failure(config: RunConfig, dataset: str, kernel: str, exc: Exception, stage: str) -> dict[str, Any]:
@@ -232,6 +288,7 @@ def plan_tasks(config: RunConfig, loader: Loader) -> tuple[list[Task], dict[str,
             "loader_notes": list(dataset.notes),
             "kernel_inputs": {},
         }
+        planned: list[Task] = []
         for grid in config.kernels:
             spec = KERNELS[grid.name]
             try:
@@ -245,7 +302,7 @@ def plan_tasks(config: RunConfig, loader: Loader) -> tuple[list[Task], dict[str,
             described["kernel_inputs"][grid.name] = list(prepared.notes)
             for index, params in enumerate(settings):
                 kernel = get_kernel(grid.name, **params)
-                tasks.append(Task(
+                planned.append(Task(
                     dataset=name,
                     suite=config.suite,
                     collection=dataset.collection,
@@ -260,9 +317,22 @@ def plan_tasks(config: RunConfig, loader: Loader) -> tuple[list[Task], dict[str,
                     seed=config.seed,
                     svc_max_iter=config.svc_max_iter,
                     cost=_cost(dataset, grid.name, kernel.params),
+                    shared=stored_part_ids(grid.name, kernel.params),
                 ))
+        tasks += _keep_shared(planned)
         inputs[name] = described
     return tasks, inputs, failures
+
+
+def _keep_shared(tasks: Sequence[Task]) -> list[Task]:
+    """One dataset's tasks, each keeping ``shared`` only if it shares a file: with another task (the
+    forward RNTK is a part of the bidirectional one) or with a sibling its pass computes too."""
+    users: dict[str, int] = {}
+    for task in tasks:
+        for part in task.shared:
+            users[part] = users.get(part, 0) + 1
+    return [task if len(task.shared) > 1 or any(users[part] > 1 for part in task.shared)
+            else replace(task, shared=()) for task in tasks]
 
 
 def run_task(
@@ -275,9 +345,9 @@ def run_task(
 ) -> dict[str, Any]:
     """Run one task and return its result file's content; a failure becomes ``status="error"``.
 
-    Gram blocks go through a :class:`GramStore` in ``cache_dir`` (every kernel) or, for a kernel made of
-    parts or siblings (``KernelSpec.parts``, ``KernelSpec.siblings``), in ``parts_dir``, where tasks share
-    them. With ``fail_fast`` the exception propagates instead.
+    Gram blocks go through a :class:`GramStore` in ``cache_dir`` (every kernel) or, for a task that shares
+    parts or siblings with others (``Task.shared``; ``KernelSpec.parts``, ``KernelSpec.siblings``), in
+    ``parts_dir``, where tasks share them. With ``fail_fast`` the exception propagates instead.
     """
     result: dict[str, Any] = task.describe()
     result["host"] = socket.gethostname()
@@ -285,7 +355,7 @@ def run_task(
         with _limit_threads(max(1, int(n_threads))):
             dataset = loader(task.dataset)
             kernel = get_kernel(task.kernel, **task.params)
-            store_dir = cache_dir or (parts_dir if shares_grams(task.kernel, kernel.params) else None)
+            store_dir = cache_dir or (parts_dir if task.shared else None)
             gram = stored_gram(GramStore(store_dir), dataset, task.kernel, kernel.params) if store_dir else None
             scores = evaluate_setting(kernel, dataset, task.C_grid, cv_folds=task.cv_folds, seed=task.seed, gram=gram,
                                       svc_max_iter=task.svc_max_iter)
@@ -523,7 +593,7 @@ def run_benchmark(
                 done[(result["dataset"], result["kernel_id"])] = result
     planned = {(task.dataset, task.kernel_id) for task in tasks} | {(f["dataset"], f["kernel_id"]) for f in failures}
     todo = [task for task in tasks if (task.dataset, task.kernel_id) not in done]
-    todo = execution_order(todo)
+    todo = execution_order(todo, config.n_jobs)
 
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -553,20 +623,28 @@ def run_benchmark(
     if progress:
         progress(finished, total, "")
     # Parts shared between tasks (the bidirectional RNTK's two directions) live in a private folder of the
-    # run, a dataset's files deleted once its last task is done. Remote dask workers cannot be assumed to
-    # see this folder; they compute every part themselves unless --cache-dir names a shared one.
+    # run: a part's files are deleted after the last task that reads them, what is left of a dataset after
+    # its last task. Remote dask workers cannot be assumed to see this folder; they compute every part
+    # themselves unless --cache-dir names a shared one.
     parts_store = None if (config.cache_dir or config.scheduler) else GramStore(run_dir / PARTS_DIR)
     remaining: dict[str, int] = {}
+    readers: dict[tuple[str, str], int] = {}
     for task in todo:
         remaining[task.dataset] = remaining.get(task.dataset, 0) + 1
+        for part in task.shared:
+            readers[(task.dataset, part)] = readers.get((task.dataset, part), 0) + 1
+    shared_by_task = {(task.dataset, task.kernel_id): task.shared for task in todo}
     status = "interrupted"
     try:
         parts_dir = None if parts_store is None else str(parts_store.root)
         for result in _results(todo, config, loader, parts_dir):
             write_task_result(run_dir, result)
             remaining[result["dataset"]] = remaining.get(result["dataset"], 1) - 1
-            if parts_store is not None and remaining[result["dataset"]] <= 0:
-                parts_store.forget(result["dataset"])
+            if parts_store is not None:
+                shared = shared_by_task.get((result["dataset"], result["kernel_id"]), ())
+                _release_parts(parts_store, readers, result["dataset"], shared)
+                if remaining[result["dataset"]] <= 0:
+                    parts_store.forget(result["dataset"])
             finished += 1
             session["n_run"] += 1
             session["n_failed"] += result["status"] != "ok"
@@ -597,9 +675,16 @@ def run_benchmark(
                       time.perf_counter() - started, notes)
 
 
-def _without(config: RunConfig, names: Sequence[str]) -> RunConfig:
-    from dataclasses import replace
+def _release_parts(store: GramStore, readers: dict[tuple[str, str], int], dataset: str,
+                   shared: Sequence[str]) -> None:
+    """Count a finished task out of its parts' readers; delete the files of a part nobody will read again."""
+    for part in shared:
+        readers[(dataset, part)] -= 1
+        if readers[(dataset, part)] <= 0:
+            store.forget_part(dataset, part)
 
+
+def _without(config: RunConfig, names: Sequence[str]) -> RunConfig:
     return replace(config, datasets=tuple(name for name in config.datasets if name not in names))
 
 
@@ -610,7 +695,9 @@ __all__ = [
     "Task",
     "check_run_dir",
     "default_run_dir",
+    "execution_order",
     "plan_tasks",
     "run_benchmark",
     "run_task",
+    "sharing_groups",
 ]

@@ -7,12 +7,21 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rntk_bench.config import build_config
-from rntk_bench.gram_store import GramStore, kernel_parts, shares_grams, stored_gram
+from rntk_bench.gram_store import (
+    GramStore,
+    kernel_parts,
+    part_key,
+    shares_grams,
+    stored_gram,
+    stored_part_ids,
+)
 from rntk_bench.kernels import get_kernel
 from rntk_bench.protocols import evaluate_setting
+from rntk_bench.results import read_task_results
 from rntk_bench.runner import PARTS_DIR, PreloadedDatasets, run_benchmark
 
 _SPEC = importlib.util.spec_from_file_location("synthetic", Path(__file__).parent / "data" / "runner" / "synthetic.py")
@@ -67,6 +76,40 @@ def test_the_rntk_shares_parts_and_siblings_other_kernels_do_not():
     assert not shares_grams("rbf", {"gamma": 0.5})
     assert [k.params["direction"] for k in kernel_parts("rntk", {"direction": "bidirectional"})] == [
         "forward", "reversed"]
+
+
+def test_stored_part_ids_name_every_setting_whose_files_a_setting_touches():
+    forward = dict(get_kernel("rntk", direction="forward").params)
+    ids = stored_part_ids("rntk", {**forward, "direction": "bidirectional"})
+    expected = [get_kernel("rntk", **{**forward, "direction": direction, "fixed_layers": fixed}).id
+                for direction in ("forward", "reversed") for fixed in (0, 1)]  # parts x (RNTK, NNGP)
+    assert list(ids) == expected
+    nngp = stored_part_ids("rntk", {**forward, "fixed_layers": 1})
+    assert set(nngp) == set(expected[:2]) and set(stored_part_ids("rntk", forward)) == set(nngp)
+    two_layers = dict(get_kernel("rntk", n_layers=2, fixed_layers=1, direction="bidirectional").params)
+    forward_alone = get_kernel("rntk", **{**two_layers, "direction": "forward"})
+    assert stored_part_ids("rntk", two_layers) == (  # fixed_layers = 1 of 2 has no sibling
+        forward_alone.id, get_kernel("rntk", **{**two_layers, "direction": "reversed"}).id)
+    assert stored_part_ids("rntk", forward_alone.params) == (forward_alone.id,)
+    assert stored_part_ids("rbf", {"gamma": 0.5}) == (get_kernel("rbf", gamma=0.5).id,)
+
+
+def test_forget_part_deletes_one_settings_blocks_only(tmp_path):
+    dataset = synthetic.series_dataset(n_train=6, n_test=4, length=5)
+    store = GramStore(tmp_path)
+    params = dict(get_kernel("rntk", direction="bidirectional").params)
+    gram = stored_gram(store, dataset, "rntk", params)
+    X = dataset.X
+    gram("train", X[:6], X[:6])
+    gram("test", X[6:], X[:6])
+    ids = stored_part_ids("rntk", params)
+    files = {part: sorted(p.name for p in store.root.rglob(f"{part_key(part)}-*.npy")) for part in ids}
+    assert all(len(names) == 2 for names in files.values())  # two blocks of each part and sibling
+    store.forget_part(dataset.name, ids[0])
+    left = sorted(p.name for p in store.root.rglob("*.npy"))
+    assert left == sorted(name for part in ids[1:] for name in files[part])
+    store.forget_part("another dataset", ids[1])  # nothing of that dataset: nothing happens
+    assert sorted(p.name for p in store.root.rglob("*.npy")) == left
 
 
 def test_stored_gram_shares_parts_between_settings_and_scores_like_direct_computation(tmp_path, monkeypatch):
@@ -130,3 +173,67 @@ def test_a_sibling_computed_in_the_same_pass_is_read_back(tmp_path, monkeypatch)
         assert shared["selection_accuracy"] == direct["selection_accuracy"] and shared["splits"] == direct["splits"]
     # one pass for both settings (the UCI protocol has one Gram block), then the two direct computations
     assert calls == [(0, True), (0, False), (1, False)]
+
+
+def _follow_up_grid(sigma_u):
+    return {"rntk": {"direction": ["forward", "reversed", "bidirectional"], "n_layers": [1], "fixed_layers": [0, 1],
+                     "sigma_u": sigma_u, "sigma_b": [0.1], "sigma_h": [0.0], "output": ["last"],
+                     "C": [1.0, 100.0]}}
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_run_deletes_each_part_after_its_last_reader_and_computes_each_once(tmp_path, monkeypatch, n_jobs):
+    from rntk_bench.kernels import engine
+
+    # six groups of six settings (direction x fixed_layers), each group sharing four settings' files
+    sigma_u = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5]
+    loader = PreloadedDatasets({"waves": synthetic.series_dataset(n_train=12, n_test=8, length=6)})
+    config = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"], grids=_follow_up_grid(sigma_u),
+                          n_jobs=n_jobs)
+    calls = []
+    compute = engine.compute_rntk
+    monkeypatch.setattr(engine, "compute_rntk", lambda *a, **k: calls.append(a[3].direction) or compute(*a, **k))
+    parts = tmp_path / "run" / PARTS_DIR
+    peak = []
+
+    def progress(done, total, label):
+        peak.append(len({path.name.split("-")[0] for path in parts.rglob("*.npy")}))
+
+    outcome = run_benchmark(config, tmp_path / "run", loader=loader, progress=progress)
+    assert outcome.n_failed == 0 and outcome.n_run == 36 and not parts.exists()
+    # all 24 shared settings' files are written, but a group's (four settings) are deleted after its last
+    # task; with one worker a single group is on disk at a time. With two, which group is alive when depends
+    # on timing (a slow reader keeps its group while the other worker goes on), so only "not all" is sure
+    assert 4 <= max(peak) < 24, peak
+    if n_jobs == 1:  # in-process: each direction once per Gram block (train-train, test-train) and sigma_u
+        assert sorted(calls) == sorted(["forward", "reversed"] * 2 * len(sigma_u))
+        assert max(peak) == 4
+    reference = run_benchmark(build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"],
+                                           grids=_follow_up_grid(sigma_u), cache_dir=str(tmp_path / "cache")),
+                              tmp_path / "reference", loader=loader)
+    columns = ["dataset", "kernel_id", "C", "cv_accuracy", "test_accuracy"]
+    pd.testing.assert_frame_equal(outcome.table[columns], reference.table[columns])
+
+
+def test_a_setting_without_siblings_reads_its_direction_from_the_bidirectional_task(tmp_path, monkeypatch):
+    from rntk_bench.kernels import engine
+
+    # fixed_layers = 1 of 2 layers has no NNGP sibling, but its forward and reversed settings are the parts
+    # of its bidirectional setting: each direction is computed once per Gram block, not twice
+    loader = PreloadedDatasets({"waves": synthetic.series_dataset(n_train=12, n_test=8, length=6)})
+    grid = {"rntk": {"direction": ["forward", "reversed", "bidirectional"], "n_layers": [2], "fixed_layers": [1],
+                     "sigma_u": [0.5], "sigma_b": [0.1], "sigma_h": [0.0], "C": [1.0, 100.0]}}
+    calls = []
+    compute = engine.compute_rntk
+    monkeypatch.setattr(engine, "compute_rntk", lambda *a, **k: calls.append(a[3].direction) or compute(*a, **k))
+    config = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"], grids=grid)
+    outcome = run_benchmark(config, tmp_path / "run", loader=loader)
+    assert outcome.n_failed == 0 and outcome.n_run == 3
+    assert sorted(calls) == ["forward", "forward", "reversed", "reversed"]
+    scores = {r["kernel_id"]: (r["selection_accuracy"], r["splits"]) for r in read_task_results(tmp_path / "run")}
+    for direction in ("forward", "reversed", "bidirectional"):  # alone, nothing is read from another task
+        alone = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"],
+                             grids={"rntk": {**grid["rntk"], "direction": [direction]}})
+        run_benchmark(alone, tmp_path / direction, loader=loader)
+        [result] = read_task_results(tmp_path / direction)
+        assert scores[result["kernel_id"]] == (result["selection_accuracy"], result["splits"])

@@ -103,6 +103,54 @@ def test_execution_order_finishes_cheap_datasets_first_and_starts_a_datasets_slo
     assert order == [("small", 1), ("small", 0), ("mid", 0), ("mid", 1), ("tie", 0), ("big", 1), ("big", 0)]
 
 
+def test_execution_order_takes_groups_sharing_parts_n_jobs_at_a_time_producer_first():
+    from rntk_bench.runner import plan_tasks, sharing_groups
+
+    grid = {"direction": ["forward", "reversed", "bidirectional"], "n_layers": [1, 2], "fixed_layers": [0, 1],
+            "sigma_u": [0.25, 0.5], "sigma_b": [0.1], "sigma_h": [0.0], "output": ["last"], "C": [1.0]}
+    config = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"], grids={"rntk": grid})
+    tasks, _, _ = plan_tasks(config, PreloadedDatasets({"waves": synthetic.series_dataset()}))
+    groups = sharing_groups(tasks)
+    # per sigma_u: one layer, fixed 0 and its NNGP 1 (6 tasks); two layers, fixed 0 (3) and fixed 1 (3:
+    # the forward and reversed kernels with fixed_layers = 1 are parts of the bidirectional one)
+    assert sorted(len(group) for group in groups) == [3, 3, 3, 3, 6, 6] and sum(map(len, groups)) == 24
+    assert all(task.shared for task in tasks)
+    group_of = {task.kernel_id: index for index, group in enumerate(groups) for task in group}
+    order = execution_order(tasks, n_jobs=2)
+    assert sorted(t.kernel_id for t in order) == sorted(t.kernel_id for t in tasks)
+    # each batch of two groups is contiguous: its two producers (the groups' costliest, bidirectional
+    # tasks, which compute every shared part) first, then the readers of the group whose producer is cheaper
+    position = 0
+    for _ in range(3):
+        first, second = order[position], order[position + 1]
+        batch = {group_of[first.kernel_id], group_of[second.kernel_id]}
+        assert len(batch) == 2 and first.cost >= second.cost
+        for producer in (first, second):
+            group = groups[group_of[producer.kernel_id]]
+            assert producer.params["direction"] == "bidirectional" and producer.cost == max(t.cost for t in group)
+        size = sum(len(groups[index]) for index in batch)
+        readers = order[position + 2:position + size]
+        assert {group_of[t.kernel_id] for t in readers} <= batch
+        cheap = group_of[min(first, second, key=lambda t: t.cost).kernel_id]  # the first one on a tie
+        n_cheap = len(groups[cheap]) - 1
+        assert {group_of[t.kernel_id] for t in readers[:n_cheap]} <= {cheap}
+        position += size
+    # the costliest groups start first; with one worker the groups run one after another
+    totals = [sum(t.cost for t in groups[group_of[order[i].kernel_id]]) for i in (0, 1)]
+    assert min(totals) >= max(sum(t.cost for t in group) for group in groups if order[0] not in group
+                              and order[1] not in group)
+    # three groups of one sigma_u, three workers: the one-layer group's producer is the cheapest, so its
+    # readers come right after the three producers
+    one_sigma = [t for t in tasks if t.params["sigma_u"] == 0.25]
+    wide = execution_order(one_sigma, n_jobs=3)
+    assert [t.params["direction"] for t in wide[:3]] == ["bidirectional"] * 3
+    assert [t.params["n_layers"] for t in wide[:3]] == [2, 2, 1]
+    assert [t.params["n_layers"] for t in wide[3:8]] == [1] * 5 and len(wide) == 12
+    sequential = execution_order(tasks, n_jobs=1)
+    runs = [group_of[t.kernel_id] for t in sequential]
+    assert [index for i, index in enumerate(runs) if i == 0 or runs[i - 1] != index] == list(dict.fromkeys(runs))
+
+
 def test_parallel_run_equals_the_sequential_run(tmp_path, loader, reference):
     outcome = run_benchmark(small_config(n_jobs=2), tmp_path / "run", loader=loader)
     pd.testing.assert_frame_equal(comparable(outcome.table), comparable(reference.table))
