@@ -482,10 +482,12 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
     machine: dict[str, Any] = {}
     versions: dict[str, Any] = {}
     total_task, total_wall = 0.0, 0.0
+    complete = True
     for name, definition in definitions.runs.items():
         status = statuses[name]
         planned = planned_tasks(definition)
         if not status.exists:
+            complete = False
             out.append(f"| {name} | | {', '.join(build_run_config(definition).kernel_names)} | 0 of {planned} | | | |")
             continue
         machine, versions = status.machine or machine, status.versions or versions
@@ -493,6 +495,7 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
         total_wall += status.wall_seconds
         kernels = build_run_config(definition).kernel_names
         planned = planned_tasks(definition, status.n_datasets or None)
+        complete = complete and status.n_done == planned
         out.append(f"| {name} | {status.n_datasets} | {', '.join(kernels)} | {status.n_done} of {planned} | "
                    f"{status.n_failed} | {_hours(status.task_seconds)} | {_hours(status.wall_seconds)} |")
     out += ["", ("Tasks: finished of planned (datasets present in the data folder x kernel settings). Task time: "
@@ -502,9 +505,13 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
         out += [f"**{name}**: {definition.title}. {definition.description}", ""]
         for note in statuses[name].notes:
             out += [f"- {note}", ""]
-    out += [f"Total: {_hours(total_task)} of task time, {_hours(total_wall)} of wall time so far. Once every run "
-            "has finished, the total wall time is how long `make leaderboard` takes from scratch on this machine "
-            "with `--jobs 2`.", ""]
+    if complete:
+        out += [f"Total: {_hours(total_task)} of task time, {_hours(total_wall)} of wall time: how long `make "
+                "leaderboard` takes from scratch on this machine with `--jobs 2`.", ""]
+    else:
+        out += [f"Total: {_hours(total_task)} of task time, {_hours(total_wall)} of wall time so far. Once every "
+                "run has finished, the total wall time is how long `make leaderboard` takes from scratch on this "
+                "machine with `--jobs 2`.", ""]
     if machine:
         out += [f"Machine: {machine.get('processor', '?')}, {machine.get('cpu_count', '?')} cores, "
                 f"{machine.get('platform', '?')}. Versions: "

@@ -278,3 +278,17 @@ def test_a_kernel_on_too_few_datasets_is_left_out_of_the_comparison(hand_results
     assert "| poly | 1 | 50.00 |" in page
     summary = pd.read_csv(results / lb.BOARDS_DIR / "hand" / "summary.csv", index_col="kernel")
     assert sorted(summary.index) == ["ntk", "rbf", "rntk"]
+
+
+def test_the_total_time_is_called_the_from_scratch_time_only_once_every_run_is_complete(tmp_path):
+    results = tmp_path / "results"
+    _run_folder(results / lb.RUNS_DIR / "r", {"ntk": {"d1": [0.5] * 4}}, ["d1"])  # two settings on d1
+    data = {"runs": {"r": {"datasets": ["iris"], "kernels": ["ntk"],
+                           "grid": {"ntk": {"n_layers": [1, 2], "fixed_layers": [0]}}}},
+            "boards": {"b": {"runs": ["r"]}}}
+    page = lb.write_leaderboard_page(lb.parse_definitions(data, "c.toml"), results).read_text()
+    assert "| r | 1 | ntk | 2 of 2 | 0 | 4 s | 10 min |" in page
+    assert "10 min of wall time: how long `make leaderboard` takes from scratch" in page and "so far" not in page
+    data["runs"]["r"]["grid"]["ntk"]["n_layers"] = [1, 2, 3]  # a third setting still to run
+    page = lb.write_leaderboard_page(lb.parse_definitions(data, "c.toml"), results).read_text()
+    assert "| r | 1 | ntk | 2 of 3 |" in page and "10 min of wall time so far" in page
