@@ -37,6 +37,12 @@ def part_key(kernel_id: str) -> str:
     return hashlib.sha256(kernel_id.encode()).hexdigest()[:16]
 
 
+def _block_key(kernel_id: str, fingerprint: str, block: str) -> str:
+    """The file name (without ``.npy``) of one Gram block of one setting on one dataset's content: the
+    setting's :func:`part_key`, a dash, then the hashed content and block name (what ``forget_part`` globs)."""
+    return f"{part_key(kernel_id)}-{hashlib.sha256(f'{fingerprint}|{block}'.encode()).hexdigest()[:16]}"
+
+
 def _folder_name(dataset: str) -> str:
     """A file-system-safe folder name for a dataset name (which may hold ':' or '/')."""
     readable = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset)
@@ -125,12 +131,6 @@ def siblings_of(kernel: Kernel) -> list[Kernel]:
     return [get_kernel(spec.name, **setting) for setting in spec.siblings(dict(kernel.params))]
 
 
-def shares_grams(name: str, params: Mapping[str, Any]) -> bool:
-    """Whether tasks of this setting share Gram matrices with others (parts or siblings) through a store."""
-    parts = kernel_parts(name, params)
-    return len(parts) > 1 or any(len(siblings_of(part)) > 1 for part in parts)
-
-
 def stored_part_ids(name: str, params: Mapping[str, Any]) -> tuple[str, ...]:
     """Canonical ids of the settings whose blocks :func:`stored_gram` reads or writes for this setting.
 
@@ -139,6 +139,12 @@ def stored_part_ids(name: str, params: Mapping[str, Any]) -> tuple[str, ...]:
     """
     ids = [sibling.id for part in kernel_parts(name, params) for sibling in siblings_of(part)]
     return tuple(dict.fromkeys(ids))
+
+
+def shares_grams(name: str, params: Mapping[str, Any]) -> bool:
+    """Whether a setting is made of parts or computed with siblings, so that it shares Gram matrices through a
+    store whatever other settings run (more than one id in :func:`stored_part_ids`)."""
+    return len(stored_part_ids(name, params)) > 1
 
 
 def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[str, Any]):
@@ -153,7 +159,7 @@ def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[s
     fingerprint = joblib.hash((dataset.name, dataset.X))
 
     def key(kernel: Kernel, block: str) -> str:
-        return f"{part_key(kernel.id)}-{hashlib.sha256(f'{fingerprint}|{block}'.encode()).hexdigest()[:16]}"
+        return _block_key(kernel.id, fingerprint, block)
 
     def part_gram(part: Kernel, block: str, A, B) -> np.ndarray:
         value = store.load(dataset.name, key(part, block))

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -327,10 +328,8 @@ def plan_tasks(config: RunConfig, loader: Loader) -> tuple[list[Task], dict[str,
 def _keep_shared(tasks: Sequence[Task]) -> list[Task]:
     """One dataset's tasks, each keeping ``shared`` only if it shares a file: with another task (the
     forward RNTK is a part of the bidirectional one) or with a sibling its pass computes too."""
-    users: dict[str, int] = {}
-    for task in tasks:
-        for part in task.shared:
-            users[part] = users.get(part, 0) + 1
+    users = Counter(part for task in tasks for part in task.shared)
+    # more than one id: parts or siblings, shared whatever else runs (gram_store.shares_grams)
     return [task if len(task.shared) > 1 or any(users[part] > 1 for part in task.shared)
             else replace(task, shared=()) for task in tasks]
 
@@ -623,23 +622,20 @@ def run_benchmark(
     if progress:
         progress(finished, total, "")
     # Parts shared between tasks (the bidirectional RNTK's two directions) live in a private folder of the
-    # run: a part's files are deleted after the last task that reads them, what is left of a dataset after
-    # its last task. Remote dask workers cannot be assumed to see this folder; they compute every part
-    # themselves unless --cache-dir names a shared one.
+    # run: a part's files are deleted after the last task that reads them, and whatever is left of a dataset
+    # (files an interrupted earlier session wrote for tasks already done) after its last task. Remote dask
+    # workers cannot be assumed to see this folder; they compute every part themselves unless --cache-dir
+    # names a shared one.
     parts_store = None if (config.cache_dir or config.scheduler) else GramStore(run_dir / PARTS_DIR)
-    remaining: dict[str, int] = {}
-    readers: dict[tuple[str, str], int] = {}
-    for task in todo:
-        remaining[task.dataset] = remaining.get(task.dataset, 0) + 1
-        for part in task.shared:
-            readers[(task.dataset, part)] = readers.get((task.dataset, part), 0) + 1
+    remaining = Counter(task.dataset for task in todo)
+    readers = Counter((task.dataset, part) for task in todo for part in task.shared)
     shared_by_task = {(task.dataset, task.kernel_id): task.shared for task in todo}
     status = "interrupted"
     try:
         parts_dir = None if parts_store is None else str(parts_store.root)
         for result in _results(todo, config, loader, parts_dir):
             write_task_result(run_dir, result)
-            remaining[result["dataset"]] = remaining.get(result["dataset"], 1) - 1
+            remaining[result["dataset"]] -= 1
             if parts_store is not None:
                 shared = shared_by_task.get((result["dataset"], result["kernel_id"]), ())
                 _release_parts(parts_store, readers, result["dataset"], shared)
@@ -675,7 +671,7 @@ def run_benchmark(
                       time.perf_counter() - started, notes)
 
 
-def _release_parts(store: GramStore, readers: dict[tuple[str, str], int], dataset: str,
+def _release_parts(store: GramStore, readers: Counter[tuple[str, str]], dataset: str,
                    shared: Sequence[str]) -> None:
     """Count a finished task out of its parts' readers; delete the files of a part nobody will read again."""
     for part in shared:
