@@ -218,7 +218,7 @@ def test_branch_free_arcsin_and_arccos_are_accurate():
 
 def test_engine_entry_point_accepts_validated_lists():
     """``compute_rntk`` is the function behind ``rntk``; a direct call gives the same matrix."""
-    from rntk_bench.kernels.rntk import RNTKParams
+    from rntk_bench.kernels.rntk_inputs import RNTKParams
 
     rng = np.random.default_rng(17)
     xs = [rng.normal(size=(length, 2)) for length in (4, 6, 3)]
@@ -296,7 +296,8 @@ def test_one_pass_gives_the_rntk_and_its_nngp_bit_for_bit(monkeypatch, threads, 
 
 
 def test_siblings_only_pair_fixed_layers_zero_with_the_nngp():
-    from rntk_bench.kernels.rntk import RNTKParams, rntk_batch, rntk_siblings
+    from rntk_bench.kernels.rntk import rntk_batch, rntk_siblings
+    from rntk_bench.kernels.rntk_inputs import RNTKParams
 
     assert rntk_siblings({"n_layers": 3, "fixed_layers": 1}) == [{"n_layers": 3, "fixed_layers": 1}]
     X = np.random.default_rng(24).normal(size=(5, 6))

@@ -19,7 +19,8 @@ from rntk_bench.kernels.classic import linear, poly, poly_grid, rbf, rbf_grid
 from rntk_bench.kernels.dual import ACTIVATIONS
 from rntk_bench.kernels.ntk import ntk, ntk_grid
 from rntk_bench.kernels.registry import Kernel, KernelSpec, Param, kernel_id
-from rntk_bench.kernels.rntk import DIRECTIONS, OUTPUTS, rntk, rntk_batch, rntk_grid, rntk_parts, rntk_siblings
+from rntk_bench.kernels.rntk import rntk, rntk_batch, rntk_grid, rntk_parts, rntk_siblings
+from rntk_bench.kernels.rntk_inputs import DIRECTIONS, OUTPUTS
 
 __all__ = ["KERNELS", "Kernel", "KernelSpec", "Param", "get_kernel", "kernel_id"]
 

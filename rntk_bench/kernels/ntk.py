@@ -6,10 +6,12 @@ With ``sigma_w = 1`` and ``sigma_b = 0`` the values equal those of the authors' 
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.dual import DUALS
+from rntk_bench.kernels.engine.fc import fc_ntk_inplace, fc_ntk_inplace_serial
 from rntk_bench.kernels.validation import check_same_width, check_vectors
 
 
@@ -112,13 +114,6 @@ def ntk(
     ndarray of shape (n_x, n_y)
     """
     X, Y, same = _checked(X, Y, n_layers, fixed_layers)
-    import numba
-
-    from rntk_bench.kernels.engine.fc import (  # compiled on first use
-        fc_ntk_inplace,
-        fc_ntk_inplace_serial,
-    )
-
     gram = X @ Y.T                                 # Sigma_0, overwritten with the NTK
     var_x, var_y = _input_variances(X, Y)
     layers_x = _layer_variances(var_x, n_layers, sigma_w, sigma_b, activation)

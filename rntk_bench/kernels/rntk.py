@@ -12,101 +12,12 @@ from __future__ import annotations
 
 import inspect
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 
-from rntk_bench.errors import InvalidInputError, InvalidParameterError
 from rntk_bench.kernels.dual import DUALS
-from rntk_bench.kernels.validation import check_sequences
-
-OUTPUTS = ("last", "mean")
-DIRECTIONS = ("forward", "reversed", "bidirectional")
-
-
-@dataclass(frozen=True)
-class RNTKParams:
-    """The hyperparameters of section 1, in one object that the implementations share."""
-
-    n_layers: int
-    sigma_w: float
-    sigma_u: float
-    sigma_b: float
-    sigma_h: float
-    sigma_v: float
-    activation: str
-    output: str
-    direction: str
-    fixed_layers: int
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.fixed_layers <= self.n_layers:
-            raise InvalidParameterError(
-                f"rntk parameter 'fixed_layers' must lie in [0, n_layers={self.n_layers}]; "
-                f"got {self.fixed_layers}"
-            )
-
-
-@dataclass(frozen=True)
-class Padded:
-    """Right-aligned series: ``values[i, s]`` is the input at padded step ``s``; ``mask`` marks real steps.
-
-    Attributes
-    ----------
-    values : ndarray of shape (n, T_max, n_channels)
-    mask : ndarray of shape (n, T_max), bool
-    lengths : ndarray of shape (n,), int
-    """
-
-    values: np.ndarray
-    mask: np.ndarray
-    lengths: np.ndarray
-
-    @classmethod
-    def from_sequences(cls, sequences: list[np.ndarray], t_max: int) -> Padded:
-        n, n_channels = len(sequences), sequences[0].shape[1]
-        values = np.zeros((n, t_max, n_channels))
-        mask = np.zeros((n, t_max), dtype=bool)
-        for index, seq in enumerate(sequences):
-            values[index, t_max - len(seq):] = seq
-            mask[index, t_max - len(seq):] = True
-        return cls(values, mask, np.array([len(seq) for seq in sequences]))
-
-
-def _self_inner(padded: Padded) -> np.ndarray:
-    """``<x_t, x_t> / m`` of every sample and padded step, shape (n, T_max).
-
-    The chain of a sample with itself uses these very numbers (not a matrix product, whose summation order
-    may differ in the last bit), so that its correlation is exactly 1: the ReLU dual's derivative has an
-    unbounded slope there, and one unit in the last place of the correlation moves the kernel by ~1e-8.
-    """
-    return np.einsum("nsc,nsc->ns", padded.values, padded.values) / padded.values.shape[2]
-
-
-def variances(padded: Padded, p: RNTKParams) -> np.ndarray:
-    """Per-sample variances ``q[l](t; x)`` of every layer's pre-activation along the sample's own time axis.
-
-    Returns
-    -------
-    ndarray of shape (n_layers, n, T_max)
-        Zero at padded (not real) steps.
-    """
-    dual = DUALS[p.activation]
-    n, t_max, n_channels = padded.values.shape
-    q = np.zeros((p.n_layers, n, t_max))
-    inner = _self_inner(padded)                                                    # I[1](t, t)
-    first = padded.mask & ~np.pad(padded.mask, ((0, 0), (1, 0)))[:, :t_max]       # each series' t = 1
-    for layer in range(p.n_layers):
-        below = inner if layer == 0 else dual(q[layer - 1], q[layer - 1], q[layer - 1])[0]
-        for s in range(t_max):
-            if s == 0:
-                previous = np.zeros(n)
-            else:
-                previous = dual(q[layer, :, s - 1], q[layer, :, s - 1], q[layer, :, s - 1])[0]
-            recurrent = np.where(first[:, s], p.sigma_h**2, previous)
-            q[layer, :, s] = p.sigma_w**2 * recurrent + p.sigma_u**2 * below[:, s] + p.sigma_b**2
-        q[layer] *= padded.mask
-    return q
+from rntk_bench.kernels.engine import compute_rntk
+from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, prepare_call, self_inner, variances
 
 
 def _diagonal_chain(
@@ -128,7 +39,7 @@ def _diagonal_chain(
     sigma = [np.zeros((n_x, n_y)) for _ in range(p.n_layers)]
     theta = [np.zeros((n_x, n_y)) for _ in range(p.n_layers)]
     was_valid = np.zeros((n_x, n_y), dtype=bool)
-    self_inner = _self_inner(px) if same and offset == 0 else None
+    diagonal_inner = self_inner(px) if same and offset == 0 else None
     for s in range(start, stop):
         u = s + offset
         valid = px.mask[:, s, None] & py.mask[None, :, u]
@@ -146,8 +57,8 @@ def _diagonal_chain(
                 r = r + p.sigma_h**2 * shared_start
             if layer == 0:
                 inner = px.values[:, s] @ py.values[:, u].T / n_channels
-                if self_inner is not None:
-                    np.fill_diagonal(inner, self_inner[:, s])
+                if diagonal_inner is not None:
+                    np.fill_diagonal(inner, diagonal_inner[:, s])
                 inner_dot = None
             else:
                 inner, inner_dot = dual(qx[layer - 1, :, s, None], qy[layer - 1, None, :, u], sigma[layer - 1])
@@ -185,14 +96,9 @@ def _one_direction(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RN
 
 
 def _prepare_call(X, Y, arguments: dict) -> tuple[RNTKParams, list[np.ndarray], list[np.ndarray], bool]:
-    """Validate the arguments shared by ``rntk`` and ``rntk_reference``."""
-    p = RNTKParams(*(arguments[name] for name in RNTKParams.__dataclass_fields__))
-    xs = check_sequences(X, "X")
-    same = Y is None
-    ys = xs if same else check_sequences(Y, "Y")
-    if xs[0].shape[1] != ys[0].shape[1]:
-        raise InvalidInputError(f"X has {xs[0].shape[1]} channels but Y has {ys[0].shape[1]}")
-    return p, xs, ys, same
+    """Validate the arguments shared by ``rntk`` and ``rntk_reference``: parameters first, then inputs."""
+    p = RNTKParams.from_arguments(arguments)
+    return (p, *prepare_call(X, Y, p))
 
 
 def rntk_reference(
@@ -269,8 +175,6 @@ def rntk(
     ndarray of shape (n_x, n_y)
     """
     p, xs, ys, same = _prepare_call(X, Y, locals())
-    from rntk_bench.kernels.engine import compute_rntk  # the engine imports this module: import on first use
-
     return compute_rntk(xs, ys, same, p)
 
 
@@ -299,8 +203,6 @@ def rntk_batch(X, Y, settings: list[dict]) -> list[np.ndarray]:
         defaults = {name: field.default for name, field in inspect.signature(rntk).parameters.items()
                     if field.kind is inspect.Parameter.KEYWORD_ONLY}
         p, xs, ys, same = _prepare_call(X, Y, {**defaults, **settings[0]})
-        from rntk_bench.kernels.engine import compute_rntk
-
         return list(compute_rntk(xs, ys, same, p, with_nngp=True))
     return [rntk(X, Y, **setting) for setting in settings]
 

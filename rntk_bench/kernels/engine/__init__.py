@@ -18,7 +18,7 @@ import numpy as np
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.engine.prepare import Side, prepare_side
 from rntk_bench.kernels.engine.tiles import BLOCK, rntk_pairs, rntk_pairs_serial
-from rntk_bench.kernels.rntk import RNTKParams
+from rntk_bench.kernels.rntk_inputs import RNTKParams
 
 __all__ = ["BLOCK", "ROW_CHUNK", "compute_rntk", "working_set_bytes"]
 

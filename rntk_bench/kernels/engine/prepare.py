@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rntk_bench.kernels.rntk import Padded, RNTKParams, variances
+from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, variances
 
 
 @dataclass(frozen=True)
