@@ -49,6 +49,7 @@ def list_command(
     """Table of datasets: sizes, length or features, classes, and whether they are available."""
     from rntk_bench.data import SUITES, dataset_available, get_suite, resolve_data_dir
     from rntk_bench.data.catalog import missing_hint
+    from rntk_bench.errors import DatasetError
 
     if suite is not None:
         entries = list(get_suite(suite).entries)
@@ -64,19 +65,27 @@ def list_command(
               f"{'classes':>7s}  status")
     typer.echo(header)
     typer.echo("-" * len(header))
-    missing = []
+    missing, broken = [], []
     for entry in entries:
-        available = dataset_available(entry.name, root)
-        status = "embedded" if entry.collection == "embedded" else ("available" if available else "missing")
-        if not available:
-            missing.append(entry.name)
+        try:
+            available = dataset_available(entry.name, root)
+        except DatasetError as exc:
+            broken.append(str(exc))
+            status = "broken"
+        else:
+            status = "embedded" if entry.collection == "embedded" else ("available" if available else "missing")
+            if not available:
+                missing.append(entry.name)
         typer.echo(
             f"{entry.name:32s} {entry.collection:10s} {entry.n_train:>6d} {entry.n_test:>6d} "
             f"{_length(entry):>10s} {entry.n_channels:>3d} {entry.n_classes:>7d}  {status}"
         )
-    typer.echo(f"{len(entries)} datasets, {len(entries) - len(missing)} available, {len(missing)} missing")
+    n_available = len(entries) - len(missing) - len(broken)
+    typer.echo(f"{len(entries)} datasets, {n_available} available, {len(missing)} missing, {len(broken)} broken")
     if missing:
         typer.echo("Missing datasets: " + missing_hint([]).rstrip(": ") + ".")
+    for why in broken:
+        typer.secho(f"broken: {why}", err=True, fg=typer.colors.RED)
     if any(entry.collection == "uci" for entry in entries):
         typer.echo("UCI rows: train = rows of the first data file, test = rows of its predefined test file.")
 

@@ -92,9 +92,17 @@ def test_tsv_empty_file(root):
 
 
 def test_tsv_missing_test_file(root):
+    # a dataset folder with one file missing is broken, not absent: the error names the file
     tsv(root, "TEST").unlink()
-    with pytest.raises(DatasetNotFoundError, match=r"rntk-bench datasets fetch Tiny"):
+    match = r"Tiny_TEST\.tsv: file missing.*rntk-bench datasets fetch Tiny --force"
+    with pytest.raises(DatasetError, match=match) as caught:
         load_ucr(root, "Tiny")
+    assert not isinstance(caught.value, DatasetNotFoundError)
+
+
+def test_ucr_folder_absent_says_how_to_fetch(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match=r"rntk-bench datasets fetch Tiny`"):
+        load_ucr(tmp_path, "Tiny")
 
 
 def test_tsv_sizes_disagree_with_metadata(root):

@@ -243,3 +243,18 @@ def test_cli_info_and_errors(tmp_path):
     assert unknown.exit_code == 1 and "did you mean 'GunPoint'" in unknown.output
     bad_suite = runner.invoke(app, ["datasets", "list", "--suite", "nope"])
     assert bad_suite.exit_code == 1 and "unknown suite 'nope'" in bad_suite.output
+
+
+def test_fetch_refuses_a_broken_copy_unless_forced(server, tmp_path):
+    httpd, url = server
+    httpd.files["TinyTs.zip"] = tinyts_zip()
+    folder = tmp_path / "UCRArchive_2018" / "TinyTs"
+    folder.mkdir(parents=True)
+    shutil.copy(FIXTURES / "UCRArchive_2018" / "TinyTs" / "TinyTs_TRAIN.ts", folder)
+    result = fetch("TinyTs", tmp_path, ucr_url=url)
+    assert not result.installed and not result.present
+    assert str(folder / "TinyTs_TEST.ts") in result.failed["TinyTs"] and "--force" in result.failed["TinyTs"]
+    assert sorted(p.name for p in folder.iterdir()) == ["TinyTs_TRAIN.ts"]  # left as it was
+    forced = fetch("TinyTs", tmp_path, ucr_url=url, force=True)
+    assert forced.installed == ["TinyTs"] and not forced.failed
+    assert load_dataset("TinyTs", tmp_path).info.n_cases == 5

@@ -4,11 +4,14 @@ Names are unique across collections. ``"collection:name"`` (``"ucr:GunPoint"``, 
 ``"embedded:GunPoint"``) always selects one collection. A plain name resolves as follows:
 
 1. scikit-learn's bundled sets (``iris``, ``wine``, ``breast_cancer``, ``digits``) are embedded;
-2. a UCR name is read from the data directory; if absent there but bundled with sktime (GunPoint,
-   ArrowHead, ...), the bundled copy is used (same data, same split) and ``collection`` says ``"embedded"``;
+2. a UCR name is read from the data directory. Only when the data directory has no trace of it (no
+   ``UCRArchive_2018/<Name>`` entry at all) and sktime bundles it (GunPoint, ArrowHead, ...) is the bundled
+   copy used (same data, same split), and ``collection`` says ``"embedded"``. A folder that is there but
+   broken (a file missing) is an error naming the missing file, never replaced by the bundled copy;
 3. a Fernandez-Delgado name is read from the data directory (``iris`` and ``wine`` there are
    ``"uci:iris"`` and ``"uci:wine"``);
-4. the remaining sktime sets (BasicMotions, JapaneseVowels, UnitTest) are embedded.
+4. the remaining sktime sets (BasicMotions, JapaneseVowels, UnitTest) are read from a
+   ``UCRArchive_2018/<Name>`` folder when the data directory has one, else embedded.
 
 A data directory may also hold datasets outside the metadata tables (a UCR or UCI folder of the right
 layout); they load by name and are simply not checked against expected sizes.
@@ -17,6 +20,7 @@ layout); they load by name and are simply not checked against expected sizes.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,9 +33,9 @@ from rntk_bench.data.embedded import (
 )
 from rntk_bench.data.locations import resolve_data_dir, uci_dir, ucr_dir
 from rntk_bench.data.suites import EMBEDDED_TABLE, UCI_TABLE, UCR_TABLE, SuiteEntry
-from rntk_bench.data.uci import load_uci
-from rntk_bench.data.ucr import load_ucr, ucr_files
-from rntk_bench.errors import DatasetError
+from rntk_bench.data.uci import find_uci_folder, load_uci
+from rntk_bench.data.ucr import find_ucr_files, load_ucr
+from rntk_bench.errors import DatasetError, DatasetNotFoundError
 
 COLLECTIONS = ("ucr", "uci", "embedded")
 
@@ -47,12 +51,14 @@ def _split_name(name: str) -> tuple[str | None, str]:
     return prefix, rest
 
 
-def _ucr_present(root: Path, name: str) -> bool:
-    return ucr_files(root, name) is not None
+def _ucr_trace(root: Path, name: str) -> bool:
+    """Whether the data directory has any ``UCRArchive_2018/<name>`` entry (complete or not)."""
+    return os.path.lexists(ucr_dir(root, name))
 
 
-def _uci_present(root: Path, name: str) -> bool:
-    return (uci_dir(root, name) / f"{name}.txt").is_file()
+def _uci_trace(root: Path, name: str) -> bool:
+    """Whether the data directory has any ``fernandez-delgado/<name>`` entry (complete or not)."""
+    return os.path.lexists(uci_dir(root, name))
 
 
 def known_names() -> list[str]:
@@ -64,6 +70,9 @@ def known_names() -> list[str]:
 
 def resolve(name: str, data_dir: str | Path | None = None) -> tuple[str, str]:
     """Return ``(collection, base_name)`` that ``name`` denotes for data directory ``data_dir``.
+
+    Only the presence of a dataset's folder decides (see the module docstring); whether its files are
+    complete is checked by :func:`find_files`.
 
     Raises
     ------
@@ -82,14 +91,18 @@ def resolve(name: str, data_dir: str | Path | None = None) -> tuple[str, str]:
         return "uci", base
     if base in SKLEARN_SETS:
         return "embedded", base
-    if base in UCR_TABLE or _ucr_present(root, base):
-        if base in SKTIME_SETS and not _ucr_present(root, base):
+    if base in UCR_TABLE:
+        if base in SKTIME_SETS and not _ucr_trace(root, base):
             return "embedded", base
         return "ucr", base
-    if (base in UCI_TABLE and base not in SKLEARN_SETS) or _uci_present(root, base):
+    if base in UCI_TABLE:
         return "uci", base
     if base in SKTIME_SETS:
-        return "embedded", base
+        return ("ucr" if _ucr_trace(root, base) else "embedded"), base
+    if _ucr_trace(root, base):
+        return "ucr", base
+    if _uci_trace(root, base):
+        return "uci", base
     close = difflib.get_close_matches(base, known_names(), n=3, cutoff=0.6)
     lower = [n for n in known_names() if n.lower() == base.lower()]
     suggestions = list(dict.fromkeys(lower + close))
@@ -136,6 +149,32 @@ def check_against_metadata(dataset: Dataset, entry: SuiteEntry, source: str | Pa
         raise DatasetError(f"{source}: {dataset.name} does not match its metadata: " + ", ".join(wrong))
 
 
+def find_files(collection: str, base: str, root: Path) -> Path | None:
+    """Check that the files of a resolved dataset are present; return its folder (None for embedded data).
+
+    Raises
+    ------
+    DatasetNotFoundError
+        The data directory has no folder for the dataset.
+    DatasetError
+        The folder is there but broken, naming the missing file; for a set that sktime also bundles, the
+        message adds that the bundled copy is not used while the folder exists.
+    """
+    if collection == "embedded":
+        return None
+    if collection == "uci":
+        return find_uci_folder(root, base, canonical_name("uci", base))
+    try:
+        find_ucr_files(root, base)
+    except DatasetNotFoundError:
+        raise
+    except DatasetError as exc:
+        if base in SKTIME_SETS:
+            raise DatasetError(f"{exc} (the copy bundled with sktime is not used while this folder exists)") from None
+        raise
+    return ucr_dir(root, base)
+
+
 def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
     """Load dataset ``name`` with its official splits.
 
@@ -155,12 +194,15 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
     Raises
     ------
     DatasetNotFoundError
-        The dataset is known but its files are not in the data directory (the message says how to fetch it).
+        The dataset is known but the data directory has no folder for it (the message says how to fetch it).
     DatasetError
-        Unknown name (with close matches), or corrupt / inconsistent files (naming file and line).
+        Unknown name (with close matches); a dataset folder in the data directory that is broken (the
+        message names the missing file; a copy bundled with sktime is never used in its place); corrupt or
+        inconsistent files (naming file and line).
     """
     collection, base = resolve(name, data_dir)
     root = resolve_data_dir(data_dir)
+    find_files(collection, base, root)
     if collection == "embedded":
         dataset = load_embedded(base)
         source: str | Path = f"embedded {base}"
@@ -170,7 +212,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
         dataset = load_ucr(root, base, padded=padded)
         source = ucr_dir(root, base)
     else:
-        dataset = load_uci(root, base)
+        dataset = load_uci(root, base, canonical_name("uci", base))
         source = uci_dir(root, base)
     entry = expected_entry(collection, base)
     if entry is not None:
@@ -184,18 +226,25 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
 def dataset_available(name: str, data_dir: str | Path | None = None) -> bool:
     """Whether ``name`` can be loaded without a download: always True for embedded data.
 
-    Unknown names give False. Only the presence of the files is checked, not their content.
+    Unknown names give False, and so does a dataset the data directory has no folder for. Only the presence
+    of the files is checked, not their content.
+
+    Raises
+    ------
+    DatasetError
+        The data directory has a folder for the dataset but it is broken (a required file is missing): such
+        a dataset is neither available nor missing, and the message names the missing file (the same error
+        :func:`load_dataset` raises).
     """
     try:
         collection, base = resolve(name, data_dir)
     except DatasetError:
         return False
-    root = resolve_data_dir(data_dir)
-    if collection == "embedded":
-        return True
-    if collection == "ucr":
-        return _ucr_present(root, base)
-    return _uci_present(root, base)
+    try:
+        find_files(collection, base, resolve_data_dir(data_dir))
+    except DatasetNotFoundError:
+        return False
+    return True
 
 
 def missing_hint(names: list[str]) -> str:

@@ -323,8 +323,9 @@ def fetch(
 ) -> FetchResult:
     """Fetch a dataset or every dataset of a suite (``target`` is a dataset or suite name).
 
-    Embedded datasets and datasets already in the data directory are left as they are. UCI datasets
-    all come from one archive, downloaded once per call.
+    Embedded datasets and datasets already in the data directory are left as they are. A dataset folder
+    that is there but broken (a file missing) is reported in ``failed`` and left untouched, unless ``force``
+    replaces it. UCI datasets all come from one archive, downloaded once per call.
     """
     from rntk_bench.data.catalog import dataset_available, resolve
 
@@ -338,9 +339,19 @@ def fetch(
     for name, collection in entries:
         base = name.partition(":")[2] or name
         # sktime's bundled UCR sets count as present: the bundled copy is the archive's data and split
-        if collection == "embedded" or (dataset_available(name, data_dir) and not force):
+        if collection == "embedded":
             result.present.append(name)
-        elif collection == "uci":
+            continue
+        if not force:
+            try:
+                present = dataset_available(name, data_dir)
+            except DatasetError as exc:  # a broken copy: replaced only with force
+                result.failed[name] = str(exc)
+                continue
+            if present:
+                result.present.append(name)
+                continue
+        if collection == "uci":
             uci_wanted.append(base)
         else:
             try:

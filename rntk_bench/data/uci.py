@@ -113,8 +113,87 @@ def read_index_file(path: Path, n_lines: int, n_rows: int) -> list[np.ndarray]:
     return folds
 
 
-def load_uci(root: str | Path, name: str) -> Dataset:
+EXPECTED_UCI_FILES = ("{name}.txt, the data file(s) it names (fich1=, fich2=), conxuntos.dat and "
+                      "conxuntos_kfold.dat")
+"""What a Fernandez-Delgado dataset folder must hold (formatted with the dataset name)."""
+
+
+def _named_data_files(meta_path: Path) -> list[str]:
+    """The ``fich1=`` / ``fich2=`` file names of a metadata file, read leniently (content is checked on load)."""
+    try:
+        text = meta_path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return []
+    names = []
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() in ("fich1", "fich2") and value.strip():
+            names.append(value.strip())
+    return names
+
+
+def find_uci_folder(root: str | Path, name: str, fetch_name: str | None = None) -> Path:
+    """The folder of Fernandez-Delgado dataset ``name`` under data directory ``root``, checked for presence.
+
+    Only the presence of the files is checked: ``<name>.txt``, the data files it names (``fich1=``,
+    ``fich2=``), ``conxuntos.dat`` and ``conxuntos_kfold.dat``; their content is checked by :func:`load_uci`.
+
+    Parameters
+    ----------
+    root : str or Path
+        Data directory holding ``fernandez-delgado/``.
+    name : str
+        The folder name (``"abalone"``, ``"iris"``).
+    fetch_name : str, optional
+        The name to suggest in ``rntk-bench datasets fetch`` hints (default ``name``; ``"uci:iris"`` for the
+        names that clash with scikit-learn's bundled sets).
+
+    Raises
+    ------
+    DatasetNotFoundError
+        The data directory has no ``fernandez-delgado/<name>`` entry at all.
+    DatasetError
+        The entry exists but is not a folder, or a required file is missing (named by its full path).
+    """
+    folder = uci_dir(Path(root), name)
+    fetch_name = fetch_name or name
+    expected = EXPECTED_UCI_FILES.format(name=name)
+    if not folder.is_dir():
+        if folder.is_symlink() or folder.exists():
+            what = "a link to a missing folder" if not folder.exists() else "a file"
+            raise DatasetError(
+                f"{folder}: {what}, not a folder; a Fernandez-Delgado dataset folder holds {expected} (remove "
+                f"it, then restore the folder or get it with `rntk-bench datasets fetch {fetch_name}`)"
+            )
+        raise DatasetNotFoundError(
+            f"UCI dataset {name!r} is not in {folder}; get it with `rntk-bench datasets fetch {fetch_name}` "
+            "(downloads the whole Fernandez-Delgado collection)"
+        )
+    meta_path = folder / f"{name}.txt"
+    required = [(meta_path, "metadata file")]
+    if meta_path.is_file():
+        required += [(folder / data_file, "data file") for data_file in _named_data_files(meta_path)]
+    required += [(folder / "conxuntos.dat", "fold file"), (folder / "conxuntos_kfold.dat", "fold file")]
+    for path, kind in required:
+        if not path.is_file():
+            raise DatasetError(
+                f"{path}: {kind} missing; a Fernandez-Delgado dataset folder holds {expected}. Restore it, or "
+                f"replace the folder with `rntk-bench datasets fetch {fetch_name} --force`"
+            )
+    return folder
+
+
+def load_uci(root: str | Path, name: str, fetch_name: str | None = None) -> Dataset:
     """Load Fernandez-Delgado dataset ``name`` from data directory ``root``.
+
+    Parameters
+    ----------
+    root : str or Path
+        Data directory holding ``fernandez-delgado/``.
+    name : str
+        The folder name.
+    fetch_name : str, optional
+        The name to suggest in ``rntk-bench datasets fetch`` hints (see :func:`find_uci_folder`).
 
     Returns
     -------
@@ -124,19 +203,13 @@ def load_uci(root: str | Path, name: str) -> Dataset:
     Raises
     ------
     DatasetNotFoundError
-        When the dataset folder or its metadata file is absent.
+        When the data directory has no folder for ``name``.
     DatasetError
-        On any inconsistency between metadata, data and fold files (naming file, line and index).
+        When a required file is missing (see :func:`find_uci_folder`), or on any inconsistency between
+        metadata, data and fold files (naming file, line and index).
     """
-    folder = uci_dir(Path(root), name)
+    folder = find_uci_folder(root, name, fetch_name)
     meta_path = folder / f"{name}.txt"
-    if not folder.is_dir():
-        raise DatasetNotFoundError(
-            f"UCI dataset {name!r} is not in {folder}; get it with `rntk-bench datasets fetch {name}` "
-            "(downloads the whole Fernandez-Delgado collection)"
-        )
-    if not meta_path.is_file():
-        raise DatasetError(f"{meta_path}: metadata file missing")
     meta = read_metadata(meta_path)
     n_features = _int(meta, "n_entradas", meta_path)
     n_classes = _int(meta, "n_clases", meta_path)

@@ -74,6 +74,80 @@ def ucr_files(root: Path, name: str) -> tuple[Path, Path] | None:
     return None
 
 
+EXPECTED_UCR_FILES = "{name}_TRAIN.tsv and {name}_TEST.tsv (or {name}_TRAIN.ts and {name}_TEST.ts)"
+"""What a UCR dataset folder must hold (formatted with the dataset name)."""
+
+
+def _listing(folder: Path, limit: int = 8) -> str:
+    try:
+        names = sorted(entry.name for entry in folder.iterdir())
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    if not names:
+        return "nothing"
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def find_ucr_files(root: str | Path, name: str, fetch_name: str | None = None) -> tuple[Path, Path]:
+    """The (train, test) files of UCR dataset ``name`` under data directory ``root``, checked for presence.
+
+    Parameters
+    ----------
+    root : str or Path
+        Data directory holding ``UCRArchive_2018/``.
+    name : str
+        Dataset name as the archive spells it (the folder name).
+    fetch_name : str, optional
+        The name to suggest in ``rntk-bench datasets fetch`` hints (default ``name``).
+
+    Returns
+    -------
+    (Path, Path)
+        ``<name>_TRAIN.tsv`` and ``<name>_TEST.tsv``, else the ``.ts`` pair.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        The data directory has no ``UCRArchive_2018/<name>`` entry at all.
+    DatasetError
+        The entry exists but is broken: a file or dangling link instead of a folder, or a folder without a
+        complete pair of one format. The message names the missing file by its full path.
+    """
+    folder = ucr_dir(Path(root), name)
+    fetch_name = fetch_name or name
+    expected = EXPECTED_UCR_FILES.format(name=name)
+    replace = f"restore it, or replace the folder with `rntk-bench datasets fetch {fetch_name} --force`"
+    if not folder.is_dir():
+        if folder.is_symlink() or folder.exists():
+            what = "a link to a missing folder" if not folder.exists() else "a file"
+            raise DatasetError(
+                f"{folder}: {what}, not a folder; a UCR dataset folder holds {expected} (remove it, then "
+                f"restore the folder or get it with `rntk-bench datasets fetch {fetch_name}`)"
+            )
+        raise DatasetNotFoundError(
+            f"UCR dataset {name!r} is not in {folder} (expected {expected}); get it with "
+            f"`rntk-bench datasets fetch {fetch_name}`"
+        )
+    files = ucr_files(Path(root), name)
+    if files is not None:
+        return files
+    for suffix in (".tsv", ".ts"):
+        train, test = folder / f"{name}_TRAIN{suffix}", folder / f"{name}_TEST{suffix}"
+        if train.is_file() or test.is_file():
+            missing = test if train.is_file() else train
+            raise DatasetError(
+                f"{missing}: file missing; the UCR dataset folder {folder} holds {_listing(folder)}, but a dataset "
+                f"needs both {train.name} and {test.name} (or both as {'.ts' if suffix == '.tsv' else '.tsv'}); "
+                f"{replace}"
+            )
+    raise DatasetError(
+        f"{folder / f'{name}_TRAIN.tsv'} and {name}_TEST.tsv missing (nor a .ts pair): the UCR dataset folder "
+        f"{folder} holds {_listing(folder)}, but a dataset needs {expected}; restore them, or replace the "
+        f"folder with `rntk-bench datasets fetch {fetch_name} --force`"
+    )
+
+
 def load_ts_pair(name: str, collection: Collection, train: Path, test: Path) -> Dataset:
     """Build a dataset from a ``_TRAIN.ts`` / ``_TEST.ts`` pair; both must declare the same classes."""
     parsed_train, parsed_test = read_ts(train), read_ts(test)
@@ -106,15 +180,11 @@ def load_ucr(root: str | Path, name: str, padded: bool = True) -> Dataset:
     Raises
     ------
     DatasetNotFoundError
-        When neither a ``.tsv`` nor a ``.ts`` pair is present.
+        When the data directory has no folder for ``name``.
+    DatasetError
+        When the folder is broken (see :func:`find_ucr_files`) or a file is corrupt (naming file and line).
     """
-    files = ucr_files(Path(root), name)
-    if files is None:
-        raise DatasetNotFoundError(
-            f"UCR dataset {name!r} is not in {ucr_dir(Path(root), name)} (expected {name}_TRAIN.tsv and "
-            f"{name}_TEST.tsv, or .ts); get it with `rntk-bench datasets fetch {name}`"
-        )
-    train, test = files
+    train, test = find_ucr_files(Path(root), name)
     if train.suffix == ".ts":
         return load_ts_pair(name, "ucr", train, test)
     train_cases, train_labels = read_ucr_tsv(train, padded)

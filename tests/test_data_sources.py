@@ -1,0 +1,118 @@
+"""Where a dataset comes from: the data folder, or a copy bundled with sktime / scikit-learn.
+
+A dataset folder in the data folder always wins: when it is broken the loader says which file is missing and
+never falls back to the bundled copy, which is used only when the data folder has no trace of the dataset.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rntk_bench.cli_datasets import datasets_app
+from rntk_bench.data import dataset_available, load_dataset
+from rntk_bench.errors import DatasetError, DatasetNotFoundError
+
+FIXTURES = Path(__file__).parent / "data"
+TINY = FIXTURES / "UCRArchive_2018" / "Tiny"
+TINY_TS = FIXTURES / "UCRArchive_2018" / "TinyTs"
+
+
+def ucr_folder(root: Path, name: str) -> Path:
+    folder = root / "UCRArchive_2018" / name
+    folder.mkdir(parents=True)
+    return folder
+
+
+def expect_broken(name: str, root: Path, *fragments: str) -> None:
+    """Both the loader and the availability check raise a DatasetError (not a not-found) with ``fragments``."""
+    for call in (load_dataset, dataset_available):
+        with pytest.raises(DatasetError) as caught:
+            call(name, root)
+        assert not isinstance(caught.value, DatasetNotFoundError), str(caught.value)
+        for fragment in fragments:
+            assert fragment in str(caught.value), (call.__name__, str(caught.value))
+
+
+# ---- broken copies are errors, never a substitution ------------------------------------------------------------
+
+def test_broken_tsv_copy_of_a_bundled_set_names_the_missing_file(tmp_path):
+    folder = ucr_folder(tmp_path, "GunPoint")
+    shutil.copy(TINY / "Tiny_TRAIN.tsv", folder / "GunPoint_TRAIN.tsv")
+    expect_broken("GunPoint", tmp_path, str(folder / "GunPoint_TEST.tsv"), "GunPoint_TRAIN.tsv and GunPoint_TEST.tsv",
+                  "bundled with sktime is not used", "rntk-bench datasets fetch GunPoint --force")
+
+
+def test_broken_ts_copy_names_the_missing_ts_file(tmp_path):
+    folder = ucr_folder(tmp_path, "ArrowHead")
+    shutil.copy(TINY_TS / "TinyTs_TEST.ts", folder / "ArrowHead_TEST.ts")
+    expect_broken("ArrowHead", tmp_path, str(folder / "ArrowHead_TRAIN.ts"), "ArrowHead_TRAIN.ts and ArrowHead_TEST.ts")
+
+
+def test_empty_dataset_folder_is_broken(tmp_path):
+    folder = ucr_folder(tmp_path, "ItalyPowerDemand")
+    (folder / "notes.txt").write_text("to do\n")
+    expect_broken("ItalyPowerDemand", tmp_path, str(folder / "ItalyPowerDemand_TRAIN.tsv"),
+                  "ItalyPowerDemand_TEST.tsv", "notes.txt")
+
+
+def test_a_file_in_place_of_the_dataset_folder(tmp_path):
+    (tmp_path / "UCRArchive_2018").mkdir()
+    (tmp_path / "UCRArchive_2018" / "GunPoint").write_text("oops")
+    expect_broken("GunPoint", tmp_path, str(tmp_path / "UCRArchive_2018" / "GunPoint"), "not a folder")
+
+
+def test_mixed_formats_are_not_a_pair(tmp_path):
+    folder = ucr_folder(tmp_path, "Tiny")
+    shutil.copy(TINY / "Tiny_TRAIN.tsv", folder / "Tiny_TRAIN.tsv")
+    shutil.copy(TINY_TS / "TinyTs_TEST.ts", folder / "Tiny_TEST.ts")
+    expect_broken("Tiny", tmp_path, str(folder / "Tiny_TEST.tsv"), "Tiny_TEST.ts")
+
+
+def test_broken_folder_outside_the_tables_is_not_an_unknown_name(tmp_path):
+    folder = ucr_folder(tmp_path, "Tiny")
+    shutil.copy(TINY / "Tiny_TEST.tsv", folder / "Tiny_TEST.tsv")
+    expect_broken("Tiny", tmp_path, str(folder / "Tiny_TRAIN.tsv"))
+
+
+@pytest.mark.parametrize("missing", ["toy_R.dat", "conxuntos.dat", "conxuntos_kfold.dat", "toy.txt"])
+def test_broken_uci_folder_is_not_available(tmp_path, missing):
+    folder = tmp_path / "fernandez-delgado" / "toy"
+    shutil.copytree(FIXTURES / "fernandez-delgado" / "toy", folder)
+    (folder / missing).unlink()
+    expect_broken("toy", tmp_path, str(folder / missing), "conxuntos_kfold.dat")
+
+
+def test_complete_copy_in_the_data_folder_wins_over_the_bundled_one(tmp_path):
+    folder = ucr_folder(tmp_path, "TinyTs")
+    for part in ("TRAIN", "TEST"):
+        shutil.copy(TINY_TS / f"TinyTs_{part}.ts", folder / f"TinyTs_{part}.ts")
+    assert dataset_available("TinyTs", tmp_path)
+    assert load_dataset("TinyTs", tmp_path).collection == "ucr"
+
+
+def test_bundled_copy_is_used_when_the_data_folder_has_no_trace(tmp_path):
+    ucr_folder(tmp_path, "Coffee")  # another dataset's folder does not matter
+    assert dataset_available("GunPoint", tmp_path)
+    assert load_dataset("GunPoint", tmp_path).collection == "embedded"
+
+
+def test_cli_info_reports_the_broken_copy(tmp_path):
+    folder = ucr_folder(tmp_path, "GunPoint")
+    shutil.copy(TINY / "Tiny_TRAIN.tsv", folder / "GunPoint_TRAIN.tsv")
+    result = CliRunner().invoke(datasets_app, ["info", "GunPoint", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "GunPoint_TEST.tsv" in result.output and "(embedded)" not in result.output
+
+
+def test_cli_list_marks_the_broken_copy(tmp_path):
+    folder = ucr_folder(tmp_path, "GunPoint")
+    shutil.copy(TINY / "Tiny_TRAIN.tsv", folder / "GunPoint_TRAIN.tsv")
+    result = CliRunner().invoke(datasets_app, ["list", "--suite", "ucr-small", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if line.startswith("GunPoint "))
+    assert line.split()[-1] == "broken"
+    assert str(folder / "GunPoint_TEST.tsv") in result.output
