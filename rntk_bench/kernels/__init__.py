@@ -5,9 +5,10 @@
 >>> G = k(X)        # (n, n) Gram matrix of X with itself
 >>> G = k(X, Y)     # (n_x, n_y) cross Gram matrix
 
-To add a kernel, write a plain function ``f(X, Y=None, **params) -> ndarray`` and add one
-:class:`KernelSpec` to ``KERNELS`` below; the property tests in ``tests/test_kernel_properties.py`` then
-run on it automatically.
+To add a kernel, write a plain function ``f(X, Y=None, *, param=default, ...) -> ndarray`` and add one
+:class:`KernelSpec` to ``KERNELS`` below, describing each keyword parameter's type and range with a
+:class:`Param`; the defaults are read from the function's signature. The property tests in
+``tests/test_kernel_properties.py`` then run on it automatically.
 """
 
 from __future__ import annotations
@@ -41,16 +42,16 @@ KERNELS: dict[str, KernelSpec] = {
         function=rntk,
         input_kind="sequence",
         params={
-            "n_layers": Param(1, int, low=1, doc="stacked recurrent layers"),
-            "sigma_w": Param(1.4142, **_SCALE, doc="recurrent weight scale"),
-            "sigma_u": Param(0.5, **_SCALE, doc="input weight scale"),
-            "sigma_b": Param(0.1, **_SCALE, doc="bias scale"),
-            "sigma_h": Param(0.0, **_SCALE, doc="initial-state scale (a diagonal term of K(X))"),
-            "sigma_v": Param(1.0, **_SCALE, doc="readout scale"),
-            "activation": Param("relu", str, choices=ACTIVATIONS, doc="activation function"),
-            "output": Param("last", str, choices=OUTPUTS, doc="last state or mean pooling"),
-            "direction": Param("forward", str, choices=DIRECTIONS, doc="reading direction"),
-            "fixed_layers": Param(0, int, low=0, doc="frozen bottom layers (= n_layers: NNGP)"),
+            "n_layers": Param(int, low=1, doc="stacked recurrent layers"),
+            "sigma_w": Param(**_SCALE, doc="recurrent weight scale"),
+            "sigma_u": Param(**_SCALE, doc="input weight scale"),
+            "sigma_b": Param(**_SCALE, doc="bias scale"),
+            "sigma_h": Param(**_SCALE, doc="initial-state scale (a diagonal term of K(X))"),
+            "sigma_v": Param(**_SCALE, doc="readout scale"),
+            "activation": Param(str, choices=ACTIVATIONS, doc="activation function"),
+            "output": Param(str, choices=OUTPUTS, doc="last state or mean pooling"),
+            "direction": Param(str, choices=DIRECTIONS, doc="reading direction"),
+            "fixed_layers": Param(int, low=0, doc="frozen bottom layers (= n_layers: NNGP)"),
         },
         default_grid=rntk_grid,
         check=_fixed_at_most_depth,
@@ -64,11 +65,11 @@ KERNELS: dict[str, KernelSpec] = {
         function=ntk,
         input_kind="vector",
         params={
-            "n_layers": Param(1, int, low=0, doc="hidden layers"),
-            "fixed_layers": Param(0, int, low=0, doc="frozen bottom layers (= n_layers: NNGP)"),
-            "sigma_w": Param(1.0, **_SCALE, doc="weight scale (1: Arora et al.'s code)"),
-            "sigma_b": Param(0.0, **_SCALE, doc="bias scale"),
-            "activation": Param("relu", str, choices=ACTIVATIONS, doc="activation function"),
+            "n_layers": Param(int, low=0, doc="hidden layers"),
+            "fixed_layers": Param(int, low=0, doc="frozen bottom layers (= n_layers: NNGP)"),
+            "sigma_w": Param(**_SCALE, doc="weight scale (1: Arora et al.'s code)"),
+            "sigma_b": Param(**_SCALE, doc="bias scale"),
+            "activation": Param(str, choices=ACTIVATIONS, doc="activation function"),
         },
         default_grid=ntk_grid,
         check=_fixed_at_most_depth,
@@ -78,7 +79,7 @@ KERNELS: dict[str, KernelSpec] = {
         name="rbf",
         function=rbf,
         input_kind="vector",
-        params={"gamma": Param(None, float, low=0.0, nullable=True, doc="None: 1 / n_features")},
+        params={"gamma": Param(float, low=0.0, nullable=True, doc="None: 1 / n_features")},
         default_grid=rbf_grid,
         description="Gaussian kernel exp(-gamma ||x - y||^2)",
     ),
@@ -87,9 +88,9 @@ KERNELS: dict[str, KernelSpec] = {
         function=poly,
         input_kind="vector",
         params={
-            "degree": Param(3, int, low=1, doc="polynomial degree"),
-            "gamma": Param(None, float, low=0.0, nullable=True, doc="None: 1 / n_features"),
-            "coef0": Param(1.0, float, doc="constant term"),
+            "degree": Param(int, low=1, doc="polynomial degree"),
+            "gamma": Param(float, low=0.0, nullable=True, doc="None: 1 / n_features"),
+            "coef0": Param(float, doc="constant term"),
         },
         default_grid=poly_grid,
         description="polynomial kernel (gamma <x, y> + coef0)^degree",

@@ -6,12 +6,15 @@ With ``sigma_w = 1`` and ``sigma_b = 0`` the values equal those of the authors' 
 
 from __future__ import annotations
 
+import inspect
+
 import numba
 import numpy as np
 
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.dual import DUALS
 from rntk_bench.kernels.engine.fc import fc_ntk_inplace, fc_ntk_inplace_serial
+from rntk_bench.kernels.registry import with_defaults
 from rntk_bench.kernels.validation import check_same_width, check_vectors
 
 
@@ -44,27 +47,28 @@ def _layer_variances(var: np.ndarray, n_layers: int, sigma_w: float, sigma_b: fl
     return layers
 
 
-def ntk_reference(
-    X,
-    Y=None,
-    *,
-    n_layers: int = 1,
-    fixed_layers: int = 0,
-    sigma_w: float = 1.0,
-    sigma_b: float = 0.0,
-    activation: str = "relu",
-) -> np.ndarray:
+def ntk_reference(X, Y=None, **params) -> np.ndarray:
     """Reference FC NTK: the recursion in NumPy, one ``(n_x, n_y)`` array per step.
 
-    Same parameters and values as :func:`ntk` (the fused engine; its docstring gives the recursion and the
-    parameters); kept as the specification the engine is tested against and the benchmark's baseline.
+    Same parameters, defaults and values as :func:`ntk` (the fused engine; its signature holds the defaults and
+    its docstring gives the recursion and the parameters); kept as the specification the engine is tested
+    against and the benchmark's baseline.
+
+    Parameters
+    ----------
+    X, Y
+        As for :func:`ntk`.
+    **params
+        The keyword parameters of :func:`ntk`; omitted ones take its defaults.
 
     Returns
     -------
     ndarray of shape (n_x, n_y)
     """
+    p = with_defaults(ntk, params)
+    n_layers, fixed_layers, sigma_w, sigma_b = p["n_layers"], p["fixed_layers"], p["sigma_w"], p["sigma_b"]
     X, Y, _ = _checked(X, Y, n_layers, fixed_layers)
-    dual = DUALS[activation]
+    dual = DUALS[p["activation"]]
     sigma = X @ Y.T                                # Sigma_0 (n_x, n_y)
     var_x, var_y = _input_variances(X, Y)
     var_x, var_y = var_x[:, None], var_y[None, :]
@@ -121,6 +125,10 @@ def ntk(
     fused = fc_ntk_inplace if numba.get_num_threads() > 1 else fc_ntk_inplace_serial
     fused(gram, layers_x, layers_y, sigma_w**2, sigma_b**2, n_layers, fixed_layers, activation == "relu", same)
     return gram
+
+
+# help() and inspect show the reference with the parameters and defaults it takes, which are ntk's
+ntk_reference.__signature__ = inspect.signature(ntk)
 
 
 def ntk_grid(X_train) -> list[dict]:

@@ -8,9 +8,10 @@ A kernel function has the signature ``f(X, Y=None, **params) -> ndarray (n_x, n_
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -20,14 +21,51 @@ from rntk_bench.errors import InvalidParameterError
 InputKind = Literal["sequence", "vector"]
 
 
+def signature_defaults(function: Callable[..., Any]) -> dict[str, Any]:
+    """The keyword-only parameters of ``function`` with their defaults, in signature order.
+
+    A kernel's signature is where its defaults are written; the registry and the reference implementations
+    read them from here.
+
+    Raises
+    ------
+    InvalidParameterError
+        If a keyword-only parameter has no default.
+    """
+    defaults = {}
+    for name, parameter in inspect.signature(function).parameters.items():
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+            if parameter.default is inspect.Parameter.empty:
+                raise InvalidParameterError(f"parameter {name!r} of {function.__qualname__} has no default")
+            defaults[name] = parameter.default
+    return defaults
+
+
+def with_defaults(function: Callable[..., Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` completed with the signature defaults of ``function``; unknown names are refused.
+
+    For functions that take the keyword parameters of a kernel as ``**params`` (such as the reference
+    implementations) without restating the kernel's defaults.
+    """
+    defaults = signature_defaults(function)
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))} for {function.__name__}; "
+            f"valid parameters: {', '.join(sorted(defaults))}"
+        )
+    return {**defaults, **params}
+
+
 @dataclass(frozen=True)
 class Param:
-    """One kernel parameter: its default, type and valid range.
+    """One kernel parameter: its type, valid range and help line.
+
+    The default is not stated here: :class:`KernelSpec` takes it from the kernel function's signature, the
+    one place it is written, so ``spec.params[name].default`` is always the function's own default.
 
     Parameters
     ----------
-    default : object
-        Value used when the caller does not give one.
     kind : type
         ``float``, ``int`` or ``str``.
     low, high : float, optional
@@ -38,15 +76,17 @@ class Param:
         One line for help texts.
     nullable : bool
         Whether ``None`` is valid (its meaning is given in ``doc``).
+    default : object, optional
+        Filled in by :class:`KernelSpec`; a value given here must equal the signature's.
     """
 
-    default: Any
     kind: type
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] | None = None
     doc: str = ""
     nullable: bool = False
+    default: Any = inspect.Parameter.empty
 
     def coerce(self, kernel: str, name: str, value: Any) -> Any:
         """Return ``value`` converted to this parameter's type, or raise a message naming the valid range."""
@@ -87,7 +127,8 @@ class KernelSpec:
     function : callable
         ``function(X, Y=None, **params) -> ndarray of shape (n_x, n_y)``.
     params : mapping of str to Param
-        The keyword parameters of ``function``, with defaults and ranges.
+        The keyword-only parameters of ``function``, each with its type and range; the defaults are read from
+        ``function``'s signature (see :class:`Param`).
     input_kind : {"sequence", "vector"}
         Sequence kernels read series of any length; vector kernels need equal lengths and flatten them.
     default_grid : callable
@@ -119,6 +160,23 @@ class KernelSpec:
     parts: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
     siblings: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
     batch: Callable[[Any, Any, list[dict[str, Any]]], list[np.ndarray]] | None = None
+
+    def __post_init__(self) -> None:
+        defaults = signature_defaults(self.function)
+        if set(defaults) != set(self.params):
+            raise InvalidParameterError(
+                f"kernel {self.name!r} describes the parameters {sorted(self.params)} but its function takes "
+                f"{sorted(defaults)}"
+            )
+        filled = {}
+        for name, param in self.params.items():
+            if param.default is not inspect.Parameter.empty and param.default != defaults[name]:
+                raise InvalidParameterError(
+                    f"kernel {self.name!r} states the default {param.default!r} for {name!r}, but its function's "
+                    f"signature has {defaults[name]!r}"
+                )
+            filled[name] = replace(param, default=defaults[name])
+        object.__setattr__(self, "params", filled)  # frozen dataclass: set once, here
 
     @property
     def defaults(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from rntk_bench.kernels.dual import DUALS
 from rntk_bench.kernels.engine import compute_rntk
+from rntk_bench.kernels.registry import with_defaults
 from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, prepare_call, self_inner, variances
 
 
@@ -101,35 +102,29 @@ def _prepare_call(X, Y, arguments: dict) -> tuple[RNTKParams, list[np.ndarray], 
     return (p, *prepare_call(X, Y, p))
 
 
-def rntk_reference(
-    X,
-    Y=None,
-    *,
-    n_layers: int = 1,
-    sigma_w: float = 1.4142,
-    sigma_u: float = 0.5,
-    sigma_b: float = 0.1,
-    sigma_h: float = 0.0,
-    sigma_v: float = 1.0,
-    activation: str = "relu",
-    output: str = "last",
-    direction: str = "forward",
-    fixed_layers: int = 0,
-) -> np.ndarray:
+def rntk_reference(X, Y=None, **params) -> np.ndarray:
     """Reference RNTK: the recursions of docs/kernels.md evaluated literally, one ``(n_x, n_y)`` step at a time.
 
-    Same parameters and values as :func:`rntk` (which runs the tiled engine; its docstring describes them);
-    kept as the specification that the engine is tested against and the baseline of ``python -m benchmarks``.
+    Same parameters, defaults and values as :func:`rntk` (which runs the tiled engine; its signature holds the
+    defaults and its docstring describes the parameters); kept as the specification that the engine is tested
+    against and the baseline of ``python -m benchmarks``.
+
+    Parameters
+    ----------
+    X, Y
+        As for :func:`rntk`.
+    **params
+        The keyword parameters of :func:`rntk`; omitted ones take its defaults.
 
     Returns
     -------
     ndarray of shape (n_x, n_y)
     """
-    p, xs, ys, same = _prepare_call(X, Y, locals())
+    p, xs, ys, same = _prepare_call(X, Y, with_defaults(rntk, params))
     result = np.zeros((len(xs), len(ys)))
-    if direction in ("forward", "bidirectional"):
+    if p.direction in ("forward", "bidirectional"):
         result += _one_direction(xs, ys, same, p)
-    if direction in ("reversed", "bidirectional"):
+    if p.direction in ("reversed", "bidirectional"):
         result += _one_direction([x[::-1] for x in xs], [y[::-1] for y in ys], same, p)
     return result
 
@@ -178,6 +173,10 @@ def rntk(
     return compute_rntk(xs, ys, same, p)
 
 
+# help() and inspect show the reference with the parameters and defaults it takes, which are rntk's
+rntk_reference.__signature__ = inspect.signature(rntk)
+
+
 def rntk_parts(params: dict) -> list[dict]:
     """The bidirectional RNTK is the forward kernel plus the reversed one: the engine adds the two directions
     into one zeroed matrix, so ``rntk(direction="forward") + rntk(direction="reversed")`` equals it bit for bit.
@@ -200,9 +199,7 @@ def rntk_batch(X, Y, settings: list[dict]) -> list[np.ndarray]:
     """The Gram matrices of ``settings`` as :func:`rntk` computes them, the siblings of
     :func:`rntk_siblings` from a single engine pass (bit for bit the same numbers)."""
     if len(settings) == 2 and settings == rntk_siblings(settings[0]) and settings[0]["fixed_layers"] == 0:
-        defaults = {name: field.default for name, field in inspect.signature(rntk).parameters.items()
-                    if field.kind is inspect.Parameter.KEYWORD_ONLY}
-        p, xs, ys, same = _prepare_call(X, Y, {**defaults, **settings[0]})
+        p, xs, ys, same = _prepare_call(X, Y, with_defaults(rntk, settings[0]))
         return list(compute_rntk(xs, ys, same, p, with_nngp=True))
     return [rntk(X, Y, **setting) for setting in settings]
 
