@@ -8,6 +8,8 @@ from sklearn.metrics import pairwise
 
 from rntk_bench.errors import InvalidInputError, InvalidParameterError, RntkBenchError
 from rntk_bench.kernels import KERNELS, get_kernel
+from rntk_bench.kernels.ntk import ntk_reference
+from rntk_bench.kernels.rntk import rntk_reference
 
 
 def test_registered_names_and_input_kinds():
@@ -25,8 +27,16 @@ def test_unknown_kernel_lists_the_registered_ones():
 
 @pytest.mark.parametrize("name", ["rntk", "ntk"])
 def test_fixed_layers_beyond_depth_is_refused(name):
-    with pytest.raises(InvalidParameterError, match=r"fixed_layers.*n_layers=2.*got 3"):
+    """The same message from the registry and from a direct call of the kernel function or its reference."""
+    message = f"^{name} parameter 'fixed_layers' must lie in \\[0, n_layers=2\\]; got 3$"
+    with pytest.raises(InvalidParameterError, match=message):
         get_kernel(name, n_layers=2, fixed_layers=3)
+    X = np.ones((2, 3))
+    for function in (KERNELS[name].function, {"rntk": rntk_reference, "ntk": ntk_reference}[name]):
+        with pytest.raises(InvalidParameterError, match=message):
+            function(X, n_layers=2, fixed_layers=3)
+    with pytest.raises(InvalidParameterError, match=f"^{name} parameter 'fixed_layers' .*; got -1$"):
+        KERNELS[name].function(X, n_layers=2, fixed_layers=-1)
 
 
 def test_errors_belong_to_one_family():

@@ -13,25 +13,23 @@ To add a kernel, write a plain function ``f(X, Y=None, *, param=default, ...) ->
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.classic import linear, poly, poly_grid, rbf, rbf_grid
 from rntk_bench.kernels.dual import ACTIVATIONS
 from rntk_bench.kernels.ntk import ntk, ntk_grid
-from rntk_bench.kernels.registry import Kernel, KernelSpec, Param, kernel_id
+from rntk_bench.kernels.registry import Kernel, KernelSpec, Param, check_fixed_layers, kernel_id
 from rntk_bench.kernels.rntk import rntk, rntk_batch, rntk_grid, rntk_parts, rntk_siblings
 from rntk_bench.kernels.rntk_inputs import DIRECTIONS, OUTPUTS
 
 __all__ = ["KERNELS", "Kernel", "KernelSpec", "Param", "get_kernel", "kernel_id"]
 
 
-def _fixed_at_most_depth(params: dict[str, Any]) -> None:
-    if params["fixed_layers"] > params["n_layers"]:
-        raise InvalidParameterError(
-            f"parameter 'fixed_layers' must lie in [0, n_layers={params['n_layers']}]; "
-            f"got {params['fixed_layers']}"
-        )
+def _fixed_at_most_depth(kernel: str) -> Callable[[dict[str, Any]], None]:
+    """The registry's combination check of a kernel with ``n_layers`` and ``fixed_layers``."""
+    return lambda params: check_fixed_layers(kernel, params["n_layers"], params["fixed_layers"])
 
 
 _SCALE = dict(kind=float, low=0.0)
@@ -54,7 +52,7 @@ KERNELS: dict[str, KernelSpec] = {
             "fixed_layers": Param(int, low=0, doc="frozen bottom layers (= n_layers: NNGP)"),
         },
         default_grid=rntk_grid,
-        check=_fixed_at_most_depth,
+        check=_fixed_at_most_depth("rntk"),
         description="recurrent NTK of an Elman RNN (Alemohammad et al., 2021)",
         parts=rntk_parts,
         siblings=rntk_siblings,
@@ -72,7 +70,7 @@ KERNELS: dict[str, KernelSpec] = {
             "activation": Param(str, choices=ACTIVATIONS, doc="activation function"),
         },
         default_grid=ntk_grid,
-        check=_fixed_at_most_depth,
+        check=_fixed_at_most_depth("ntk"),
         description="fully connected NTK (Arora et al., 2020)",
     ),
     "rbf": KernelSpec(

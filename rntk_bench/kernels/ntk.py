@@ -11,18 +11,14 @@ import inspect
 import numba
 import numpy as np
 
-from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.dual import DUALS
 from rntk_bench.kernels.engine.fc import fc_ntk_inplace, fc_ntk_inplace_serial
-from rntk_bench.kernels.registry import with_defaults
+from rntk_bench.kernels.registry import check_fixed_layers, with_defaults
 from rntk_bench.kernels.validation import check_same_width, check_vectors
 
 
 def _checked(X, Y, n_layers: int, fixed_layers: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    if not 0 <= fixed_layers <= n_layers:
-        raise InvalidParameterError(
-            f"ntk parameter 'fixed_layers' must lie in [0, n_layers={n_layers}]; got {fixed_layers}"
-        )
+    check_fixed_layers("ntk", n_layers, fixed_layers)
     X = check_vectors(X, "X")
     same = Y is None
     Y = X if same else check_vectors(Y, "Y")

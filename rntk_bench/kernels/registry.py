@@ -41,6 +41,23 @@ def signature_defaults(function: Callable[..., Any]) -> dict[str, Any]:
     return defaults
 
 
+def check_fixed_layers(kernel: str, n_layers: int, fixed_layers: int) -> None:
+    """Refuse more frozen layers than the network has (``0 <= fixed_layers <= n_layers``).
+
+    The one check of this rule, for the registry's parameter validation and for direct calls of the RNTK
+    and NTK functions alike.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the kernel, the valid range and the value given.
+    """
+    if not 0 <= fixed_layers <= n_layers:
+        raise InvalidParameterError(
+            f"{kernel} parameter 'fixed_layers' must lie in [0, n_layers={n_layers}]; got {fixed_layers}"
+        )
+
+
 def with_defaults(function: Callable[..., Any], params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` completed with the signature defaults of ``function``; unknown names are refused.
 

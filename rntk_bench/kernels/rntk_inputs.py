@@ -11,8 +11,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from rntk_bench.errors import InvalidInputError, InvalidParameterError
+from rntk_bench.errors import InvalidInputError
 from rntk_bench.kernels.dual import DUALS
+from rntk_bench.kernels.registry import check_fixed_layers
 from rntk_bench.kernels.validation import check_sequences
 
 OUTPUTS = ("last", "mean")
@@ -38,11 +39,7 @@ class RNTKParams:
     fixed_layers: int
 
     def __post_init__(self) -> None:
-        if not 0 <= self.fixed_layers <= self.n_layers:
-            raise InvalidParameterError(
-                f"rntk parameter 'fixed_layers' must lie in [0, n_layers={self.n_layers}]; "
-                f"got {self.fixed_layers}"
-            )
+        check_fixed_layers("rntk", self.n_layers, self.fixed_layers)
 
     @classmethod
     def from_arguments(cls, arguments: dict) -> RNTKParams:
