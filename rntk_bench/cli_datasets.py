@@ -19,6 +19,11 @@ DataDirOption = typer.Option(
 
 NamesArgument = typer.Argument(None, help="Only these datasets (default: all).")
 
+EmbeddedOption = typer.Option(
+    True, "--embedded/--no-embedded",
+    help="Whether the copies bundled with sktime and scikit-learn count (--no-embedded: the data directory alone).",
+)
+
 
 def _friendly(command: Callable) -> Callable:
     """Apply ``rntk_bench.cli.friendly_errors`` at call time (cli.py imports this module)."""
@@ -45,9 +50,14 @@ def _length(entry) -> str:
 def list_command(
     suite: str | None = typer.Option(None, "--suite", "-s", help="Only this suite (demo, uci90, ...)."),
     data_dir: Path | None = DataDirOption,
+    embedded: bool = EmbeddedOption,
 ) -> None:
-    """Table of datasets: sizes, length or features, classes, and whether they are available."""
-    from rntk_bench.data import SUITES, dataset_available, get_suite, resolve_data_dir
+    """Table of datasets: sizes, length or features, classes, and where they are read from.
+
+    Status: available (in the data directory), embedded (a bundled copy), missing, or broken (a folder in the
+    data directory with a file missing; the reasons follow the table).
+    """
+    from rntk_bench.data import SUITES, dataset_source, get_suite, resolve_data_dir
     from rntk_bench.data.catalog import missing_hint
     from rntk_bench.errors import DatasetError
 
@@ -68,13 +78,13 @@ def list_command(
     missing, broken = [], []
     for entry in entries:
         try:
-            available = dataset_available(entry.name, root)
+            source = dataset_source(entry.name, root, embedded=embedded)
         except DatasetError as exc:
             broken.append(str(exc))
             status = "broken"
         else:
-            status = "embedded" if entry.collection == "embedded" else ("available" if available else "missing")
-            if not available:
+            status = "missing" if source is None else ("embedded" if source.kind == "embedded" else "available")
+            if source is None:
                 missing.append(entry.name)
         typer.echo(
             f"{entry.name:32s} {entry.collection:10s} {entry.n_train:>6d} {entry.n_test:>6d} "
@@ -93,25 +103,29 @@ def list_command(
 @datasets_app.command("info")
 @_friendly
 def info_command(name: str = typer.Argument(..., help="Dataset name, e.g. GunPoint, abalone, iris, uci:iris."),
-                 data_dir: Path | None = DataDirOption) -> None:
-    """Shape, classes, splits and notes of one dataset."""
+                 data_dir: Path | None = DataDirOption, embedded: bool = EmbeddedOption) -> None:
+    """Source, shape, classes, splits and notes of one dataset."""
     import numpy as np
 
-    from rntk_bench.data import dataset_available, load_dataset, resolve_data_dir
-    from rntk_bench.data.catalog import canonical_name, expected_entry, resolve
+    from rntk_bench.data import load_dataset
+    from rntk_bench.data.catalog import canonical_name, expected_entry, locate, resolve
     from rntk_bench.data.embedded import SKLEARN_SETS
+    from rntk_bench.errors import DatasetNotFoundError
 
     collection, base = resolve(name, data_dir)
-    entry = expected_entry(collection, base)
-    if not dataset_available(name, data_dir):
-        typer.echo(f"{canonical_name(collection, base)} ({collection}): not in {resolve_data_dir(data_dir)}")
+    try:
+        source = locate(name, data_dir, embedded=embedded)
+    except DatasetNotFoundError as exc:
+        entry = expected_entry(collection, base)
+        typer.echo(f"{canonical_name(collection, base)}: not available")
+        typer.echo(f"  {exc}")
         if entry is not None:
             typer.echo(f"  expected: {entry.n_cases} cases, {entry.n_classes} classes, length {_length(entry)}")
-        typer.echo(f"  get it with `rntk-bench datasets fetch {name}`")
         return
-    ds = load_dataset(name, data_dir)
+    ds = load_dataset(name, data_dir, embedded=embedded)
     info = ds.info
     typer.echo(f"{ds.name} ({ds.collection})")
+    typer.echo(f"  source     {source}")
     typer.echo(f"  cases      {info.n_cases}")
     typer.echo(f"  channels   {info.n_channels}")
     vectors = ds.collection == "uci" or base in SKLEARN_SETS
@@ -133,7 +147,10 @@ def info_command(name: str = typer.Argument(..., help="Dataset name, e.g. GunPoi
 def fetch_command(
     target: str = typer.Argument(..., help="A dataset name (GunPoint, abalone) or a suite (ucr128, uci121)."),
     data_dir: Path | None = DataDirOption,
-    force: bool = typer.Option(False, "--force", help="Download again even if the dataset is present."),
+    force: bool = typer.Option(False, "--force", help="Download again even if the dataset is present (replaces a "
+                               "broken dataset folder)."),
+    embedded: bool = typer.Option(True, "--embedded/--no-embedded", help="--no-embedded: download the UCR sets "
+                                  "that sktime bundles too, so that the data directory holds them itself."),
 ) -> None:
     """Download datasets from their publishers into the data directory (atomic, checksummed)."""
     from tqdm import tqdm
@@ -152,7 +169,7 @@ def fetch_command(
     root = resolve_data_dir(data_dir)
     typer.echo(f"data directory: {root}")
     try:
-        result = fetch(target, data_dir, progress=progress, force=force)
+        result = fetch(target, data_dir, progress=progress, force=force, embedded=embedded)
     finally:
         for bar in bars.values():
             bar.close()

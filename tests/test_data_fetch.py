@@ -258,3 +258,13 @@ def test_fetch_refuses_a_broken_copy_unless_forced(server, tmp_path):
     forced = fetch("TinyTs", tmp_path, ucr_url=url, force=True)
     assert forced.installed == ["TinyTs"] and not forced.failed
     assert load_dataset("TinyTs", tmp_path).info.n_cases == 5
+
+
+def test_fetch_without_embedded_copies_downloads_a_bundled_set(server, tmp_path):
+    httpd, url = server
+    httpd.files["GunPoint.zip"] = tinyts_zip()  # the wrong data: the metadata check refuses it
+    assert fetch("GunPoint", tmp_path, ucr_url=url).present == ["GunPoint"]
+    result = fetch("GunPoint", tmp_path, ucr_url=url, embedded=False)
+    assert list(result.failed) == ["GunPoint"] and "GunPoint.zip" in result.failed["GunPoint"]
+    sklearn_only = fetch("iris", tmp_path, ucr_url=url, embedded=False)
+    assert "scikit-learn" in sklearn_only.failed["iris"]

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rntk_bench.cli_datasets import datasets_app
-from rntk_bench.data import dataset_available, load_dataset
+from rntk_bench.data import DatasetSource, dataset_available, dataset_source, load_dataset
 from rntk_bench.errors import DatasetError, DatasetNotFoundError
 
 FIXTURES = Path(__file__).parent / "data"
@@ -116,3 +116,86 @@ def test_cli_list_marks_the_broken_copy(tmp_path):
     line = next(line for line in result.output.splitlines() if line.startswith("GunPoint "))
     assert line.split()[-1] == "broken"
     assert str(folder / "GunPoint_TEST.tsv") in result.output
+
+
+# ---- where a dataset comes from, and the data folder alone -----------------------------------------------------
+
+def complete_tinyts(root: Path, name: str = "TinyTs") -> Path:
+    folder = ucr_folder(root, name)
+    for part in ("TRAIN", "TEST"):
+        text = (TINY_TS / f"TinyTs_{part}.ts").read_text().replace("TinyTs", name)
+        (folder / f"{name}_{part}.ts").write_text(text)
+    return folder
+
+
+def test_dataset_source_says_data_folder_or_bundled(tmp_path):
+    folder = complete_tinyts(tmp_path)
+    assert dataset_source("TinyTs", tmp_path) == DatasetSource("TinyTs", "ucr", "data-dir", folder)
+    assert dataset_source("GunPoint", tmp_path) == DatasetSource("GunPoint", "embedded", "embedded", None)
+    assert dataset_source("iris", tmp_path).kind == "embedded"
+    assert str(dataset_source("GunPoint", tmp_path)) == "bundled with sktime"
+    assert str(dataset_source("iris", tmp_path)) == "bundled with scikit-learn"
+    assert str(dataset_source("TinyTs", tmp_path)) == f"data folder {folder}"
+
+
+def test_dataset_source_is_none_when_unavailable_and_raises_for_unknown_or_broken(tmp_path):
+    assert dataset_source("abalone", tmp_path) is None
+    assert dataset_source("Adiac", tmp_path) is None
+    with pytest.raises(DatasetError, match="unknown dataset 'Cofee'"):
+        dataset_source("Cofee", tmp_path)
+    ucr_folder(tmp_path, "GunPoint")
+    with pytest.raises(DatasetError, match="GunPoint_TRAIN.tsv"):
+        dataset_source("GunPoint", tmp_path)
+
+
+def test_uci_source_of_a_clashing_name(tmp_path):
+    folder = tmp_path / "fernandez-delgado" / "iris"
+    folder.mkdir(parents=True)
+    assert dataset_source("iris", tmp_path).kind == "embedded"
+    with pytest.raises(DatasetError, match=r"iris\.txt: metadata file missing.*fetch uci:iris --force"):
+        dataset_source("uci:iris", tmp_path)
+
+
+@pytest.mark.parametrize("name", ["GunPoint", "PLAID", "BasicMotions", "iris", "digits", "embedded:ArrowHead"])
+def test_without_embedded_copies_a_bundled_set_is_not_found(tmp_path, name):
+    assert dataset_available(name, tmp_path)
+    assert not dataset_available(name, tmp_path, embedded=False)
+    assert dataset_source(name, tmp_path, embedded=False) is None
+    with pytest.raises(DatasetNotFoundError, match="bundled"):
+        load_dataset(name, tmp_path, embedded=False)
+
+
+def test_without_embedded_copies_the_message_says_how_to_fetch(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match=r"fetch GunPoint --no-embedded") as caught:
+        load_dataset("GunPoint", tmp_path, embedded=False)
+    assert str(tmp_path / "UCRArchive_2018" / "GunPoint") in str(caught.value)
+    with pytest.raises(DatasetNotFoundError, match=r"'uci:iris'"):
+        load_dataset("iris", tmp_path, embedded=False)
+
+
+def test_without_embedded_copies_the_data_folder_is_read(tmp_path):
+    folder = complete_tinyts(tmp_path, "BasicMotions")
+    # BasicMotions is bundled with sktime, but the data folder's copy is the one read (and needed)
+    assert dataset_source("BasicMotions", tmp_path, embedded=False) == DatasetSource(
+        "BasicMotions", "ucr", "data-dir", folder)
+    assert load_dataset("BasicMotions", tmp_path, embedded=False).collection == "ucr"
+    assert load_dataset("Tiny", FIXTURES, embedded=False).collection == "ucr"
+    assert load_dataset("toy", FIXTURES, embedded=False).collection == "uci"
+
+
+def test_cli_list_and_info_show_the_source(tmp_path):
+    complete_tinyts(tmp_path)
+    runner = CliRunner()
+    listing = runner.invoke(datasets_app, ["list", "--suite", "ucr-small", "--data-dir", str(tmp_path)])
+    assert listing.exit_code == 0, listing.output
+    line = next(line for line in listing.output.splitlines() if line.startswith("GunPoint "))
+    assert line.split()[-1] == "embedded"
+    alone = runner.invoke(datasets_app, ["list", "--suite", "ucr-small", "--data-dir", str(tmp_path), "--no-embedded"])
+    line = next(line for line in alone.output.splitlines() if line.startswith("GunPoint "))
+    assert line.split()[-1] == "missing"
+    info = runner.invoke(datasets_app, ["info", "GunPoint", "--data-dir", str(tmp_path)])
+    assert info.exit_code == 0 and "source     bundled with sktime" in info.output
+    info = runner.invoke(datasets_app, ["info", "TinyTs", "--data-dir", str(tmp_path)])
+    assert f"source     data folder {tmp_path / 'UCRArchive_2018' / 'TinyTs'}" in info.output
+    info = runner.invoke(datasets_app, ["info", "GunPoint", "--data-dir", str(tmp_path), "--no-embedded"])
+    assert info.exit_code == 0 and "not in" in info.output and "--no-embedded" in info.output

@@ -13,6 +13,10 @@ Names are unique across collections. ``"collection:name"`` (``"ucr:GunPoint"``, 
 4. the remaining sktime sets (BasicMotions, JapaneseVowels, UnitTest) are read from a
    ``UCRArchive_2018/<Name>`` folder when the data directory has one, else embedded.
 
+``embedded=False`` (on :func:`load_dataset`, :func:`dataset_available`, :func:`dataset_source`) uses the data
+directory alone: a dataset it does not hold is not found, whatever sktime or scikit-learn bundle.
+:func:`dataset_source` says where a dataset is read from.
+
 A data directory may also hold datasets outside the metadata tables (a UCR or UCI folder of the right
 layout); they load by name and are simply not checked against expected sizes.
 """
@@ -21,10 +25,11 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
-from rntk_bench.data.dataset import Dataset
+from rntk_bench.data.dataset import Collection, Dataset
 from rntk_bench.data.embedded import (
     EMBEDDED_SETS,
     SKLEARN_SETS,
@@ -149,6 +154,37 @@ def check_against_metadata(dataset: Dataset, entry: SuiteEntry, source: str | Pa
         raise DatasetError(f"{source}: {dataset.name} does not match its metadata: " + ", ".join(wrong))
 
 
+SourceKind = Literal["data-dir", "embedded"]
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """Where a dataset is read from.
+
+    Attributes
+    ----------
+    name : str
+        The dataset's unique name (``"GunPoint"``, ``"uci:iris"``), as :attr:`Dataset.name` will be.
+    collection : {"ucr", "uci", "embedded"}
+        As :attr:`Dataset.collection` will be.
+    kind : {"data-dir", "embedded"}
+        ``"data-dir"``: the files of the data directory; ``"embedded"``: a copy bundled with sktime or
+        scikit-learn.
+    path : Path or None
+        The dataset's folder in the data directory (``.../UCRArchive_2018/GunPoint``); None for embedded data.
+    """
+
+    name: str
+    collection: Collection
+    kind: SourceKind
+    path: Path | None
+
+    def __str__(self) -> str:
+        if self.kind == "data-dir":
+            return f"data folder {self.path}"
+        return f"bundled with {'scikit-learn' if self.name in SKLEARN_SETS else 'sktime'}"
+
+
 def find_files(collection: str, base: str, root: Path) -> Path | None:
     """Check that the files of a resolved dataset are present; return its folder (None for embedded data).
 
@@ -175,7 +211,74 @@ def find_files(collection: str, base: str, root: Path) -> Path | None:
     return ucr_dir(root, base)
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
+def _excluded(name: str, base: str, root: Path) -> DatasetNotFoundError:
+    """The error for an embedded dataset when bundled copies are excluded (``embedded=False``)."""
+    if base in SKLEARN_SETS:
+        other = f"; the Fernandez-Delgado {base} is 'uci:{base}'" if f"uci:{base}" in known_names() else ""
+        return DatasetNotFoundError(
+            f"{name!r} is bundled with scikit-learn and is never read from a data folder, and bundled copies are "
+            f"excluded (--no-embedded){other}"
+        )
+    return DatasetNotFoundError(
+        f"{name!r} is not in the data folder {root} (expected {ucr_dir(root, base)} holding "
+        f"{base}_TRAIN.tsv and {base}_TEST.tsv, or the .ts pair), and the copy bundled with sktime is excluded "
+        f"(--no-embedded); get it with `rntk-bench datasets fetch {base} --no-embedded`"
+    )
+
+
+def locate(name: str, data_dir: str | Path | None = None, *, embedded: bool = True) -> DatasetSource:
+    """Where dataset ``name`` is read from, with its files checked for presence (not content).
+
+    Raises
+    ------
+    DatasetNotFoundError
+        The data directory has no folder for the dataset (and, with ``embedded=False``, a bundled copy does
+        not count).
+    DatasetError
+        Unknown name (with close matches), or a dataset folder that is there but broken (naming the
+        missing file).
+    """
+    collection, base = resolve(name, data_dir)
+    root = resolve_data_dir(data_dir)
+    if collection == "embedded" and not embedded:
+        raise _excluded(name, base, root)
+    folder = find_files(collection, base, root)
+    return DatasetSource(canonical_name(collection, base), collection, "embedded" if folder is None else "data-dir",
+                         folder)
+
+
+def dataset_source(name: str, data_dir: str | Path | None = None, *, embedded: bool = True) -> DatasetSource | None:
+    """Where dataset ``name`` would be read from: the data directory, a bundled copy, or nowhere.
+
+    Parameters
+    ----------
+    name : str
+        As for :func:`load_dataset`.
+    data_dir : str or Path, optional
+        Data directory; default ``$RNTK_BENCH_DATA`` or the per-user cache.
+    embedded : bool
+        Whether copies bundled with sktime and scikit-learn count. With False only the data directory does.
+
+    Returns
+    -------
+    DatasetSource or None
+        ``kind`` ``"data-dir"`` with the dataset's folder, or ``"embedded"``; None when the dataset is not
+        available (no folder in the data directory, and no bundled copy or ``embedded=False``). Only the
+        presence of the files is checked, not their content.
+
+    Raises
+    ------
+    DatasetError
+        Unknown name (with close matches), or a dataset folder that is there but broken (naming the
+        missing file): neither is "unavailable", both need the user's attention.
+    """
+    try:
+        return locate(name, data_dir, embedded=embedded)
+    except DatasetNotFoundError:
+        return None
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, *, embedded: bool = True) -> Dataset:
     """Load dataset ``name`` with its official splits.
 
     Parameters
@@ -185,6 +288,9 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
         (``"iris"``, ``"BasicMotions"``), or any of them qualified as ``"collection:name"``.
     data_dir : str or Path, optional
         Data directory; default ``$RNTK_BENCH_DATA`` or the per-user cache (see :func:`resolve_data_dir`).
+    embedded : bool
+        Whether the copies bundled with sktime and scikit-learn may be used (default True: they are, for
+        datasets the data directory has no folder for). With False only the data directory is read.
 
     Returns
     -------
@@ -194,15 +300,16 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
     Raises
     ------
     DatasetNotFoundError
-        The dataset is known but the data directory has no folder for it (the message says how to fetch it).
+        The dataset is known but the data directory has no folder for it (the message says how to fetch it);
+        with ``embedded=False`` also for datasets only bundled copies provide.
     DatasetError
         Unknown name (with close matches); a dataset folder in the data directory that is broken (the
         message names the missing file; a copy bundled with sktime is never used in its place); corrupt or
         inconsistent files (naming file and line).
     """
-    collection, base = resolve(name, data_dir)
+    found = locate(name, data_dir, embedded=embedded)
+    collection, base = found.collection, found.name.partition(":")[2] or found.name
     root = resolve_data_dir(data_dir)
-    find_files(collection, base, root)
     if collection == "embedded":
         dataset = load_embedded(base)
         source: str | Path = f"embedded {base}"
@@ -212,22 +319,34 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
         dataset = load_ucr(root, base, padded=padded)
         source = ucr_dir(root, base)
     else:
-        dataset = load_uci(root, base, canonical_name("uci", base))
+        dataset = load_uci(root, base, found.name)
         source = uci_dir(root, base)
     entry = expected_entry(collection, base)
     if entry is not None:
         check_against_metadata(dataset, entry, source)
-    name = canonical_name(collection, base)
-    if dataset.name != name:
-        dataset = replace(dataset, name=name)
+    if dataset.name != found.name:
+        dataset = replace(dataset, name=found.name)
     return dataset
 
 
-def dataset_available(name: str, data_dir: str | Path | None = None) -> bool:
-    """Whether ``name`` can be loaded without a download: always True for embedded data.
+def dataset_available(name: str, data_dir: str | Path | None = None, *, embedded: bool = True) -> bool:
+    """Whether ``name`` can be loaded without a download.
 
-    Unknown names give False, and so does a dataset the data directory has no folder for. Only the presence
-    of the files is checked, not their content.
+    Parameters
+    ----------
+    name : str
+        As for :func:`load_dataset`.
+    data_dir : str or Path, optional
+        Data directory; default ``$RNTK_BENCH_DATA`` or the per-user cache.
+    embedded : bool
+        Whether copies bundled with sktime and scikit-learn count (default True: embedded data is always
+        available). With False only the data directory does.
+
+    Returns
+    -------
+    bool
+        False for unknown names and for datasets the data directory has no folder for (and no bundled copy
+        counts). Only the presence of the files is checked, not their content.
 
     Raises
     ------
@@ -237,14 +356,10 @@ def dataset_available(name: str, data_dir: str | Path | None = None) -> bool:
         :func:`load_dataset` raises).
     """
     try:
-        collection, base = resolve(name, data_dir)
+        resolve(name, data_dir)
     except DatasetError:
         return False
-    try:
-        find_files(collection, base, resolve_data_dir(data_dir))
-    except DatasetNotFoundError:
-        return False
-    return True
+    return dataset_source(name, data_dir, embedded=embedded) is not None
 
 
 def missing_hint(names: list[str]) -> str:

@@ -320,14 +320,20 @@ def fetch(
     uci_url: str | None = None,
     progress: Progress | None = None,
     force: bool = False,
+    embedded: bool = True,
 ) -> FetchResult:
     """Fetch a dataset or every dataset of a suite (``target`` is a dataset or suite name).
+
+    With ``embedded=False`` the UCR sets that sktime bundles are downloaded too, so that the data directory
+    holds them itself (for runs that read the data directory alone); scikit-learn's sets, which have no
+    download, are then reported in ``failed``.
 
     Embedded datasets and datasets already in the data directory are left as they are. A dataset folder
     that is there but broken (a file missing) is reported in ``failed`` and left untouched, unless ``force``
     replaces it. UCI datasets all come from one archive, downloaded once per call.
     """
     from rntk_bench.data.catalog import dataset_available, resolve
+    from rntk_bench.data.embedded import SKLEARN_SETS
 
     if target in SUITES:
         entries = [(e.name, e.collection) for e in SUITES[target].entries]
@@ -340,11 +346,17 @@ def fetch(
         base = name.partition(":")[2] or name
         # sktime's bundled UCR sets count as present: the bundled copy is the archive's data and split
         if collection == "embedded":
-            result.present.append(name)
-            continue
+            if embedded:
+                result.present.append(name)
+                continue
+            if base in SKLEARN_SETS:
+                result.failed[name] = ("bundled with scikit-learn only: there is nothing to download into a data "
+                                       "folder")
+                continue
+            collection = "ucr"  # sktime's copy of a set from timeseriesclassification.com
         if not force:
             try:
-                present = dataset_available(name, data_dir)
+                present = dataset_available(name, data_dir, embedded=embedded)
             except DatasetError as exc:  # a broken copy: replaced only with force
                 result.failed[name] = str(exc)
                 continue
