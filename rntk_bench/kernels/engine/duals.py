@@ -20,6 +20,8 @@ import math
 
 from numba import njit
 
+from rntk_bench.kernels.engine.jit import JIT
+
 # fdlibm e_asin.c: asin(x) = x + x * z * P(z) / Q(z), z = x^2, for |x| < 0.5.
 _P0 = 1.66666666666666657415e-01
 _P1 = -3.25565818622400915405e-01
@@ -36,8 +38,6 @@ _HALF_PI = 0.5 * math.pi
 _INV_2PI = 0.5 / math.pi
 _TWO_OVER_PI = 2.0 / math.pi
 _FOUR_OVER_PI = 4.0 / math.pi
-
-JIT = {"nogil": True, "cache": True, "error_model": "numpy", "fastmath": {"contract"}}
 
 
 @njit(inline="always", **JIT)

@@ -13,7 +13,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from rntk_bench.kernels.engine.duals import JIT, acos_abs, asin
+from rntk_bench.kernels.engine.duals import acos_abs, asin
+from rntk_bench.kernels.engine.jit import JIT, parallel_and_serial
 
 # No contraction to fused multiply-adds here: the variances come from the NumPy reference, and the diagonal's
 # correlation is exactly 1 only if each pair repeats its operations to the last bit.
@@ -74,12 +75,27 @@ def _row(gram, theta, var_x, var_y, i, lo, sw2, sb2, n_layers, fixed, relu):
         row[jj] = th[jj]
 
 
-@njit(parallel=True, **EXACT)
-def fc_ntk_inplace(gram, var_x, var_y, sw2, sb2, n_layers, fixed, relu, same):
+_MIRROR_TILE = 64  # rows and columns of the cache-sized tiles in which the upper triangle is mirrored
+
+
+@njit(**EXACT)
+def _mirror_tile_row(a, bi):
+    """Copy the upper triangle of the square matrix ``a`` onto its lower triangle, in the rows of tile ``bi``."""
+    n = a.shape[0]
+    i0 = bi * _MIRROR_TILE
+    for j0 in range(0, i0 + 1, _MIRROR_TILE):
+        for i in range(i0, min(i0 + _MIRROR_TILE, n)):
+            for j in range(j0, min(j0 + _MIRROR_TILE, i)):
+                a[i, j] = a[j, i]
+
+
+def _fc_ntk_inplace(gram, var_x, var_y, sw2, sb2, n_layers, fixed, relu, same):
     """Turn ``gram`` (``X Y^T``, shape (n_x, n_y)) into the NTK in place.
 
     ``var_x[l]``, ``var_y[l]`` are the per-sample variances entering hidden layer ``l + 1``. With ``same``
     only ``j >= i`` is computed and then mirrored; rows are paired ``(k, n-1-k)`` to balance the threads.
+    ``fc_ntk_inplace`` spreads the rows over numba's threads; ``fc_ntk_inplace_serial`` runs on the calling
+    thread only and never starts the thread pool (see ``jit.py``).
     """
     n_x, n_y = gram.shape
     if same:
@@ -89,58 +105,12 @@ def fc_ntk_inplace(gram, var_x, var_y, sw2, sb2, n_layers, fixed, relu, same):
             other = n_x - 1 - task
             if other != task:
                 _row(gram, theta, var_x, var_y, other, other, sw2, sb2, n_layers, fixed, relu)
-        _mirror_upper(gram)
+        for bi in prange((n_x + _MIRROR_TILE - 1) // _MIRROR_TILE):
+            _mirror_tile_row(gram, bi)
     else:
         for i in prange(n_x):
             theta = np.empty(n_y)
             _row(gram, theta, var_x, var_y, i, 0, sw2, sb2, n_layers, fixed, relu)
 
 
-@njit(**EXACT)
-def fc_ntk_inplace_serial(gram, var_x, var_y, sw2, sb2, n_layers, fixed, relu, same):
-    """``fc_ntk_inplace`` on the calling thread only (fork-safe: it never starts the OpenMP pool).
-
-    ``var_x[l]``, ``var_y[l]`` are the per-sample variances entering hidden layer ``l + 1``. With ``same``
-    only ``j >= i`` is computed and then mirrored; rows are paired ``(k, n-1-k)`` to balance the threads.
-    """
-    n_x, n_y = gram.shape
-    if same:
-        for task in range((n_x + 1) // 2):
-            theta = np.empty(n_y)
-            _row(gram, theta, var_x, var_y, task, task, sw2, sb2, n_layers, fixed, relu)
-            other = n_x - 1 - task
-            if other != task:
-                _row(gram, theta, var_x, var_y, other, other, sw2, sb2, n_layers, fixed, relu)
-        _mirror_upper_serial(gram)
-    else:
-        for i in range(n_x):
-            theta = np.empty(n_y)
-            _row(gram, theta, var_x, var_y, i, 0, sw2, sb2, n_layers, fixed, relu)
-
-
-@njit(parallel=True, **EXACT)
-def _mirror_upper(a):
-    """Copy the upper triangle of the square matrix ``a`` onto its lower triangle, in cache-sized tiles."""
-    n = a.shape[0]
-    tile = 64
-    n_tiles = (n + tile - 1) // tile
-    for bi in prange(n_tiles):
-        i0 = bi * tile
-        for j0 in range(0, i0 + 1, tile):
-            for i in range(i0, min(i0 + tile, n)):
-                for j in range(j0, min(j0 + tile, i)):
-                    a[i, j] = a[j, i]
-
-
-@njit(**EXACT)
-def _mirror_upper_serial(a):
-    """Copy the upper triangle of the square matrix ``a`` onto its lower triangle, in cache-sized tiles."""
-    n = a.shape[0]
-    tile = 64
-    n_tiles = (n + tile - 1) // tile
-    for bi in range(n_tiles):
-        i0 = bi * tile
-        for j0 in range(0, i0 + 1, tile):
-            for i in range(i0, min(i0 + tile, n)):
-                for j in range(j0, min(j0 + tile, i)):
-                    a[i, j] = a[j, i]
+fc_ntk_inplace, fc_ntk_inplace_serial = parallel_and_serial(_fc_ntk_inplace, "fc_ntk_inplace", **EXACT)

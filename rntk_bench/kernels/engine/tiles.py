@@ -8,9 +8,9 @@ layer is a loop over the block's columns with no branch and no libm call, which 
 Each ``Vphi(K[l](t, t'))`` is evaluated once and used twice: as the input term of layer ``l + 1`` at this step
 and as the recurrent term of layer ``l`` at the next step (the reference evaluates it twice).
 
-Work is split over threads by rows (``prange``). For the Gram matrix of X with itself only pairs ``j >= i``
-are computed and each value is written to both ``(i, j)`` and ``(j, i)``; rows are paired as ``(k, n-1-k)``
-so that every task has the same number of pairs.
+Work is split over threads by rows (``prange``; the serial twin runs the same loops on the calling thread).
+For the Gram matrix of X with itself only pairs ``j >= i`` are computed and each value is written to both
+``(i, j)`` and ``(j, i)``; rows are paired as ``(k, n-1-k)`` so that every task has the same number of pairs.
 
 Unequal lengths: the samples are sorted by decreasing length (see ``prepare.py``), so the pairs that are real
 at a step are a prefix of the block; a pair whose chain has not started yet keeps its zero state, which is
@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from rntk_bench.kernels.engine.duals import JIT, erf_dual, relu_dual
+from rntk_bench.kernels.engine.duals import erf_dual, relu_dual
+from rntk_bench.kernels.engine.jit import JIT, parallel_and_serial
 
 BLOCK = 256  # columns per tile: (3 n_layers + 3) * 256 * 8 bytes of state per thread (12 KiB for one layer)
 
@@ -228,15 +229,16 @@ def _store(out, a, b, value, mirror):
         out[b, a] += value
 
 
-@njit(parallel=True, **JIT)
-def rntk_pairs(same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf, ys,
-               x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, n_layers, fixed):
+def _rntk_pairs(same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf, ys,
+                x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, n_layers, fixed):
     """Add the RNTK of every pair to ``out`` (shape ``(n_x, n_y)``, original order).
 
     With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed. ``x_copy[i]`` is the
     sorted column of Y identical to sorted row ``i`` of X (``i`` itself with ``same``), or -1. Arguments are the
     fields of two ``prepare.Side`` objects; scalars are the squared scales of section 1 of docs/kernels.md.
     ``out_gp``: shape ``(n_x, n_y)`` to receive the NNGP kernel as well (with ``fixed = 0``), else ``(0, 0)``.
+    ``rntk_pairs`` spreads the rows over numba's threads; ``rntk_pairs_serial`` runs on the calling thread
+    only and never starts the thread pool (see ``jit.py``).
     """
     n_x = xv.shape[2]
     n_y = yv.shape[2]
@@ -261,36 +263,4 @@ def rntk_pairs(same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start
                  min(j_lo + BLOCK, n_y))
 
 
-@njit(**JIT)
-def rntk_pairs_serial(same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf, ys,
-               x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, n_layers, fixed):
-    """``rntk_pairs`` on the calling thread only, for callers limited to one thread.
-
-    It never starts the OpenMP thread pool, so worker processes forked from a parent that has used it (as
-    ``multiprocessing`` with "fork" does) stay safe: GNU OpenMP aborts a forked child that starts a pool.
-    With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed. ``x_copy[i]`` is the
-    sorted column of Y identical to sorted row ``i`` of X (``i`` itself with ``same``), or -1. Arguments are the
-    fields of two ``prepare.Side`` objects; scalars are the squared scales of section 1 of docs/kernels.md.
-    ``out_gp``: shape ``(n_x, n_y)`` to receive the NNGP kernel as well (with ``fixed = 0``), else ``(0, 0)``.
-    """
-    n_x = xv.shape[2]
-    n_y = yv.shape[2]
-    inv_m = 1.0 / xv.shape[1]
-    if same:
-        n_tasks = (n_x + 1) // 2
-        for task in range(n_tasks):
-            first = task
-            second = n_x - 1 - task
-            _row(first, True, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                 ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, first, n_y)
-            if second != first:
-                _row(second, True, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                     ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, second, n_y)
-    else:
-        n_blocks = (n_y + BLOCK - 1) // BLOCK
-        for task in range(n_x * n_blocks):
-            i = task // n_blocks
-            j_lo = (task % n_blocks) * BLOCK
-            _row(i, False, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                 ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
-                 min(j_lo + BLOCK, n_y))
+rntk_pairs, rntk_pairs_serial = parallel_and_serial(_rntk_pairs, "rntk_pairs", **JIT)

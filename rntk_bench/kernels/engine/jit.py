@@ -1,0 +1,53 @@
+"""How the engine compiles: the numba options every function shares, and parallel/serial twins of one body.
+
+A loop body that runs over numba's thread pool is written once, as a plain Python function with ``prange``
+loops, and compiled twice by :func:`parallel_and_serial`: with ``parallel=True``, and without, where ``prange``
+is an ordinary ``range``. The serial twin is for callers limited to one thread: it never starts the OpenMP
+(or workqueue) pool, so a worker process forked from a parent that has used the pool stays safe (GNU OpenMP
+aborts a forked child that starts a pool).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+
+from numba import njit
+
+JIT = {"nogil": True, "cache": True, "error_model": "numpy", "fastmath": {"contract"}}
+"""Options of every compiled function of the engine; ``cache=True`` keeps the machine code on disk."""
+
+
+def _renamed_copy(body: Callable, name: str) -> types.FunctionType:
+    """A new function object running ``body``'s code, named ``name`` (also as its qualified name)."""
+    copy = types.FunctionType(body.__code__, body.__globals__, name, body.__defaults__, body.__closure__)
+    copy.__qualname__ = name
+    copy.__module__ = body.__module__
+    copy.__doc__ = body.__doc__
+    copy.__kwdefaults__ = body.__kwdefaults__
+    return copy
+
+
+def parallel_and_serial(body: Callable, name: str, **options):
+    """Compile ``body`` with and without ``parallel=True``.
+
+    Parameters
+    ----------
+    body : function
+        Plain Python function; its ``prange`` loops are parallel in the first twin and serial in the second.
+    name : str
+        Name of the parallel twin; the serial one is ``name + "_serial"``.
+    **options
+        numba options for both (such as :data:`JIT`); ``cache=True`` caches each twin on its own.
+
+    Returns
+    -------
+    parallel, serial : numba dispatchers
+    """
+    # Each twin compiles a distinct function object with its own qualified name. Two dispatchers of one
+    # function object would share numba's cache files (named by module, qualified name and line) and index
+    # key (signature, target and bytecode, not the ``parallel`` flag): the serial twin would then load the
+    # parallel machine code, within the same process even (seen with numba 0.68).
+    parallel = njit(parallel=True, **options)(_renamed_copy(body, name))
+    serial = njit(**options)(_renamed_copy(body, name + "_serial"))
+    return parallel, serial
