@@ -57,8 +57,9 @@ def list_command(
     Status: available (in the data directory), embedded (a bundled copy), missing, or broken (a folder in the
     data directory with a file missing; the reasons follow the table).
     """
-    from rntk_bench.data import SUITES, dataset_source, get_suite, resolve_data_dir
+    from rntk_bench.data import SUITES, dataset_source, get_suite
     from rntk_bench.data.catalog import missing_hint
+    from rntk_bench.data.locations import checked_data_dir
     from rntk_bench.errors import DatasetError
 
     if suite is not None:
@@ -69,7 +70,7 @@ def list_command(
             for entry in SUITES[name].entries:
                 seen.setdefault(entry.name, entry)
         entries = list(seen.values())
-    root = resolve_data_dir(data_dir)
+    root = checked_data_dir(data_dir)
     typer.echo(f"data directory: {root}")
     header = (f"{'name':32s} {'collection':10s} {'train':>6s} {'test':>6s} {'length':>10s} {'ch':>3s} "
               f"{'classes':>7s}  status")
@@ -78,7 +79,7 @@ def list_command(
     missing, broken = [], []
     for entry in entries:
         try:
-            source = dataset_source(entry.name, root, embedded=embedded)
+            source = dataset_source(entry.name, data_dir, embedded=embedded)
         except DatasetError as exc:
             broken.append(str(exc))
             status = "broken"
@@ -155,8 +156,7 @@ def fetch_command(
     """Download datasets from their publishers into the data directory (atomic, checksummed)."""
     from tqdm import tqdm
 
-    from rntk_bench.data import resolve_data_dir
-    from rntk_bench.data.fetch import fetch
+    from rntk_bench.data.fetch import fetch, target_dir
 
     bars: dict[str, tqdm] = {}
 
@@ -166,7 +166,7 @@ def fetch_command(
             bar = bars[label] = tqdm(total=total, unit="B", unit_scale=True, desc=label, leave=False)
         bar.update(done - bar.n)
 
-    root = resolve_data_dir(data_dir)
+    root = target_dir(data_dir)
     typer.echo(f"data directory: {root}")
     try:
         result = fetch(target, data_dir, progress=progress, force=force, embedded=embedded)
@@ -190,11 +190,11 @@ def verify_command(
     data_dir: Path | None = DataDirOption,
 ) -> None:
     """Check the files of the data directory against its SHA256SUMS lists."""
-    from rntk_bench.data import resolve_data_dir
     from rntk_bench.data.checksums import verify_data_dir
+    from rntk_bench.data.locations import checked_data_dir
     from rntk_bench.errors import DatasetError
 
-    root = resolve_data_dir(data_dir)
+    root = checked_data_dir(data_dir)
     report = verify_data_dir(root, names)
     if not report.sums_files:
         raise DatasetError(f"no SHA256SUMS file in {root}; nothing to verify")

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rntk_bench.cli_datasets import datasets_app
-from rntk_bench.data import DatasetSource, dataset_available, dataset_source, load_dataset
+from rntk_bench.data import DatasetSource, check_data_dir, dataset_available, dataset_source, load_dataset
 from rntk_bench.errors import DatasetError, DatasetNotFoundError
 
 FIXTURES = Path(__file__).parent / "data"
@@ -199,3 +199,94 @@ def test_cli_list_and_info_show_the_source(tmp_path):
     assert f"source     data folder {tmp_path / 'UCRArchive_2018' / 'TinyTs'}" in info.output
     info = runner.invoke(datasets_app, ["info", "GunPoint", "--data-dir", str(tmp_path), "--no-embedded"])
     assert info.exit_code == 0 and "not in" in info.output and "--no-embedded" in info.output
+
+
+# ---- the data folder itself ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def a_file(tmp_path) -> Path:
+    path = tmp_path / "data.txt"
+    path.write_text("not a folder")
+    return path
+
+
+def test_check_data_dir_accepts_a_folder_and_expands_the_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert check_data_dir(tmp_path) == tmp_path
+    assert check_data_dir("~") == tmp_path
+    assert check_data_dir(tmp_path / "new", must_exist=False) == tmp_path / "new"
+
+
+def test_check_data_dir_missing(tmp_path):
+    with pytest.raises(DatasetError, match=rf"data folder '{tmp_path / 'nope'}' does not exist") as caught:
+        check_data_dir(tmp_path / "nope")
+    assert not isinstance(caught.value, DatasetNotFoundError)
+
+
+def test_check_data_dir_file(a_file):
+    for must_exist in (True, False):
+        with pytest.raises(DatasetError, match=rf"data folder '{a_file}' is a file, not a folder"):
+            check_data_dir(a_file, must_exist=must_exist)
+
+
+def test_check_data_dir_unreadable(tmp_path, monkeypatch):
+    import rntk_bench.data.locations as locations
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(locations.os, "scandir", denied)
+    with pytest.raises(DatasetError, match=rf"data folder '{tmp_path}' is not readable \(Permission denied\)"):
+        check_data_dir(tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="permissions do not apply to root")
+def test_check_data_dir_unreadable_for_real(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0)
+    try:
+        with pytest.raises(DatasetError, match="is not readable"):
+            check_data_dir(folder)
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("call", [load_dataset, dataset_available, dataset_source])
+def test_every_data_layer_entry_checks_the_data_folder(tmp_path, a_file, call):
+    # GunPoint would otherwise come from sktime's bundled copy, and abalone would just be "missing"
+    for name in ("GunPoint", "abalone"):
+        with pytest.raises(DatasetError, match="does not exist"):
+            call(name, tmp_path / "nope")
+        with pytest.raises(DatasetError, match="is a file, not a folder"):
+            call(name, a_file)
+
+
+def test_the_default_data_folder_may_be_absent_but_not_a_file(tmp_path, a_file, monkeypatch):
+    monkeypatch.setenv("RNTK_BENCH_DATA", str(tmp_path / "not-yet"))
+    assert load_dataset("GunPoint").collection == "embedded" and not dataset_available("abalone")
+    monkeypatch.setenv("RNTK_BENCH_DATA", str(a_file))
+    with pytest.raises(DatasetError, match="is a file, not a folder"):
+        dataset_available("abalone")
+
+
+def test_fetch_into_a_file_is_refused(a_file):
+    from rntk_bench.data.fetch import fetch
+
+    with pytest.raises(DatasetError, match="is a file, not a folder"):
+        fetch("Adiac", a_file, ucr_url="http://127.0.0.1:9/unreachable")
+
+
+@pytest.mark.parametrize("command", [["list"], ["info", "GunPoint"], ["verify"], ["fetch", "Adiac"]])
+def test_cli_datasets_commands_check_the_data_folder(a_file, command):
+    result = CliRunner().invoke(datasets_app, [*command, "--data-dir", str(a_file)])
+    assert result.exit_code == 1
+    assert f"error: data folder '{a_file}' is a file, not a folder" in result.output
+
+
+@pytest.mark.parametrize("command", [["list"], ["info", "GunPoint"], ["verify"]])
+def test_cli_datasets_commands_refuse_a_missing_data_folder(tmp_path, command):
+    result = CliRunner().invoke(datasets_app, [*command, "--data-dir", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert f"data folder '{tmp_path / 'nope'}' does not exist" in result.output

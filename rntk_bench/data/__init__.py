@@ -11,7 +11,7 @@
 
 from rntk_bench.data.catalog import DatasetSource, dataset_available, dataset_source, load_dataset
 from rntk_bench.data.dataset import Dataset, DatasetInfo, Split
-from rntk_bench.data.locations import resolve_data_dir, user_cache_dir
+from rntk_bench.data.locations import check_data_dir, resolve_data_dir, user_cache_dir
 from rntk_bench.data.suites import SUITES, Suite, SuiteEntry, get_suite
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Split",
     "Suite",
     "SuiteEntry",
+    "check_data_dir",
     "dataset_available",
     "dataset_source",
     "get_suite",

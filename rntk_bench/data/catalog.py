@@ -36,7 +36,7 @@ from rntk_bench.data.embedded import (
     SKTIME_SETS,
     load_embedded,
 )
-from rntk_bench.data.locations import resolve_data_dir, uci_dir, ucr_dir
+from rntk_bench.data.locations import checked_data_dir, uci_dir, ucr_dir
 from rntk_bench.data.suites import EMBEDDED_TABLE, UCI_TABLE, UCR_TABLE, SuiteEntry
 from rntk_bench.data.uci import find_uci_folder, load_uci
 from rntk_bench.data.ucr import find_ucr_files, load_ucr
@@ -82,10 +82,15 @@ def resolve(name: str, data_dir: str | Path | None = None) -> tuple[str, str]:
     Raises
     ------
     DatasetError
-        For a name in no collection, listing close matches.
+        For a name in no collection, listing close matches; for a data directory that is not a readable
+        folder (see :func:`~rntk_bench.data.locations.check_data_dir`).
     """
+    return _resolve(name, checked_data_dir(data_dir))
+
+
+def _resolve(name: str, root: Path) -> tuple[str, str]:
+    """:func:`resolve` in the data directory ``root``, already checked."""
     collection, base = _split_name(name)
-    root = resolve_data_dir(data_dir)
     if collection == "embedded":
         if base not in EMBEDDED_SETS:
             raise DatasetError(f"{base!r} is not an embedded dataset; embedded: {', '.join(EMBEDDED_SETS)}")
@@ -235,11 +240,15 @@ def locate(name: str, data_dir: str | Path | None = None, *, embedded: bool = Tr
         The data directory has no folder for the dataset (and, with ``embedded=False``, a bundled copy does
         not count).
     DatasetError
-        Unknown name (with close matches), or a dataset folder that is there but broken (naming the
-        missing file).
+        Unknown name (with close matches), a dataset folder that is there but broken (naming the missing
+        file), or a data directory that is not a readable folder.
     """
-    collection, base = resolve(name, data_dir)
-    root = resolve_data_dir(data_dir)
+    return _locate(name, checked_data_dir(data_dir), embedded)
+
+
+def _locate(name: str, root: Path, embedded: bool) -> DatasetSource:
+    """:func:`locate` in the data directory ``root``, already checked."""
+    collection, base = _resolve(name, root)
     if collection == "embedded" and not embedded:
         raise _excluded(name, base, root)
     folder = find_files(collection, base, root)
@@ -269,11 +278,13 @@ def dataset_source(name: str, data_dir: str | Path | None = None, *, embedded: b
     Raises
     ------
     DatasetError
-        Unknown name (with close matches), or a dataset folder that is there but broken (naming the
-        missing file): neither is "unavailable", both need the user's attention.
+        Unknown name (with close matches), a dataset folder that is there but broken (naming the missing
+        file), or a data directory that is not a readable folder: none of them is "unavailable", all need
+        the user's attention.
     """
+    root = checked_data_dir(data_dir)
     try:
-        return locate(name, data_dir, embedded=embedded)
+        return _locate(name, root, embedded)
     except DatasetNotFoundError:
         return None
 
@@ -288,6 +299,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, embedded: boo
         (``"iris"``, ``"BasicMotions"``), or any of them qualified as ``"collection:name"``.
     data_dir : str or Path, optional
         Data directory; default ``$RNTK_BENCH_DATA`` or the per-user cache (see :func:`resolve_data_dir`).
+        Checked with :func:`~rntk_bench.data.locations.check_data_dir`: a folder given here must exist.
     embedded : bool
         Whether the copies bundled with sktime and scikit-learn may be used (default True: they are, for
         datasets the data directory has no folder for). With False only the data directory is read.
@@ -303,13 +315,13 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, embedded: boo
         The dataset is known but the data directory has no folder for it (the message says how to fetch it);
         with ``embedded=False`` also for datasets only bundled copies provide.
     DatasetError
-        Unknown name (with close matches); a dataset folder in the data directory that is broken (the
-        message names the missing file; a copy bundled with sktime is never used in its place); corrupt or
-        inconsistent files (naming file and line).
+        Unknown name (with close matches); a data directory that is not a readable folder; a dataset folder
+        in the data directory that is broken (the message names the missing file; a copy bundled with sktime
+        is never used in its place); corrupt or inconsistent files (naming file and line).
     """
-    found = locate(name, data_dir, embedded=embedded)
+    root = checked_data_dir(data_dir)
+    found = _locate(name, root, embedded)
     collection, base = found.collection, found.name.partition(":")[2] or found.name
-    root = resolve_data_dir(data_dir)
     if collection == "embedded":
         dataset = load_embedded(base)
         source: str | Path = f"embedded {base}"
@@ -353,13 +365,19 @@ def dataset_available(name: str, data_dir: str | Path | None = None, *, embedded
     DatasetError
         The data directory has a folder for the dataset but it is broken (a required file is missing): such
         a dataset is neither available nor missing, and the message names the missing file (the same error
-        :func:`load_dataset` raises).
+        :func:`load_dataset` raises). Also when the data directory is not a readable folder (see
+        :func:`~rntk_bench.data.locations.check_data_dir`).
     """
+    root = checked_data_dir(data_dir)
     try:
-        resolve(name, data_dir)
+        _resolve(name, root)
     except DatasetError:
         return False
-    return dataset_source(name, data_dir, embedded=embedded) is not None
+    try:
+        _locate(name, root, embedded)
+    except DatasetNotFoundError:
+        return False
+    return True
 
 
 def missing_hint(names: list[str]) -> str:

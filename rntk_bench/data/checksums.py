@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rntk_bench.data.locations import check_data_dir
 from rntk_bench.errors import DatasetError
 
 SUMS_NAME = "SHA256SUMS"
@@ -78,10 +79,13 @@ def verify_data_dir(root: Path, names: list[str] | None = None) -> VerifyReport:
     root : Path
     names : list of str, optional
         Only check files inside the folders of these datasets.
+
+    Raises
+    ------
+    DatasetError
+        ``root`` is not an existing, readable folder (see :func:`~rntk_bench.data.locations.check_data_dir`).
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"data directory {root} does not exist")
+    root = check_data_dir(root)
     sums = [root / SUMS_NAME] if (root / SUMS_NAME).is_file() else []
     sums += sorted(root.glob(f"*/*/{SUMS_NAME}"))
     report = VerifyReport(sums_files=sums)

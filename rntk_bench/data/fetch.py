@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rntk_bench.data.checksums import write_sums
-from rntk_bench.data.locations import UCI_FOLDER, UCR_FOLDER, resolve_data_dir
+from rntk_bench.data.locations import UCI_FOLDER, UCR_FOLDER, check_data_dir, resolve_data_dir
 from rntk_bench.data.suites import SUITES, TABLES_DIR, UCI_TABLE, UCR_TABLE
 from rntk_bench.errors import DatasetError, RntkBenchError
 
@@ -173,9 +173,21 @@ def _unpack(archive: Path, into: Path) -> None:
         raise DatasetError(f"{archive.name}: corrupt archive ({exc}); nothing was installed") from None
 
 
+def target_dir(data_dir: str | Path | None) -> Path:
+    """The data directory a fetch writes to, checked (it may not exist yet) and created."""
+    root = check_data_dir(resolve_data_dir(data_dir), must_exist=False)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatasetError(f"data folder {str(root)!r} cannot be created ({exc.strerror or exc})") from None
+    return root
+
+
 def _staging(root: Path) -> tempfile.TemporaryDirectory:
-    root.mkdir(parents=True, exist_ok=True)
-    return tempfile.TemporaryDirectory(prefix=".rntk-fetch-", dir=root)
+    try:
+        return tempfile.TemporaryDirectory(prefix=".rntk-fetch-", dir=root)
+    except OSError as exc:
+        raise DatasetError(f"data folder {str(root)!r} is not writable ({exc.strerror or exc})") from None
 
 
 def fetch_ucr(
@@ -201,7 +213,7 @@ def fetch_ucr(
     from rntk_bench.data.catalog import check_against_metadata
     from rntk_bench.data.ucr import load_ucr
 
-    root = resolve_data_dir(data_dir)
+    root = target_dir(data_dir)
     final = root / UCR_FOLDER / name
     if final.exists() and not force:
         return final
@@ -271,7 +283,7 @@ def fetch_uci(
     from rntk_bench.data.catalog import check_against_metadata
     from rntk_bench.data.uci import load_uci
 
-    root = resolve_data_dir(data_dir)
+    root = target_dir(data_dir)
     result = FetchResult()
     url = uci_archive_url(url)
     with _staging(root) as tmp:
@@ -335,6 +347,7 @@ def fetch(
     from rntk_bench.data.catalog import dataset_available, resolve
     from rntk_bench.data.embedded import SKLEARN_SETS
 
+    data_dir = target_dir(data_dir)
     if target in SUITES:
         entries = [(e.name, e.collection) for e in SUITES[target].entries]
     else:
