@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from rntk_bench.kernels.dual import DUALS
-from rntk_bench.kernels.engine.fc import fc_ntk_inplace, fc_ntk_inplace_serial
+from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial
 from rntk_bench.kernels.registry import check_fixed_layers, with_defaults
 from rntk_bench.kernels.validation import check_same_width, check_vectors
 
@@ -119,7 +119,7 @@ def ntk(
     layers_x = _layer_variances(var_x, n_layers, sigma_w, sigma_b, activation)
     layers_y = layers_x if same else _layer_variances(var_y, n_layers, sigma_w, sigma_b, activation)
     fused = fc_ntk_inplace if numba.get_num_threads() > 1 else fc_ntk_inplace_serial
-    fused(gram, layers_x, layers_y, sigma_w**2, sigma_b**2, n_layers, fixed_layers, activation == "relu", same)
+    fused(*fc_arguments(gram, layers_x, layers_y, sigma_w, sigma_b, n_layers, fixed_layers, activation, same))
     return gram
 
 

@@ -1,7 +1,8 @@
 """Fast RNTK engine: tiled, vectorised and multi-threaded numba loops over the pairs that are needed.
 
 ``compute_rntk`` is what the registered ``rntk`` kernel calls; it equals ``rntk_reference`` to about 1e-15
-relative on well-conditioned data (tests check 1e-12).
+relative on well-conditioned data (tests check 1e-12). ``warm_up`` compiles the engine (RNTK and fully
+connected NTK) ahead of use, and ``is_cached`` tells without compiling whether that will be quick.
 
 Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most
 ``(2 n_channels + 6 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y
@@ -12,25 +13,36 @@ K(X) it is a small multiple of the input's size. Nothing of size ``n_x * n_y`` b
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
+
 import numba
 import numpy as np
+from numba.core.caching import FunctionCache
+from numba.core.dispatcher import Dispatcher
 
 from rntk_bench.errors import InvalidParameterError
+from rntk_bench.kernels.dual import ACTIVATIONS
+from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial
 from rntk_bench.kernels.engine.prepare import Side, prepare_side
 from rntk_bench.kernels.engine.tiles import BLOCK, rntk_pairs, rntk_pairs_serial
-from rntk_bench.kernels.rntk_inputs import RNTKParams
+from rntk_bench.kernels.rntk_inputs import OUTPUTS, RNTKParams
 
-__all__ = ["BLOCK", "ROW_CHUNK", "compute_rntk", "working_set_bytes"]
+__all__ = ["BLOCK", "ROW_CHUNK", "compute_rntk", "is_cached", "warm_up", "working_set_bytes"]
 
 ROW_CHUNK = 2048  # rows of X prepared at a time for K(X, Y)
 
+Run = Callable[[tuple], None]
+"""Receives the arguments of one ``tiles.rntk_pairs`` call: runs it, or (for ``warm_up``) records its types."""
+
 
 def _add_direction(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
-                   p: RNTKParams) -> None:
+                   p: RNTKParams, run: Run) -> None:
     t_max = max(len(seq) for seq in (xs if same else xs + ys))
     if same:
         x = prepare_side(xs, t_max, p)
-        _add_pairs(out, out_gp, x, x, np.arange(len(xs)), True, p)
+        run(_pairs_arguments(out, out_gp, x, x, np.arange(len(xs)), True, p))
         return
     # K(X, Y): the rows of X in chunks, so that only Y's per-sample arrays and one chunk's are ever held
     y = prepare_side(ys, t_max, p)
@@ -38,19 +50,25 @@ def _add_direction(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys
         chunk = xs[start:start + ROW_CHUNK]
         x = prepare_side(chunk, t_max, p)
         rows = slice(start, start + len(chunk))
-        _add_pairs(out[rows], out_gp[rows] if out_gp.size else out_gp, x, y, _identical_columns(chunk, ys, x, y, p),
-                   False, p)
+        run(_pairs_arguments(out[rows], out_gp[rows] if out_gp.size else out_gp, x, y,
+                             _identical_columns(chunk, ys, x, y, p), False, p))
 
 
-def _add_pairs(out: np.ndarray, out_gp: np.ndarray, x: Side, y: Side, copies: np.ndarray, same: bool,
-               p: RNTKParams) -> None:
-    pairs = rntk_pairs if numba.get_num_threads() > 1 else rntk_pairs_serial
-    pairs(
-        same, p.activation == "relu", p.output == "mean",
+def _pairs_arguments(out: np.ndarray, out_gp: np.ndarray, x: Side, y: Side, copies: np.ndarray, same: bool,
+                     p: RNTKParams) -> tuple:
+    """The arguments of ``tiles.rntk_pairs``, every scalar in the type it is compiled for.
+
+    numba compiles one specialisation per combination of argument types: a scale given as a Python int or a
+    numpy scalar would compile another one (tens of seconds) instead of using the one ``warm_up`` prepared.
+    The conversions keep every value (the compiled code turns ints into floats before using them anyway).
+    """
+    return (
+        bool(same), p.activation == "relu", p.output == "mean",
         x.start, x.lengths, x.values, x.first, x.second, x.variance, copies,
         y.start, y.lengths, y.n_real, y.values, y.first, y.second,
         x.order, y.order, out, out_gp,
-        p.sigma_w**2, p.sigma_u**2, p.sigma_b**2, p.sigma_h**2, p.sigma_v**2, p.n_layers, p.fixed_layers,
+        float(p.sigma_w) ** 2, float(p.sigma_u) ** 2, float(p.sigma_b) ** 2, float(p.sigma_h) ** 2,
+        float(p.sigma_v) ** 2, int(p.n_layers), int(p.fixed_layers),
     )
 
 
@@ -100,11 +118,17 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
         raise InvalidParameterError(f"with_nngp needs fixed_layers = 0; got {p.fixed_layers}")
     out = np.zeros((len(xs), len(ys)))
     out_gp = np.zeros((len(xs), len(ys)) if with_nngp else (0, 0))
-    if p.direction in ("forward", "bidirectional"):
-        _add_direction(out, out_gp, xs, ys, same, p)
-    if p.direction in ("reversed", "bidirectional"):
-        _add_direction(out, out_gp, [x[::-1] for x in xs], ys if same else [y[::-1] for y in ys], same, p)
+    pairs = rntk_pairs if numba.get_num_threads() > 1 else rntk_pairs_serial
+    _add_directions(out, out_gp, xs, ys, same, p, lambda arguments: pairs(*arguments))
     return (out, out_gp) if with_nngp else out
+
+
+def _add_directions(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
+                    p: RNTKParams, run: Run) -> None:
+    if p.direction in ("forward", "bidirectional"):
+        _add_direction(out, out_gp, xs, ys, same, p, run)
+    if p.direction in ("reversed", "bidirectional"):
+        _add_direction(out, out_gp, [x[::-1] for x in xs], ys if same else [y[::-1] for y in ys], same, p, run)
 
 
 def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_layers: int,
@@ -113,3 +137,100 @@ def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_
     per_sample = (2 * n_channels + 6 * n_layers + 1) * t_max * 8
     samples = n_x if n_y is None else n_y + min(n_x, ROW_CHUNK)
     return per_sample * samples + n_threads * (3 * n_layers + 3) * BLOCK * 8
+
+
+# ------------------------------------------------------------------------------ compilation ahead of use
+#
+# The first call of a compiled function in a fresh installation compiles it (about a minute for the RNTK
+# pairs on two cores) and stores the machine code in numba's on-disk cache; later processes load it in
+# milliseconds. ``warm_up`` does that step on purpose, so that a command line can say what it is doing, and
+# ``is_cached`` tells beforehand whether it will take long.
+
+
+def _specialisations() -> list[tuple[Dispatcher, tuple]]:
+    """Every (entry point, argument types) pair that the registered ``rntk`` and ``ntk`` kernels call.
+
+    The argument tuples are assembled by the code the kernels use (``_add_directions``, ``fc_arguments``) on
+    tiny inputs, for every activation, readout, K(X) and K(X, Y), with and without the NNGP output, and read
+    by each dispatcher's own typing, so they are the types a real call passes. Nothing is compiled here.
+    """
+    found: dict[tuple[Dispatcher, tuple], None] = {}
+
+    def record(dispatchers, arguments: tuple) -> None:
+        for dispatcher in dispatchers:
+            if isinstance(dispatcher, Dispatcher):                   # not so under NUMBA_DISABLE_JIT
+                found[dispatcher, tuple(dispatcher.typeof_pyval(value) for value in arguments)] = None
+
+    xs = [np.array([[0.5], [-0.25]]), np.array([[1.0]])]         # two series (T_i, 1) of unequal lengths
+    for activation in ACTIVATIONS:
+        for output in OUTPUTS:
+            p = RNTKParams(1, 1.0, 1.0, 0.1, 0.0, 1.0, activation, output, "bidirectional", 0)
+            for same in (True, False):
+                for with_nngp in (False, True):
+                    out = np.zeros((2, 2))
+                    out_gp = np.zeros((2, 2) if with_nngp else (0, 0))
+                    _add_directions(out, out_gp, xs, xs, same, p,
+                                    lambda arguments: record((rntk_pairs, rntk_pairs_serial), arguments))
+        for same in (True, False):
+            X = np.array([[0.5, -0.25], [1.0, 0.0]])
+            variances = np.ones((1, 2))
+            record((fc_ntk_inplace, fc_ntk_inplace_serial),
+                   fc_arguments(X @ X.T, variances, variances, 1.0, 0.0, 1, 0, activation, same))
+    return list(found)
+
+
+def warm_up() -> float:
+    """Compile, or load from numba's on-disk cache, every specialisation of the engine that kernels call.
+
+    Covers the RNTK pairs (ReLU and erf, last state and mean pooling, K(X) and K(X, Y)) and the fully
+    connected NTK, each in its parallel and its serial (one-thread) version. Nothing is run: compiling does
+    not start numba's thread pool, so processes forked afterwards stay safe.
+
+    Returns
+    -------
+    float
+        Seconds spent: about a minute on two cores when the cache is empty, well under a second when it
+        holds everything (see :func:`is_cached`).
+    """
+    start = time.perf_counter()
+    for dispatcher, types in _specialisations():
+        dispatcher.compile(types)
+    return time.perf_counter() - start
+
+
+def _stored(dispatcher: Dispatcher, types: tuple) -> bool:
+    """Whether numba's on-disk cache holds ``dispatcher`` compiled for ``types``, fresh for its source.
+
+    This repeats the look-up of ``Dispatcher.compile`` without loading anything: the index file of the
+    function is read (numba discards it when it was written by another numba version or for an older
+    version of the source file), then the entry of the key that numba would look up (signature, CPU and
+    bytecode) and its data file are checked.
+    """
+    cache = dispatcher._cache
+    if not isinstance(cache, FunctionCache):                          # caching off for this function
+        return False
+    index = cache._cache_file._load_index()
+    data_name = index.get(cache._index_key(types, dispatcher.targetctx.codegen()))
+    return data_name is not None and os.path.isfile(cache._cache_file._data_path(data_name))
+
+
+def is_cached() -> bool:
+    """Whether every specialisation that :func:`warm_up` prepares is ready without compiling.
+
+    True when each is already compiled in this process or held by numba's on-disk cache for the running
+    numba version, this CPU and the current source; then :func:`warm_up` (or a first kernel call) takes well
+    under a second. Nothing is compiled or loaded.
+
+    Returns
+    -------
+    bool
+    """
+    try:
+        return all(
+            tuple(types) in dispatcher.overloads or _stored(dispatcher, types)
+            for dispatcher, types in _specialisations()
+        )
+    except (AttributeError, TypeError):
+        # numba's cache internals (private) changed shape: "not known to be cached" is the safe answer, it
+        # only makes a caller announce a compilation that may then be quick
+        return False

@@ -75,6 +75,35 @@ def _row(gram, theta, var_x, var_y, i, lo, sw2, sb2, n_layers, fixed, relu):
         row[jj] = th[jj]
 
 
+def fc_arguments(gram, var_x, var_y, sigma_w, sigma_b, n_layers, fixed_layers, activation, same) -> tuple:
+    """The arguments of ``fc_ntk_inplace`` (and its serial twin), every scalar in the type it is compiled for.
+
+    numba compiles one specialisation per combination of argument types, so a scale given as a Python int
+    or a numpy scalar would compile another one (tens of seconds) instead of using the one that
+    ``engine.warm_up`` prepared. The conversions keep every value: the compiled code turns ints into floats
+    before it multiplies them with floats anyway.
+
+    Parameters
+    ----------
+    gram : ndarray of shape (n_x, n_y)
+        ``X Y^T``, overwritten with the NTK.
+    var_x, var_y : ndarray of shape (max(n_layers, 1), n_x) and (max(n_layers, 1), n_y)
+        Per-sample variances entering each hidden layer.
+    sigma_w, sigma_b : float
+    n_layers, fixed_layers : int
+    activation : {"relu", "erf"}
+    same : bool
+        ``Y`` is ``X``: only the upper triangle is computed, then mirrored.
+
+    Returns
+    -------
+    tuple
+        ``(gram, var_x, var_y, sigma_w^2, sigma_b^2, n_layers, fixed_layers, relu, same)``.
+    """
+    return (gram, var_x, var_y, float(sigma_w) ** 2, float(sigma_b) ** 2, int(n_layers), int(fixed_layers),
+            activation == "relu", bool(same))
+
+
 _MIRROR_TILE = 64  # rows and columns of the cache-sized tiles in which the upper triangle is mirrored
 
 
