@@ -259,5 +259,6 @@ def test_unknown_collection_prefix(tmp_path):
 
 
 def test_unknown_suite_lists_suites():
-    with pytest.raises(InvalidParameterError, match=r"unknown suite 'ucr' .*suites: demo, .*ucr-small"):
+    match = r"unknown suite 'ucr'; did you mean .*\(suites: demo, .*ucr-small\)"
+    with pytest.raises(InvalidParameterError, match=match):
         get_suite("ucr")

@@ -12,6 +12,7 @@
 from rntk_bench.data.catalog import DatasetSource, dataset_available, dataset_source, load_dataset
 from rntk_bench.data.dataset import Dataset, DatasetInfo, Split
 from rntk_bench.data.locations import check_data_dir, resolve_data_dir, user_cache_dir
+from rntk_bench.data.names import suggest
 from rntk_bench.data.suites import SUITES, Suite, SuiteEntry, get_suite
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "get_suite",
     "load_dataset",
     "resolve_data_dir",
+    "suggest",
     "user_cache_dir",
 ]

@@ -23,7 +23,6 @@ layout); they load by name and are simply not checked against expected sizes.
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +36,7 @@ from rntk_bench.data.embedded import (
     load_embedded,
 )
 from rntk_bench.data.locations import checked_data_dir, uci_dir, ucr_dir
+from rntk_bench.data.names import suggest
 from rntk_bench.data.suites import EMBEDDED_TABLE, UCI_TABLE, UCR_TABLE, SuiteEntry
 from rntk_bench.data.uci import find_uci_folder, load_uci
 from rntk_bench.data.ucr import find_ucr_files, load_ucr
@@ -52,7 +52,10 @@ def _split_name(name: str) -> tuple[str | None, str]:
     if not sep:
         return None, name
     if prefix not in COLLECTIONS:
-        raise DatasetError(f"unknown collection {prefix!r} in {name!r}; collections: {', '.join(COLLECTIONS)}")
+        raise DatasetError(
+            f"unknown collection {prefix!r} in {name!r}{suggest(prefix, COLLECTIONS)} "
+            f"(collections: {', '.join(COLLECTIONS)})"
+        )
     return prefix, rest
 
 
@@ -93,7 +96,10 @@ def _resolve(name: str, root: Path) -> tuple[str, str]:
     collection, base = _split_name(name)
     if collection == "embedded":
         if base not in EMBEDDED_SETS:
-            raise DatasetError(f"{base!r} is not an embedded dataset; embedded: {', '.join(EMBEDDED_SETS)}")
+            raise DatasetError(
+                f"{base!r} is not an embedded dataset{suggest(base, EMBEDDED_SETS)} (embedded: "
+                f"{', '.join(EMBEDDED_SETS)})"
+            )
         return "embedded", base
     if collection == "ucr":
         return "ucr", base
@@ -113,12 +119,9 @@ def _resolve(name: str, root: Path) -> tuple[str, str]:
         return "ucr", base
     if _uci_trace(root, base):
         return "uci", base
-    close = difflib.get_close_matches(base, known_names(), n=3, cutoff=0.6)
-    lower = [n for n in known_names() if n.lower() == base.lower()]
-    suggestions = list(dict.fromkeys(lower + close))
-    hint = f"; did you mean {', '.join(map(repr, suggestions))}?" if suggestions else ""
     raise DatasetError(
-        f"unknown dataset {name!r}{hint} (see `rntk-bench datasets list`; names are case-sensitive)"
+        f"unknown dataset {name!r}{suggest(base, known_names())} (see `rntk-bench datasets list`; names are "
+        "case-sensitive)"
     )
 
 

@@ -12,12 +12,12 @@ The data lives in the top-level ``datasets/`` folder of the project:
 from __future__ import annotations
 
 import csv
-import difflib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from rntk_bench.data.names import suggest
 from rntk_bench.errors import DatasetError, InvalidParameterError
 
 TABLES_DIR = Path(__file__).resolve().parents[2] / "datasets"
@@ -185,7 +185,9 @@ def _load_suites() -> dict[str, Suite]:
             raise DatasetError(f"{path}: suite {name!r} has table {body.get('table')!r}; valid: {', '.join(_TABLES)}")
         unknown = [n for n in body["datasets"] if n not in table]
         if unknown:
-            raise DatasetError(f"{path}: suite {name!r} lists {unknown} not in {body['table']}.csv")
+            raise DatasetError(
+                f"{path}: suite {name!r} lists {unknown} not in {body['table']}.csv{suggest(unknown[0], table)}"
+            )
         entries = tuple(table[n] for n in body["datasets"])
         suites[name] = Suite(name, body["description"], entries, body.get("rule", ""))
     return suites
@@ -196,12 +198,16 @@ SUITES: dict[str, Suite] = _load_suites()
 
 
 def get_suite(name: str) -> Suite:
-    """The suite called ``name``; an unknown name raises :class:`InvalidParameterError` listing them."""
+    """The suite called ``name``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown name, with close matches (:func:`rntk_bench.data.suggest`) and the list of suites.
+    """
     try:
         return SUITES[name]
     except KeyError:
-        close = difflib.get_close_matches(name, SUITES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise InvalidParameterError(
-            f"unknown suite {name!r}{hint}; suites: {', '.join(SUITES)}"
+            f"unknown suite {name!r}{suggest(name, SUITES)} (suites: {', '.join(SUITES)})"
         ) from None
