@@ -5,11 +5,11 @@ Thin: each command calls :mod:`rntk_bench.data` functions and prints their resul
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
 
 import typer
+
+from rntk_bench.cli_errors import friendly_errors
 
 datasets_app = typer.Typer(help="List, inspect, fetch and verify datasets.", no_args_is_help=True)
 
@@ -25,18 +25,6 @@ EmbeddedOption = typer.Option(
 )
 
 
-def _friendly(command: Callable) -> Callable:
-    """Apply ``rntk_bench.cli.friendly_errors`` at call time (cli.py imports this module)."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        from rntk_bench.cli import friendly_errors
-
-        return friendly_errors(command)(*args, **kwargs)
-
-    return wrapper
-
-
 def _length(entry) -> str:
     if entry.min_length is None:
         return "vary"
@@ -46,7 +34,7 @@ def _length(entry) -> str:
 
 
 @datasets_app.command("list")
-@_friendly
+@friendly_errors
 def list_command(
     suite: str | None = typer.Option(None, "--suite", "-s", help="Only this suite (demo, uci90, ...)."),
     data_dir: Path | None = DataDirOption,
@@ -102,7 +90,7 @@ def list_command(
 
 
 @datasets_app.command("info")
-@_friendly
+@friendly_errors
 def info_command(name: str = typer.Argument(..., help="Dataset name, e.g. GunPoint, abalone, iris, uci:iris."),
                  data_dir: Path | None = DataDirOption, embedded: bool = EmbeddedOption) -> None:
     """Source, shape, classes, splits and notes of one dataset."""
@@ -144,7 +132,7 @@ def info_command(name: str = typer.Argument(..., help="Dataset name, e.g. GunPoi
 
 
 @datasets_app.command("fetch")
-@_friendly
+@friendly_errors
 def fetch_command(
     target: str = typer.Argument(..., help="A dataset name (GunPoint, abalone) or a suite (ucr128, uci121)."),
     data_dir: Path | None = DataDirOption,
@@ -184,7 +172,7 @@ def fetch_command(
 
 
 @datasets_app.command("verify")
-@_friendly
+@friendly_errors
 def verify_command(
     names: list[str] | None = NamesArgument,
     data_dir: Path | None = DataDirOption,
