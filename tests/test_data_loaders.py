@@ -152,3 +152,31 @@ def test_sktime_copy_equals_ucr_archive(shared_datasets, name):
     np.testing.assert_allclose(bundled.X, archive.X, rtol=0, atol=1e-6)
     np.testing.assert_array_equal(bundled.class_labels[bundled.y], archive.class_labels[archive.y])
     np.testing.assert_array_equal(bundled.splits[0].train, archive.splits[0].train)
+
+
+def test_missing_values_note_says_how_many_in_how_many_series_and_how():
+    # TinyGaps: fixed length 6 (as DodgerLoopDay), 4 missing values in train cases 0 and 2 and test case 0;
+    # the test case's last value is missing too (not padding, the length is fixed)
+    ds = load_ucr(FIXTURES, "TinyGaps", padded=False)
+    assert ds.X.shape == (5, 6) and np.isfinite(ds.X).all() and ds.info.has_missing
+    np.testing.assert_array_equal(ds.X[0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    np.testing.assert_array_equal(ds.X[3], [3.0] * 6)
+    assert ds.notes == (
+        "4 missing values in 3 of 5 series (train 2, test 1) filled by linear interpolation along time "
+        "(constant extension at the ends)",
+    )
+
+
+def test_no_note_without_missing_values():
+    assert not any("missing" in note for note in load_ucr(FIXTURES, "Tiny").notes)
+
+
+def test_missing_values_note_matches_the_raw_file(shared_datasets):
+    name = "DodgerLoopGame"
+    folder = shared_datasets / "UCRArchive_2018" / name
+    raw = [np.loadtxt(folder / f"{name}_{part}.tsv")[:, 1:] for part in ("TRAIN", "TEST")]
+    values = sum(int(np.isnan(part).sum()) for part in raw)
+    series = [int(np.isnan(part).any(axis=1).sum()) for part in raw]
+    note = next(note for note in load_dataset(name, shared_datasets).notes if "interpolation" in note)
+    assert note.startswith(f"{values} missing values in {sum(series)} of {sum(len(p) for p in raw)} series "
+                           f"(train {series[0]}, test {series[1]}) filled by linear interpolation")
