@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rntk_bench.errors import InvalidParameterError
+from rntk_bench.kernels.validation import check_finite_gram
 
 InputKind = Literal["sequence", "vector"]
 
@@ -249,7 +250,19 @@ class Kernel:
         return kernel_id(self.spec.name, self.params)
 
     def __call__(self, X, Y=None) -> np.ndarray:
-        return self.spec.function(X, Y, **self.params)
+        """The kernel matrix of ``X`` with ``Y`` (or with itself), shape (n_x, n_y).
+
+        Raises
+        ------
+        InvalidInputError
+            For invalid input, and for a result with an inf or NaN entry (named by row and column).
+        """
+        # An overflow inside the kernel shows up as an inf or NaN entry, which is refused below with the
+        # kernel's id and the entry; NumPy's warnings would only repeat it, without either.
+        with np.errstate(over="ignore", invalid="ignore"):
+            gram = self.spec.function(X, Y, **self.params)
+        check_finite_gram(gram, self.id)
+        return gram
 
     def __repr__(self) -> str:
         return f"Kernel({self.id})"

@@ -25,6 +25,32 @@ def _first_bad_sample(values: Sequence[np.ndarray], name: str) -> None:
             )
 
 
+def _first_huge_sample(squared_norms: np.ndarray, values: Sequence[np.ndarray], name: str) -> None:
+    """Refuse the first sample whose squared norm is not finite although its values are.
+
+    Every kernel here starts from inner products of samples (or squared distances), so such a sample makes
+    the kernel overflow to inf, or to NaN where two infinities meet. Its values are too large for float64
+    arithmetic: the squares of entries beyond ~1.3e154 overflow, as does a sum of many squares somewhat below.
+    """
+    bad = np.flatnonzero(~np.isfinite(squared_norms))
+    if bad.size:
+        index = int(bad[0])
+        largest = float(np.max(np.abs(values[index])))
+        raise InvalidInputError(
+            f"{name}[{index}] holds values too large to compute a kernel in float64 (largest magnitude "
+            f"{largest:.3g}): its squared norm overflows. Scale the input down, e.g. divide every sample by "
+            "the largest sample norm."
+        )
+
+
+def _squared_norms(values: Sequence[np.ndarray]) -> np.ndarray:
+    """Sum of squares of each sample, inf where it overflows (without a warning: the caller reports it)."""
+    with np.errstate(over="ignore"):
+        if isinstance(values, np.ndarray):
+            return np.einsum("ij,ij->i", values, values)
+        return np.array([np.vdot(value, value) for value in values])
+
+
 def _as_float(value, name: str) -> np.ndarray:
     try:
         return np.asarray(value, dtype=np.float64)
@@ -46,6 +72,12 @@ def check_sequences(X, name: str = "X") -> list[np.ndarray]:
     -------
     list of ndarray of shape (T_i, n_channels)
         One float64 array per case, time first, every case with the same number of channels.
+
+    Raises
+    ------
+    InvalidInputError
+        For a wrong shape, no cases, unequal channel counts, an empty series, NaN or inf values, or a series
+        whose squared norm overflows float64 (values too large; the message names the series).
     """
     if isinstance(X, np.ndarray) or not isinstance(X, (list, tuple)):
         array = _as_float(X, name)
@@ -79,6 +111,7 @@ def check_sequences(X, name: str = "X") -> list[np.ndarray]:
         if item.shape[1] == 0:
             raise InvalidInputError(f"{name}[{index}] is an empty series (length 0)")
     _first_bad_sample(items, name)
+    _first_huge_sample(_squared_norms(items), items, name)
     return [np.ascontiguousarray(item.T) for item in items]
 
 
@@ -98,6 +131,12 @@ def check_vectors(X, name: str = "X") -> np.ndarray:
     Returns
     -------
     ndarray of shape (n_cases, n_features)
+
+    Raises
+    ------
+    InvalidInputError
+        For a wrong shape, no cases, unequal lengths, NaN or inf values, or a sample whose squared norm
+        overflows float64 (values too large; the message names the sample).
     """
     if isinstance(X, (list, tuple)):
         shapes = {np.shape(item) for item in X}
@@ -118,10 +157,36 @@ def check_vectors(X, name: str = "X") -> np.ndarray:
     if array.shape[0] == 0:
         raise InvalidInputError(f"{name} holds no cases")
     _first_bad_sample(array, name)
-    return np.ascontiguousarray(array)
+    array = np.ascontiguousarray(array)
+    _first_huge_sample(_squared_norms(array), array, name)
+    return array
 
 
 def check_same_width(X: np.ndarray, Y: np.ndarray) -> None:
     """Refuse vector inputs whose feature counts differ."""
     if X.shape[1] != Y.shape[1]:
         raise InvalidInputError(f"X has {X.shape[1]} features but Y has {Y.shape[1]}")
+
+
+def check_finite_gram(gram: np.ndarray, kernel: str) -> None:
+    """Refuse a kernel matrix with an inf or NaN entry, naming the first one.
+
+    Parameters
+    ----------
+    gram : ndarray of shape (n_x, n_y)
+    kernel : str
+        The kernel's canonical id, for the message.
+
+    Raises
+    ------
+    InvalidInputError
+        If any entry is not finite: the input values, with these parameters, exceed float64's range.
+    """
+    finite = np.isfinite(gram)
+    if not finite.all():
+        row, column = (int(i) for i in np.argwhere(~finite)[0])
+        raise InvalidInputError(
+            f"kernel {kernel} gave a non-finite value ({gram[row, column]}) at row {row}, column {column}: the "
+            "input values are too large for float64 arithmetic with these parameters. Scale the input down, "
+            "e.g. divide every sample by the largest sample norm."
+        )
