@@ -1,19 +1,26 @@
 """The ``rntk-bench`` command line: declares options and calls library functions, nothing more.
 
-Every :class:`~rntk_bench.errors.RntkBenchError` becomes a one-line message on stderr and exit code 1.
+Exit codes: 0 success; 1 an error stopped the command (``error: ...`` on stderr; a run that cannot start
+writes nothing); 2 a usage error (unknown option, wrong type); 3 the run finished but some tasks failed (their
+error rows are in the results; ``--accept-failures`` makes it 0); 130 Ctrl-C and 143 SIGTERM (finished tasks
+are kept, ``--resume`` continues).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+import importlib.metadata
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from rntk_bench.cli_datasets import datasets_app
-from rntk_bench.errors import RntkBenchError
+from rntk_bench.cli_errors import friendly_errors
+from rntk_bench.cli_progress import ProgressBars, prepare_engine
 from rntk_bench.interrupts import Terminated, terminate_as_interrupt
+
+EXIT_TASKS_FAILED = 3
 
 app = typer.Typer(
     name="rntk-bench",
@@ -21,8 +28,24 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich markup would eat bracketed text such as "[ci]"
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(datasets_app, name="datasets")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rntk-bench {importlib.metadata.version('rntk-bench')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Benchmark recurrent and fully connected neural tangent kernels on UCI and UCR data."""
 
 
 def _stopped_by(exc: KeyboardInterrupt) -> str:
@@ -34,111 +57,121 @@ def _exit_code(exc: KeyboardInterrupt) -> int:
     return exc.exit_code if isinstance(exc, Terminated) else 130
 
 
-def friendly_errors(command: Callable) -> Callable:
-    """Turn library errors into a clear message and exit code 1 (no traceback)."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except RntkBenchError as exc:
-            typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(code=1) from None
-
-    return wrapper
-
-
 @app.command("kernels")
 @friendly_errors
 def kernels_command() -> None:
-    """List the registered kernels with their parameters and defaults."""
+    """List the registered kernels with their parameters, defaults, ranges and choices."""
     from rntk_bench.kernels import KERNELS
 
     for spec in KERNELS.values():
         typer.echo(f"{spec.name:8s} {spec.input_kind:8s} {spec.description}")
         for name, param in spec.params.items():
-            typer.echo(f"    {name:13s} default {param.default!r:10s} {param.doc}")
+            typer.echo(f"    {name:13s} default {param.default!r:10s} {_range_text(param):26s} {param.doc}")
+
+
+def _range_text(param) -> str:
+    """The valid values of a kernel parameter, as ``rntk-bench kernels`` prints them."""
+    if param.choices:
+        text = "one of " + ", ".join(param.choices)
+    elif param.low is None and param.high is None:
+        text = "any " + param.kind.__name__
+    else:
+        low = "-inf" if param.low is None else f"{param.low:g}"
+        high = "inf" if param.high is None else f"{param.high:g}"
+        text = f"{param.kind.__name__} in [{low}, {high}]"
+    return text + (" or None" if param.nullable else "")
+
+
+PROTOCOL_HELP = "Protocol of every dataset: train-cv-test or arora-uci (default: each dataset's own)."
 
 
 @app.command("run")
 @friendly_errors
 def run_command(
-    suite: str = typer.Option(None, "--suite", help="Dataset suite (default: demo, or the config file's)."),
+    suite: str = typer.Option(None, "--suite", metavar="SUITE",
+                              help="Dataset suite: demo, embedded, uci90, uci121, ucr128, ucr-small (default: "
+                                   "demo, or the config file's)."),
     kernel: Annotated[list[str] | None, typer.Option(
-        "--kernel", "-k", help="Kernel to run; repeat for several (default: rntk, ntk, rbf, poly).")] = None,
+        "--kernel", "-k", metavar="NAME", help="Kernel to run; repeat for several (default: rntk, ntk, rbf, "
+                                               "poly; `rntk-bench kernels` lists them).")] = None,
     dataset: Annotated[list[str] | None, typer.Option(
-        "--dataset", "-d", help="Run only this dataset of the suite; repeatable.")] = None,
+        "--dataset", "-d", metavar="NAME", help="Run only this dataset of the suite; repeatable.")] = None,
     grid: Annotated[list[str] | None, typer.Option(
-        "--grid", "-g", help="Replace a grid axis: KERNEL.PARAM=V1,V2 (KERNEL.C=... for the C grid); "
-        "repeatable.")] = None,
-    data_dir: str = typer.Option(None, "--data-dir", help="Folder holding the UCR/UCI data."),
-    jobs: int = typer.Option(None, "--jobs", "-j", help="Parallel workers (default: all cores)."),
-    backend: str = typer.Option("loky", "--backend", help="loky (this machine) or dask."),
-    scheduler: str = typer.Option(None, "--scheduler", help="dask scheduler address tcp://HOST:PORT "
-                                  "(default with --backend dask: a local cluster)."),
-    out: str = typer.Option(None, "--out", "-o", help="Run folder (default: runs/<suite>-<UTC time>)."),
+        "--grid", "-g", metavar="KERNEL.PARAM=V1,V2", help="Replace a grid axis (KERNEL.C=... for the C grid); "
+                                                          "repeatable.")] = None,
+    data_dir: str = typer.Option(None, "--data-dir", metavar="DIR", help="Folder holding the UCR/UCI data."),
+    embedded: bool = typer.Option(True, "--embedded/--no-embedded",
+                                  help="Let the copies bundled with sktime and scikit-learn serve datasets the "
+                                       "data folder lacks (default), or read the data folder only."),
+    jobs: int = typer.Option(None, "--jobs", "-j", metavar="N", help="Parallel workers (default: all cores; -1: "
+                                                                     "all cores, -2: all but one)."),
+    backend: str = typer.Option("loky", "--backend", metavar="loky|dask", help="loky (this machine) or dask."),
+    scheduler: str = typer.Option(None, "--scheduler", metavar="tcp://HOST:PORT",
+                                  help="dask scheduler address (default with --backend dask: a local cluster)."),
+    out: str = typer.Option(None, "--out", "-o", metavar="DIR", help="Run folder (default: runs/<suite>-<UTC "
+                                                                     "time>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out, skipping finished tasks."),
-    config: str = typer.Option(None, "--config", help="TOML file with suite, datasets, kernels and grids."),
-    cv_folds: int = typer.Option(None, "--cv-folds", help="Cross-validation folds on training splits (5)."),
-    seed: int = typer.Option(None, "--seed", help="Seed of the fold shuffling (0)."),
-    svc_max_iter: int = typer.Option(None, "--svc-max-iter", help="Iteration cap of every SVM fit (10000000); "
-                                     "fits that reach it are counted in the results."),
-    cache_dir: str = typer.Option(None, "--cache-dir", help="Cache Gram matrices on disk in this folder."),
+    config: str = typer.Option(None, "--config", metavar="FILE.toml", help="Run TOML file (suite, datasets, "
+                               "kernels, grid, tie, protocol, cv_folds, seed, svc_max_iter, skip_missing)."),
+    protocol: str = typer.Option(None, "--protocol", metavar="NAME", help=PROTOCOL_HELP),
+    cv_folds: int = typer.Option(None, "--cv-folds", metavar="K", help="Cross-validation folds on training "
+                                                                       "splits (5)."),
+    seed: int = typer.Option(None, "--seed", metavar="N", help="Seed of the fold shuffling (0)."),
+    svc_max_iter: int = typer.Option(None, "--svc-max-iter", metavar="N", help="Iteration cap of every SVM fit "
+                                     "(10000000); fits that reach it are counted in the results."),
+    cache_dir: str = typer.Option(None, "--cache-dir", metavar="DIR", help="Cache Gram matrices on disk here."),
     fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing task."),
+    accept_failures: bool = typer.Option(False, "--accept-failures", help="Exit 0 even when some tasks failed "
+                                         "(default: exit 3)."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Leave out datasets whose files are "
                                       "missing instead of refusing to start."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Benchmark kernels on a suite of datasets (default: the embedded demo suite, all kernels)."""
-    import os
-    from pathlib import Path
-
     from rntk_bench.config import build_config, load_toml, parse_grid_options
     from rntk_bench.data import get_suite
+    from rntk_bench.data.locations import check_data_dir
     from rntk_bench.errors import RunError
     from rntk_bench.report import summary_text, write_report
-    from rntk_bench.runner import default_run_dir, run_benchmark
+    from rntk_bench.run_data import bundled_datasets
+    from rntk_bench.run_folder import default_run_dir
+    from rntk_bench.runner import run_benchmark
 
     file = load_toml(config) if config else {}
     suite_name = suite or file.get("suite") or "demo"
     chosen = get_suite(suite_name)
-    if data_dir is not None and not Path(data_dir).is_dir():
-        raise RunError(f"data folder {data_dir!r} does not exist")
+    if data_dir is not None:
+        check_data_dir(data_dir)
     run_config = build_config(
         suite=suite_name, suite_datasets=[entry.name for entry in chosen.entries], datasets=dataset or None,
-        kernels=kernel or None, grids=parse_grid_options(grid or []), file=file, data_dir=data_dir,
-        n_jobs=(os.cpu_count() or 1) if jobs is None else jobs, backend=backend, scheduler=scheduler,
-        cache_dir=cache_dir, fail_fast=fail_fast, skip_missing=skip_missing, cv_folds=cv_folds, seed=seed,
-        svc_max_iter=svc_max_iter,
+        kernels=kernel or None, grids=parse_grid_options(grid or []), file=file, source=config,
+        data_dir=data_dir, n_jobs=(os.cpu_count() or 1) if jobs is None else jobs, backend=backend,
+        scheduler=scheduler, cache_dir=cache_dir, fail_fast=fail_fast, skip_missing=skip_missing,
+        embedded=embedded, protocol=protocol, cv_folds=cv_folds, seed=seed, svc_max_iter=svc_max_iter,
     )
     if resume and not out:
         raise RunError("--resume needs --out: the run folder to continue")
     run_dir = Path(out) if out else default_run_dir(suite_name)
+    if data_dir is not None and embedded:
+        bundled = bundled_datasets(run_config.datasets, data_dir)
+        if bundled:
+            typer.secho(f"note: {len(bundled)} dataset(s) are not in {data_dir} and are read from the copies "
+                        f"bundled with sktime/scikit-learn: {', '.join(bundled)} (--no-embedded reads the data "
+                        "folder only)", err=True, fg=typer.colors.YELLOW)
 
-    bar = None
-
-    def show(done: int, total: int, label: str) -> None:
-        nonlocal bar
-        if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, initial=done, unit="task", desc=suite_name, dynamic_ncols=True)
-        else:
-            bar.update(done - bar.n)
-            bar.set_postfix_str(label[:60], refresh=True)
-
+    bars = ProgressBars(enabled=progress)
     try:
         with terminate_as_interrupt():
-            outcome = run_benchmark(run_config, run_dir, resume=resume, progress=show if progress else None)
+            prepare_engine(run_config.kernel_names, bars)
+            outcome = run_benchmark(run_config, run_dir, resume=resume,
+                                    progress=bars.callback(suite_name) if progress else None)
     except KeyboardInterrupt as exc:
-        if bar is not None:
-            bar.close()
+        bars.close()
         typer.secho(f"{_stopped_by(exc)}: finished tasks are saved; continue with `rntk-bench run --resume --out "
                     f"{run_dir}` and the same options", err=True, fg=typer.colors.YELLOW)
         raise typer.Exit(code=_exit_code(exc)) from None
     finally:
-        if bar is not None:
-            bar.close()
+        bars.close()
     typer.echo(f"{outcome.n_run} tasks run, {outcome.n_skipped} already done, {outcome.n_failed} failed, "
                f"in {outcome.seconds:.0f} s")
     report = write_report([outcome.run_dir])
@@ -148,16 +181,23 @@ def run_command(
     typer.echo(f"results:     {outcome.run_dir / 'results.csv'}")
     typer.echo(f"leaderboard: {report.files[0]}")
     typer.echo(f"run folder:  {outcome.run_dir}")
+    if outcome.n_failed and not accept_failures:
+        typer.secho(f"{outcome.n_failed} task(s) failed: see the error rows in {outcome.run_dir / 'results.csv'} "
+                    "(exit code 3; --accept-failures exits 0)", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=EXIT_TASKS_FAILED)
 
 
 @app.command("report")
 @friendly_errors
 def report_command(
-    run_dirs: Annotated[list[str], typer.Argument(help="Run folder(s); several are merged into one leaderboard.")],
-    out: str = typer.Option(None, "--out", "-o", help="Where to write (default: the run folder; required "
-                            "for several)."),
-    reference: str = typer.Option("rntk", "--reference", help="Kernel for the wins/ties/losses columns."),
-    alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Holm-corrected tests."),
+    run_dirs: Annotated[list[str], typer.Argument(metavar="RUN_DIR...", help="Run folder(s); several are merged "
+                                                                              "into one leaderboard.")],
+    out: str = typer.Option(None, "--out", "-o", metavar="DIR", help="Where to write (default: the run folder; "
+                                                                     "required for several)."),
+    reference: str = typer.Option("rntk", "--reference", metavar="KERNEL", help="Kernel for the "
+                                  "wins/ties/losses columns (one of the runs' kernels)."),
+    alpha: float = typer.Option(0.05, "--alpha", metavar="A", help="Significance level of the Holm-corrected "
+                                                                   "tests."),
 ) -> None:
     """Write leaderboard.md, per-dataset and summary CSVs and a critical-difference diagram."""
     from rntk_bench.errors import InvalidParameterError
@@ -176,51 +216,46 @@ def report_command(
 @friendly_errors
 def leaderboard_command(
     only: Annotated[list[str] | None, typer.Option(
-        "--only", help="Run only this defined run (repeatable); the page is rebuilt from every run.")] = None,
-    data_dir: str = typer.Option(None, "--data-dir", help="Folder holding the UCR/UCI data (default: "
-                                 "RNTK_BENCH_DATA, then the user cache)."),
-    jobs: int = typer.Option(None, "--jobs", "-j", help="Parallel workers (default: all cores)."),
-    definitions: str = typer.Option("results/leaderboard.toml", "--definitions", help="The runs and boards."),
-    results: str = typer.Option("results", "--results", help="Folder of runs/, boards/ and the pages."),
+        "--only", metavar="RUN", help="Run only this defined run (repeatable); the page is rebuilt from every "
+                                      "run.")] = None,
+    data_dir: str = typer.Option(None, "--data-dir", metavar="DIR", help="Folder holding the UCR/UCI data "
+                                 "(default: RNTK_BENCH_DATA, then the user cache)."),
+    jobs: int = typer.Option(None, "--jobs", "-j", metavar="N", help="Parallel workers (default: all cores; -1: "
+                                                                     "all cores)."),
+    definitions: str = typer.Option("results/leaderboard.toml", "--definitions", metavar="FILE.toml",
+                                    help="The runs and boards."),
+    results: str = typer.Option("results", "--results", metavar="DIR", help="Folder of runs/, boards/ and the "
+                                                                             "pages."),
     report_only: bool = typer.Option(False, "--report-only", help="Rebuild leaderboard.md from the task "
                                      "files already there; run nothing."),
     ci: bool = typer.Option(False, "--ci", help="Run the small [ci] leaderboard from scratch and write "
                             "RESULTS/ci-leaderboard.md."),
-    check: str = typer.Option(None, "--check", help="With --ci: compare with this file instead of writing; "
-                              "exit 1 with a diff when they differ."),
+    check: str = typer.Option(None, "--check", metavar="FILE", help="With --ci: compare with this file instead "
+                              "of writing; exit 1 with a diff when they differ."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Run the published leaderboard (resumably) and write results/leaderboard.md."""
-    import os
-    from pathlib import Path
-
     from rntk_bench import leaderboard as lb
+    from rntk_bench.atomic import atomic_write_text
+    from rntk_bench.data.locations import check_data_dir
     from rntk_bench.errors import RunError
-    from rntk_bench.results import atomic_write_text
+    from rntk_bench.schema import check_value, resolve_jobs
 
-    if data_dir is not None and not Path(data_dir).is_dir():
-        raise RunError(f"data folder {data_dir!r} does not exist")
+    if data_dir is not None:
+        check_data_dir(data_dir)
     if check and not ci:
         raise RunError("--check compares the CI leaderboard: use it with --ci")
-    n_jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    n_jobs = (os.cpu_count() or 1) if jobs is None else resolve_jobs(check_value("n_jobs", jobs))
     defs = lb.load_definitions(definitions)
-    bars: dict[str, object] = {}
-
-    def show(name: str, done: int, total: int, label: str) -> None:
-        from tqdm import tqdm
-
-        bar = bars.get(name)
-        if bar is None:
-            bars[name] = tqdm(total=total, initial=done, unit="task", desc=name, dynamic_ncols=True)
-        else:
-            bar.update(done - bar.n)
-            bar.set_postfix_str(label[:60], refresh=True)
-
-    callback = show if progress else None
+    bars = ProgressBars(enabled=progress)
     try:
         with terminate_as_interrupt():
+            if ci or not report_only:
+                kernels = {k for d in [*defs.runs.values(), defs.ci] if d for k in lb.build_run_config(d).kernel_names}
+                prepare_engine(sorted(kernels), bars)
             if ci:
-                page = lb.run_ci_leaderboard(defs, data_dir=data_dir, n_jobs=n_jobs, progress=callback)
+                page = lb.run_ci_leaderboard(defs, data_dir=data_dir, n_jobs=n_jobs,
+                                             progress=bars.named_callback() if progress else None)
                 if check:
                     lb.check_against(check, page)
                     typer.echo(f"CI leaderboard matches {check}")
@@ -230,17 +265,15 @@ def leaderboard_command(
                 return
             if not report_only:
                 lb.run_leaderboard(defs, results, only=only or None, data_dir=data_dir, n_jobs=n_jobs,
-                                   progress=callback,
+                                   progress=bars.named_callback() if progress else None,
                                    after_each=lambda _name: lb.write_leaderboard_page(defs, results))
     except KeyboardInterrupt as exc:
-        for bar in bars.values():
-            bar.close()
+        bars.close()
         typer.secho(f"{_stopped_by(exc)}: finished tasks are saved under {Path(results) / 'runs'}; the same "
                     "command continues them", err=True, fg=typer.colors.YELLOW)
         raise typer.Exit(code=_exit_code(exc)) from None
     finally:
-        for bar in bars.values():
-            bar.close()
+        bars.close()
     typer.echo(f"wrote {lb.write_leaderboard_page(defs, results)}")
 
 

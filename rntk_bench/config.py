@@ -1,141 +1,50 @@
-"""The configuration of a benchmark run: which suite, which kernels, which grids; validated once, frozen.
+"""The configuration of a benchmark run: which suite, kernels, grids and protocol; validated once, frozen.
 
-A run is described by a :class:`RunConfig`. Its *result fields* (suite, datasets, kernel grids, C grids,
-cross-validation folds, seed, SVM iteration cap) decide the numbers a run produces and are hashed into
-``config_hash``; the *execution fields* (jobs, backend, scheduler, data folder, cache) only decide how fast
-they come, so a run may be resumed with other execution fields.
-
-Grids
------
-Every kernel starts from its registry grid (``KernelSpec.default_grid``, e.g. Arora et al.'s 15 NTK settings)
-and its default C grid (:data:`DEFAULT_C_GRIDS`). An override ``{param: [values]}`` replaces that parameter's
-axis: the default settings are stripped of the parameter, duplicates are dropped (first kept), and every
-remaining setting is combined with every given value, in the order given. Combinations a kernel refuses (an NTK
-with ``fixed_layers > n_layers``) are dropped; a grid left with no setting is an error. The pseudo-parameter
-``C`` replaces the C grid.
+A run is described by a :class:`RunConfig`, built by :func:`build_config` from command-line values and a run
+TOML file (keys: :data:`rntk_bench.schema.FILE_KEYS`). Its *result fields* (suite, datasets, kernel grids
+with their ties and C grids, protocol, cross-validation folds, seed, SVM iteration cap) decide the numbers a
+run produces and are hashed into ``config_hash``; the *execution fields* (jobs, backend, scheduler, data
+folder, cache, ...) only decide how fast they come, so a run may be resumed with other execution fields.
 
 TOML file (every key optional)::
 
     suite = "demo"
     datasets = ["iris", "wine"]        # a subset of the suite
     kernels = ["rntk", "rbf"]          # default: rntk, ntk, rbf, poly
+    protocol = "train-cv-test"         # default: each dataset's own
     cv_folds = 5
     seed = 0
     svc_max_iter = 10000000            # libsvm's iteration cap per SVM fit
+    skip_missing = false
 
-    [grid.rntk]
+    [grid.rntk]                        # axis overrides (rntk_bench.grids)
     sigma_u = [0.5, 1.0]
     C = [1.0, 100.0]
+
+    [tie.rntk]                         # keep only these combinations
+    fixed_layers = [0, "n_layers"]
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import math
-import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from rntk_bench.errors import InvalidParameterError, RunError
-from rntk_bench.kernels import KERNELS, get_kernel, kernel_id
-from rntk_bench.protocols import SVC_MAX_ITER
+from rntk_bench.data import suggest
+from rntk_bench.errors import InvalidParameterError
+from rntk_bench.grids import DEFAULT_C_GRIDS, KernelGrid, kernel_grid, parse_grid_options, parse_value
+from rntk_bench.kernels import KERNELS
+from rntk_bench.protocols import PROTOCOLS, SVC_MAX_ITER
+from rntk_bench.schema import BACKENDS, FILE_KEYS, check_keys, check_value, read_toml, resolve_jobs
 
 DEFAULT_KERNELS: tuple[str, ...] = ("rntk", "ntk", "rbf", "poly")
 """Kernels run when none is named."""
-
-_ARORA_C = tuple(10.0**power for power in range(-2, 5))
-DEFAULT_C_GRIDS: dict[str, tuple[float, ...]] = {
-    "ntk": _ARORA_C,                                  # Arora et al.: 1e-2 .. 1e4
-    "rntk": (1e-2, 1.0, 1e2, 1e4, 1e6),               # Alemohammad et al.'s released UCI code
-    "rbf": _ARORA_C,                                  # the baselines share Arora et al.'s grid
-    "poly": _ARORA_C,
-    "linear": _ARORA_C,
-}
-"""Default C grid of the SVM, per kernel."""
-
-BACKENDS = ("loky", "dask")
-_CONFIG_KEYS = ("suite", "datasets", "kernels", "grid", "cv_folds", "seed")
-# A two-sample stand-in for training data: data-scaled default grids (rbf) expand on it to validate a grid
-# before any dataset is loaded.
-_PROBE = np.array([[0.0, 1.0], [1.0, 0.0]])
-
-
-def _plain(value: Any) -> Any:
-    """A JSON- and hash-stable form of a parameter value (numpy scalars become Python numbers)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-@dataclass(frozen=True)
-class KernelGrid:
-    """The search grid of one kernel: parameter-axis overrides on its registry grid, and the C grid.
-
-    Attributes
-    ----------
-    name : str
-        Registry name of the kernel.
-    overrides : tuple of (str, tuple)
-        ``(parameter, values)`` pairs, sorted by parameter name; empty for the registry grid.
-    C : tuple of float
-        Values of the SVM's C, searched in this order.
-    """
-
-    name: str
-    overrides: tuple[tuple[str, tuple[Any, ...]], ...] = ()
-    C: tuple[float, ...] = ()
-
-    def settings(self, X_train) -> list[dict[str, Any]]:
-        """Expand the grid on the training input ``X_train`` (only data-scaled grids look at it).
-
-        Returns
-        -------
-        list of dict
-            Full, validated parameter dicts (defaults filled in), in search order, without duplicates.
-        """
-        spec = KERNELS[self.name]
-        base = spec.default_grid(X_train)
-        axes = dict(self.overrides)
-        if axes:
-            stripped: list[dict[str, Any]] = []
-            for setting in base:
-                reduced = {key: value for key, value in setting.items() if key not in axes}
-                if reduced not in stripped:
-                    stripped.append(reduced)
-            names = list(axes)
-            base = [
-                {**setting, **dict(zip(names, combo))}
-                for setting in stripped
-                for combo in itertools.product(*(axes[name] for name in names))
-            ]
-        settings: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        refused: list[str] = []
-        for setting in base:
-            try:
-                kernel = get_kernel(self.name, **setting)
-            except InvalidParameterError as exc:
-                if not axes:  # the registry grid itself is broken: a bug, not user input
-                    raise
-                refused.append(str(exc))
-                continue
-            if kernel.id not in seen:
-                seen.add(kernel.id)
-                settings.append(dict(kernel.params))
-        if not settings:
-            raise InvalidParameterError(
-                f"the {self.name} grid has no valid setting: every combination is refused, e.g. {refused[0]}"
-            )
-        return settings
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"overrides": {name: list(values) for name, values in self.overrides}, "C": list(self.C)}
+DEFAULT_CV_FOLDS = 5
+DEFAULT_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -150,6 +59,8 @@ class RunConfig:
         The datasets to run, in suite order (the whole suite unless a subset was asked for).
     kernels : tuple of KernelGrid
         Kernels and their grids, in report order.
+    protocol : str or None
+        The protocol of every dataset (:data:`rntk_bench.protocols.PROTOCOLS`); None: each dataset's own.
     cv_folds : int
         Folds of the stratified cross-validation on UCR and embedded training splits (reduced per dataset
         when a class has fewer training samples; at least 2).
@@ -170,13 +81,16 @@ class RunConfig:
         Raise on the first failing task instead of recording it as an error row.
     skip_missing : bool
         Leave out datasets whose files are missing instead of refusing to start.
+    embedded : bool
+        Whether copies bundled with sktime and scikit-learn serve datasets the data folder lacks.
     """
 
     suite: str = "demo"
     datasets: tuple[str, ...] = ()
     kernels: tuple[KernelGrid, ...] = ()
-    cv_folds: int = 5
-    seed: int = 0
+    protocol: str | None = None
+    cv_folds: int = DEFAULT_CV_FOLDS
+    seed: int = DEFAULT_SEED
     svc_max_iter: int = SVC_MAX_ITER
     data_dir: str | None = None
     n_jobs: int = 1
@@ -185,6 +99,7 @@ class RunConfig:
     cache_dir: str | None = None
     fail_fast: bool = False
     skip_missing: bool = False
+    embedded: bool = True
 
     def kernel(self, name: str) -> KernelGrid:
         for grid in self.kernels:
@@ -197,7 +112,11 @@ class RunConfig:
         return tuple(grid.name for grid in self.kernels)
 
     def result_fields(self) -> dict[str, Any]:
-        """The fields that decide the results, as plain JSON data (what ``config_hash`` hashes)."""
+        """The fields that decide the results, as plain JSON data (what ``config_hash`` hashes).
+
+        Fields at their original defaults that older versions did not record (``svc_max_iter``,
+        ``protocol``) are left out, so run folders made before them keep their hash.
+        """
         fields = {
             "suite": self.suite,
             "datasets": list(self.datasets),
@@ -205,8 +124,10 @@ class RunConfig:
             "cv_folds": self.cv_folds,
             "seed": self.seed,
         }
-        if self.svc_max_iter != SVC_MAX_ITER:  # absent at the default: run folders made before it keep their hash
+        if self.svc_max_iter != SVC_MAX_ITER:
             fields["svc_max_iter"] = self.svc_max_iter
+        if self.protocol is not None:
+            fields["protocol"] = self.protocol
         return fields
 
     def execution_fields(self) -> dict[str, Any]:
@@ -219,6 +140,7 @@ class RunConfig:
             "cache_dir": self.cache_dir,
             "fail_fast": self.fail_fast,
             "skip_missing": self.skip_missing,
+            "embedded": self.embedded,
         }
 
     @property
@@ -241,51 +163,10 @@ def config_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: s
     return lines
 
 
-# ----------------------------------------------------------------------------------------------- parsing
-
-
-def parse_value(text: str) -> Any:
-    """Read one grid value given on the command line: int, float, ``none`` or a bare string."""
-    text = text.strip()
-    if text.lower() in ("none", "null"):
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def parse_grid_options(options: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
-    """Parse ``--grid KERNEL.PARAM=V1,V2`` options into ``{kernel: {param: [values]}}``."""
-    grids: dict[str, dict[str, list[Any]]] = {}
-    for option in options:
-        target, sep, values = option.partition("=")
-        kernel, dot, param = target.strip().partition(".")
-        if not sep or not dot or not kernel or not param or not values.strip():
-            raise InvalidParameterError(
-                f"--grid {option!r} must look like KERNEL.PARAM=V1,V2 (e.g. rntk.sigma_u=0.25,0.5 or rbf.C=1,10)"
-            )
-        grids.setdefault(kernel, {})[param.strip()] = [parse_value(v) for v in values.split(",")]
-    return grids
-
-
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read a run configuration file; unknown top-level keys are refused with the valid ones listed."""
-    path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise RunError(f"configuration file {str(path)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RunError(f"configuration file {str(path)!r} is not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - set(_CONFIG_KEYS))
-    if unknown:
-        raise InvalidParameterError(
-            f"{path}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys: {', '.join(_CONFIG_KEYS)}"
-        )
+    """Read a run TOML file (``--config``); unknown keys are refused with the valid ones listed."""
+    data = read_toml(path)
+    check_keys(str(path), data, FILE_KEYS)
     return data
 
 
@@ -293,38 +174,26 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _c_grid(kernel: str, values: Sequence[Any]) -> tuple[float, ...]:
-    grid = []
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise InvalidParameterError(f"{kernel} C values must be positive finite numbers; got {value!r}")
-        grid.append(float(value))
-    if not grid:
-        raise InvalidParameterError(f"the {kernel} C grid is empty")
-    return tuple(grid)
+def _kernel_tables(source: Mapping[str, Any], key: str, where: str) -> Mapping[str, Mapping[str, Any]]:
+    tables = source.get(key, {})
+    if not isinstance(tables, Mapping):
+        raise InvalidParameterError(f"{where}'{key}' must be a table: [{key}.KERNEL]")
+    for kernel, axes in tables.items():
+        if kernel not in KERNELS:
+            raise InvalidParameterError(f"{where}{key} given for unknown kernel {kernel!r}; registered kernels: "
+                                        f"{', '.join(sorted(KERNELS))}")
+        if not isinstance(axes, Mapping):
+            raise InvalidParameterError(f"{where}the {key} of {kernel!r} must map parameter names to values")
+    return tables
 
 
-def _kernel_grid(name: str, axes: Mapping[str, Any]) -> KernelGrid:
-    spec = KERNELS[name]
-    overrides = []
-    c_values: tuple[float, ...] = DEFAULT_C_GRIDS.get(name, _ARORA_C)
-    for param, raw in sorted(axes.items()):
-        values = _as_list(raw)
-        if param == "C":
-            c_values = _c_grid(name, values)
-            continue
-        if param not in spec.params:
-            raise InvalidParameterError(
-                f"unknown parameter {param!r} for kernel {name!r}; valid parameters: "
-                f"{', '.join(sorted(spec.params))}, C"
-            )
-        if not values:
-            raise InvalidParameterError(f"the {name} grid of {param!r} is empty")
-        coerced = tuple(_plain(spec.params[param].coerce(name, param, value)) for value in values)
-        overrides.append((param, coerced))
-    grid = KernelGrid(name, tuple(overrides), c_values)
-    grid.settings(_PROBE)  # refuses a grid whose every combination is invalid
-    return grid
+def _pick(name: str, given: Any, file: Mapping[str, Any], default: Any, source: str | None) -> Any:
+    """A scalar field: the command line's value, else the file's, else the default; validated."""
+    if given is not None:
+        return check_value(name, given)
+    if name in file:
+        return check_value(name, file[name], source or "configuration file")
+    return default
 
 
 def build_config(
@@ -335,6 +204,7 @@ def build_config(
     kernels: Sequence[str] | None = None,
     grids: Mapping[str, Mapping[str, Any]] | None = None,
     file: Mapping[str, Any] | None = None,
+    source: str | None = None,
     **execution: Any,
 ) -> RunConfig:
     """Validate and merge the command line and a configuration file into a :class:`RunConfig`.
@@ -354,18 +224,22 @@ def build_config(
     grids : mapping, optional
         ``{kernel: {param: values}}`` from ``--grid`` options.
     file : mapping, optional
-        The content of a TOML configuration (:func:`load_toml`).
+        The content of a run TOML file (:func:`load_toml`), or of a leaderboard run definition.
+    source : str, optional
+        Where ``file`` comes from, named in messages.
     **execution
         ``data_dir``, ``n_jobs``, ``backend``, ``scheduler``, ``cache_dir``, ``fail_fast``, ``skip_missing``,
-        ``cv_folds``, ``seed``, ``svc_max_iter``.
+        ``embedded``, ``protocol``, ``cv_folds``, ``seed``, ``svc_max_iter``: command-line values (None: not given).
 
     Raises
     ------
     InvalidParameterError
-        Unknown kernel, parameter or dataset names (the message lists the choices), invalid values.
+        Unknown kernel, parameter, protocol or dataset names (the message lists the choices or suggests the
+        closest), invalid values (the message names the option or file key).
     """
     file = dict(file or {})
-    suite = suite or file.get("suite") or "demo"
+    where = f"{source}: " if source else ""
+    suite = check_value("suite", suite) if suite is not None else _pick("suite", None, file, "demo", source)
     names = list(kernels) if kernels else _as_list(file.get("kernels", list(DEFAULT_KERNELS)))
     for name in names:
         if name not in KERNELS:
@@ -376,79 +250,66 @@ def build_config(
         raise InvalidParameterError(f"kernel listed twice: {', '.join(names)}")
 
     merged: dict[str, dict[str, Any]] = {}
-    file_grid = file.get("grid", {})
-    if not isinstance(file_grid, Mapping):
-        raise InvalidParameterError("'grid' in a configuration file must be a table: [grid.KERNEL]")
-    for source in (file_grid, grids or {}):
-        for kernel, axes in source.items():
-            if kernel not in KERNELS:
-                raise InvalidParameterError(
-                    f"grid given for unknown kernel {kernel!r}; registered kernels: {', '.join(sorted(KERNELS))}"
-                )
-            if not isinstance(axes, Mapping):
-                raise InvalidParameterError(f"the grid of {kernel!r} must map parameter names to values")
+    file_grids = _kernel_tables(file, "grid", where)
+    cli_grids = _kernel_tables({"grid": grids or {}}, "grid", "")
+    for tables in (file_grids, cli_grids):
+        for kernel, axes in tables.items():
             merged.setdefault(kernel, {}).update(axes)
-    kernel_grids = tuple(_kernel_grid(name, merged.get(name, {})) for name in names)
+    ties = _kernel_tables(file, "tie", where)
+    # A --grid for a kernel the run leaves out is a mistake; a file's grids may cover more kernels than
+    # --kernel picks from it, but not more than the file's own kernel list.
+    stray = [kernel for kernel in cli_grids if kernel not in names]
+    if not kernels:
+        stray += [kernel for kernel in {**file_grids, **ties} if kernel not in names and kernel not in stray]
+    if stray:
+        raise InvalidParameterError(
+            f"grid or tie given for kernel(s) {', '.join(map(repr, stray))}, which the run does not include "
+            f"(kernels: {', '.join(names)}); add them with --kernel or remove the grid"
+        )
+    kernel_grids = tuple(kernel_grid(name, merged.get(name, {}), ties.get(name, {})) for name in names)
 
     chosen = list(datasets) if datasets else _as_list(file.get("datasets", []))
     if suite_datasets is not None:
         unknown = [name for name in chosen if name not in suite_datasets]
         if unknown:
+            hints = "".join(suggest(name, suite_datasets) for name in unknown[:3])
+            listing = (f"its datasets: {', '.join(suite_datasets)}" if len(suite_datasets) <= 20 else
+                       f"`rntk-bench datasets list --suite {suite}` lists its {len(suite_datasets)} datasets")
             raise InvalidParameterError(
-                f"dataset(s) {', '.join(map(repr, unknown))} not in suite {suite!r}; its datasets: "
-                f"{', '.join(suite_datasets)}"
+                f"dataset(s) {', '.join(map(repr, unknown))} not in suite {suite!r}{hints} ({listing})"
             )
         chosen = [name for name in suite_datasets if name in chosen] if chosen else list(suite_datasets)
     if len(set(chosen)) != len(chosen):
         raise InvalidParameterError("a dataset is listed twice")
 
-    cv_folds = execution.pop("cv_folds", None)
-    cv_folds = int(file.get("cv_folds", 5) if cv_folds is None else cv_folds)
-    if cv_folds < 2:
-        raise InvalidParameterError(f"cv_folds must be at least 2; got {cv_folds}")
-    seed = execution.pop("seed", None)
-    seed = int(file.get("seed", 0) if seed is None else seed)
-    svc_max_iter = execution.pop("svc_max_iter", None)
-    svc_max_iter = file.get("svc_max_iter", SVC_MAX_ITER) if svc_max_iter is None else svc_max_iter
-    if isinstance(svc_max_iter, float) and svc_max_iter.is_integer():
-        svc_max_iter = int(svc_max_iter)  # 1e6 in TOML is a float
-    if isinstance(svc_max_iter, bool) or not isinstance(svc_max_iter, int) or svc_max_iter < 1:
-        raise InvalidParameterError(f"svc_max_iter must be a positive whole number of iterations; got {svc_max_iter!r}")
+    protocol = _pick("protocol", execution.pop("protocol", None), file, None, source)
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise InvalidParameterError(f"unknown protocol {protocol!r}; protocols: {', '.join(PROTOCOLS)}")
     n_jobs = execution.pop("n_jobs", None)
-    n_jobs = 1 if n_jobs is None else int(n_jobs)
-    if n_jobs < 1:
-        raise InvalidParameterError(f"--jobs must be at least 1; got {n_jobs}")
-    backend = execution.pop("backend", "loky") or "loky"
-    if backend not in BACKENDS:
-        raise InvalidParameterError(f"unknown backend {backend!r}; choices: {', '.join(BACKENDS)}")
+    backend = execution.pop("backend", None) or "loky"
     scheduler = execution.pop("scheduler", None)
-    if scheduler and backend != "dask":
-        raise InvalidParameterError("--scheduler needs --backend dask")
-    data_dir = execution.pop("data_dir", None)
-    cache_dir = execution.pop("cache_dir", None)
     config = RunConfig(
         suite=suite,
         datasets=tuple(chosen),
         kernels=kernel_grids,
-        cv_folds=cv_folds,
-        seed=seed,
-        svc_max_iter=svc_max_iter,
-        data_dir=None if data_dir is None else str(data_dir),
-        n_jobs=n_jobs,
-        backend=backend,
-        scheduler=scheduler or None,
-        cache_dir=None if cache_dir is None else str(cache_dir),
+        protocol=protocol,
+        cv_folds=_pick("cv_folds", execution.pop("cv_folds", None), file, DEFAULT_CV_FOLDS, source),
+        seed=_pick("seed", execution.pop("seed", None), file, DEFAULT_SEED, source),
+        svc_max_iter=_pick("svc_max_iter", execution.pop("svc_max_iter", None), file, SVC_MAX_ITER, source),
+        data_dir=None if (data_dir := execution.pop("data_dir", None)) is None else str(data_dir),
+        n_jobs=1 if n_jobs is None else resolve_jobs(check_value("n_jobs", n_jobs)),
+        backend=check_value("backend", backend),
+        scheduler=None if not scheduler else check_value("scheduler", scheduler),
+        cache_dir=None if (cache_dir := execution.pop("cache_dir", None)) is None else str(cache_dir),
         fail_fast=bool(execution.pop("fail_fast", False)),
-        skip_missing=bool(execution.pop("skip_missing", False)),
+        skip_missing=_pick("skip_missing", execution.pop("skip_missing", None) or None, file, False, source),
+        embedded=bool(execution.pop("embedded", True)),
     )
+    if config.scheduler and config.backend != "dask":
+        raise InvalidParameterError("--scheduler needs --backend dask")
     if execution:
         raise TypeError(f"build_config got unexpected arguments: {', '.join(execution)}")
     return config
-
-
-def setting_id(name: str, params: Mapping[str, Any]) -> str:
-    """Canonical id of one kernel setting (the registry's ``name[k=v,...]``)."""
-    return kernel_id(name, params)
 
 
 __all__ = [
@@ -462,5 +323,4 @@ __all__ = [
     "load_toml",
     "parse_grid_options",
     "parse_value",
-    "setting_id",
 ]

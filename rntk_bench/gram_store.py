@@ -18,16 +18,16 @@ miss the same part at the same time both compute it and the second rename wins w
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import tempfile
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import joblib
 import numpy as np
 
+from rntk_bench.atomic import atomic_write
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.kernels import KERNELS, Kernel, get_kernel
 
@@ -75,16 +75,7 @@ class GramStore:
     def save(self, dataset: str, key: str, value: np.ndarray) -> np.ndarray:
         """Store ``value`` atomically (temporary file, then rename); returns it as contiguous float64."""
         value = np.ascontiguousarray(value, dtype=np.float64)
-        path = self.path(dataset, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.save(stream, value)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path(dataset, key), lambda stream: np.save(stream, value))
         return value
 
     def load_or_compute(self, dataset: str, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
@@ -185,4 +176,58 @@ def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[s
     return gram
 
 
-__all__ = ["GramStore", "kernel_parts", "part_key", "stored_part_ids", "shares_grams", "siblings_of", "stored_gram"]
+class SharingTask(Protocol):
+    """What :class:`SharedParts` needs to know of a task (``rntk_bench.planning.Task`` has it)."""
+
+    dataset: str
+    kernel_id: str
+    shared: tuple[str, ...]
+
+
+class SharedParts:
+    """The Gram parts that a run's tasks share, and how long each is still needed.
+
+    The store owns the files and this ledger owns their reader counts, in one place: every task still to run
+    counts as a reader of each id in its ``shared``; when it finishes (:meth:`finished`) a part nobody will read
+    again is deleted, and whatever is left of a dataset (files an interrupted earlier session wrote for tasks
+    already done) goes with the dataset's last task.
+
+    Parameters
+    ----------
+    store : GramStore
+        The run's private parts folder.
+    tasks : iterable of task
+        The tasks still to run (``dataset``, ``kernel_id``, ``shared``).
+    """
+
+    def __init__(self, store: GramStore, tasks: Iterable[SharingTask]):
+        tasks = list(tasks)
+        self.store = store
+        self._remaining = Counter(task.dataset for task in tasks)
+        self._readers = Counter((task.dataset, part) for task in tasks for part in task.shared)
+        self._shared = {(task.dataset, task.kernel_id): task.shared for task in tasks}
+
+    @property
+    def root(self) -> str:
+        """The folder workers read and write parts in."""
+        return str(self.store.root)
+
+    def finished(self, dataset: str, kernel_id: str) -> None:
+        """Count the task ``(dataset, kernel_id)`` out of its parts' readers and delete what is no longer read."""
+        for part in self._shared.get((dataset, kernel_id), ()):
+            self._readers[(dataset, part)] -= 1
+            if self._readers[(dataset, part)] <= 0:
+                self.store.forget_part(dataset, part)
+        self._remaining[dataset] -= 1
+        if self._remaining[dataset] <= 0:
+            self.store.forget(dataset)
+
+    def clear(self) -> None:
+        """Delete every part (the run is complete)."""
+        self.store.clear()
+
+
+__all__ = [
+    "GramStore", "SharedParts", "kernel_parts", "part_key", "stored_part_ids", "shares_grams", "siblings_of",
+    "stored_gram",
+]

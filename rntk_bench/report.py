@@ -1,17 +1,10 @@
-"""Leaderboards: pure functions of results tables, and one function that writes them all.
-
-The statistics follow Arora et al. (ICLR 2020) and Demsar (JMLR 2006) / Benavoli et al. (JMLR 2016):
+"""Reports: the leaderboard of one or more runs, as tables, markdown and figures.
 
 * accuracy of a kernel on a dataset: the mean test accuracy over the dataset's reported splits (one for UCR
   and embedded data, the four ``conxuntos_kfold.dat`` folds for UCI);
 * only datasets on which every compared kernel has an accuracy enter the summary (complete blocks);
-* rank: 1 for the most accurate kernel of a dataset, tied kernels share the mean of their ranks (Friedman);
-* P90 / P95: the share of datasets where a kernel reaches at least 90 % / 95 % of the best accuracy of the
-  compared kernels on that dataset; PMA: the mean over datasets of accuracy / best accuracy (1 where every
-  kernel scores 0);
-* wins / ties / losses of each kernel against the reference kernel (rntk), by accuracy on each dataset;
-* Friedman's chi-square test over all kernels; pairwise Wilcoxon signed-rank tests with Holm's correction;
-  a critical-difference diagram whose bars join kernels that no corrected Wilcoxon test separates.
+* ranks, P90 / P95 / PMA, wins / ties / losses and the tests are those of :mod:`rntk_bench.statistics`; the
+  figures come from :mod:`rntk_bench.plots`.
 """
 
 from __future__ import annotations
@@ -24,18 +17,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from rntk_bench.atomic import atomic_write_text
 from rntk_bench.errors import RunError
-from rntk_bench.results import (
-    REPORTABLE,
-    atomic_write_text,
-    read_results,
-    read_run_info,
+from rntk_bench.plots import plot_critical_difference
+from rntk_bench.results import REPORTABLE, read_results
+from rntk_bench.run_folder import RunInfo
+from rntk_bench.statistics import (
+    ALPHA,
+    REFERENCE,
+    cliques,
+    complete_cases,
+    friedman_test,
+    summary_table,
+    wilcoxon_holm,
 )
 
-REFERENCE = "rntk"
-ALPHA = 0.05
 LEADERBOARD_FILE = "leaderboard.md"
 PER_DATASET_FILE = "per_dataset.csv"
 SUMMARY_FILE = "summary.csv"
@@ -146,170 +143,6 @@ def selected_settings_text(counts: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def rank_table(accuracy: pd.DataFrame) -> pd.DataFrame:
-    """Friedman ranks per dataset: 1 = most accurate, ties share their mean rank. Complete rows only."""
-    return accuracy.rank(axis=1, ascending=False, method="average")
-
-
-def summary_table(accuracy: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
-    """Per kernel: mean and std of accuracy, mean rank, P90, P95, PMA, wins/ties/losses against ``reference``.
-
-    Parameters
-    ----------
-    accuracy : DataFrame
-        Datasets x kernels, complete (no NaN): see :func:`complete_cases`.
-    reference : str
-        Kernel the others are compared with; the W/T/L columns are empty when it is absent.
-
-    Returns
-    -------
-    DataFrame indexed by kernel, sorted by mean rank (then name).
-    """
-    best = accuracy.max(axis=1)
-    ratio = accuracy.div(best.where(best > 0), axis=0).fillna(1.0)  # every kernel at 0: all equal the best
-    ranks = rank_table(accuracy)
-    summary = pd.DataFrame({
-        "n_datasets": accuracy.count(),
-        "mean_accuracy": accuracy.mean(),
-        "std_accuracy": accuracy.std(ddof=1),
-        "mean_rank": ranks.mean(),
-        "p90": (ratio >= 0.90 - 1e-12).mean(),
-        "p95": (ratio >= 0.95 - 1e-12).mean(),
-        "pma": ratio.mean(),
-    })
-    if reference in accuracy.columns:
-        ref = accuracy[reference]
-        summary["wins"] = [int((accuracy[k] > ref).sum()) if k != reference else pd.NA for k in accuracy.columns]
-        summary["ties"] = [int((accuracy[k] == ref).sum()) if k != reference else pd.NA for k in accuracy.columns]
-        summary["losses"] = [int((accuracy[k] < ref).sum()) if k != reference else pd.NA for k in accuracy.columns]
-    else:
-        summary["wins"] = summary["ties"] = summary["losses"] = pd.NA
-    summary.index.name = "kernel"
-    return summary.sort_values(["mean_rank", "kernel"], kind="stable")
-
-
-def complete_cases(accuracy: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Datasets on which every kernel has an accuracy, and the names of the others."""
-    complete = accuracy.dropna(axis=0, how="any")
-    return complete, [name for name in accuracy.index if name not in complete.index]
-
-
-# ----------------------------------------------------------------------------------------------- tests
-
-
-def friedman_test(accuracy: pd.DataFrame) -> tuple[float, float]:
-    """Friedman's chi-square statistic and p-value over the kernels (NaN with < 3 kernels or < 2 datasets)."""
-    if accuracy.shape[1] < 3 or accuracy.shape[0] < 2:
-        return math.nan, math.nan
-    values = accuracy.to_numpy()
-    if np.all(values == values[:, :1]):  # every dataset a full tie: no evidence of any difference
-        return 0.0, 1.0
-    statistic, p_value = stats.friedmanchisquare(*values.T)
-    return float(statistic), float(p_value)
-
-
-def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm's step-down adjusted p-values: ``max_{j<=i} min(1, (m - j + 1) p_(j))`` in ascending order."""
-    p = np.asarray(p_values, dtype=float)
-    order = np.argsort(p, kind="stable")
-    m = len(p)
-    adjusted = np.empty(m)
-    running = 0.0
-    for position, index in enumerate(order):
-        running = max(running, min(1.0, (m - position) * p[index]))
-        adjusted[index] = running
-    return adjusted
-
-
-def wilcoxon_holm(accuracy: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
-    """Pairwise two-sided Wilcoxon signed-rank tests (zero differences dropped) with Holm's correction.
-
-    Returns
-    -------
-    DataFrame with columns kernel_a, kernel_b, n_datasets, wins_a, wins_b, statistic, p_value, p_holm,
-    significant (``p_holm < alpha``).
-    """
-    rows = []
-    kernels = list(accuracy.columns)
-    for i, a in enumerate(kernels):
-        for b in kernels[i + 1:]:
-            diff = (accuracy[a] - accuracy[b]).to_numpy()
-            if np.all(diff == 0):
-                statistic, p_value = math.nan, 1.0
-            else:
-                result = stats.wilcoxon(accuracy[a], accuracy[b], zero_method="wilcox", alternative="two-sided")
-                statistic, p_value = float(result.statistic), float(result.pvalue)
-            rows.append({"kernel_a": a, "kernel_b": b, "n_datasets": len(diff), "wins_a": int((diff > 0).sum()),
-                         "wins_b": int((diff < 0).sum()), "statistic": statistic, "p_value": p_value})
-    table = pd.DataFrame(rows, columns=["kernel_a", "kernel_b", "n_datasets", "wins_a", "wins_b", "statistic",
-                                        "p_value"])
-    table["p_holm"] = holm(table["p_value"]) if len(table) else []
-    table["significant"] = table["p_holm"] < alpha
-    return table
-
-
-def cliques(mean_ranks: pd.Series, pairwise: pd.DataFrame) -> list[list[str]]:
-    """Maximal runs of kernels, consecutive by mean rank, that no significant pairwise test separates.
-
-    Returns
-    -------
-    list of list of str
-        Each with at least two kernels, ordered by rank; none contained in another.
-    """
-    order = list(mean_ranks.sort_values(kind="stable").index)
-    separated = {frozenset((row.kernel_a, row.kernel_b)) for row in pairwise.itertuples() if row.significant}
-    runs: list[list[str]] = []
-    for start in range(len(order)):
-        end = start
-        while end + 1 < len(order) and all(
-            frozenset((order[k], order[end + 1])) not in separated for k in range(start, end + 1)
-        ):
-            end += 1
-        run = order[start:end + 1]
-        if len(run) >= 2 and not any(set(run) <= set(other) for other in runs):
-            runs.append(run)
-    return runs
-
-
-def plot_critical_difference(mean_ranks: pd.Series, groups: list[list[str]], path: str | Path,
-                             title: str = "") -> Path:
-    """Draw a critical-difference diagram (rank axis, kernels at their mean rank, bars over groups) as PNG."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    ranks = mean_ranks.sort_values(kind="stable")
-    k = len(ranks)
-    low, high = 1, max(k, 2)
-    half = math.ceil(k / 2)
-    height = 1.2 + 0.3 * half + 0.25 * len(groups)
-    figure = Figure(figsize=(7, height))
-    FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.05, 0.02, 0.9, 0.9))
-    axes.set_xlim(low - 0.4, high + 0.4)
-    axes.set_ylim(-(0.6 + 0.3 * half + 0.25 * len(groups)), 0.6)
-    axes.axis("off")
-    axes.hlines(0, low, high, color="black", linewidth=1)
-    for tick in range(low, high + 1):
-        axes.vlines(tick, 0, 0.1, color="black", linewidth=1)
-        axes.text(tick, 0.18, str(tick), ha="center", va="bottom", fontsize=9)
-    for position, (name, rank) in enumerate(ranks.items()):
-        left = position < half
-        row = position if left else k - 1 - position
-        y = -(0.35 + 0.3 * row)
-        x_text = low - 0.3 if left else high + 0.3
-        axes.plot([rank, rank, x_text], [0, y, y], color="black", linewidth=0.8)
-        axes.text(x_text, y, f"{name} ({rank:.2f})" if left else f"({rank:.2f}) {name}",
-                  ha="right" if left else "left", va="center", fontsize=9)
-    for index, group in enumerate(groups):
-        y = -(0.2 + 0.12 * index)
-        axes.hlines(y, ranks[group[0]] - 0.03, ranks[group[-1]] + 0.03, color="black", linewidth=3)
-    if title:
-        axes.set_title(title, fontsize=10)
-    path = Path(path)
-    figure.savefig(path, dpi=120, bbox_inches="tight")
-    return path
-
-
 # ----------------------------------------------------------------------------------------------- output
 
 
@@ -381,53 +214,6 @@ def summary_markdown(board: Leaderboard, reference: str = REFERENCE) -> list[str
     out.append("Friedman test: " + ("not applicable (needs at least 3 kernels and 2 datasets)."
                                      if math.isnan(p_value) else f"chi2 = {statistic:.3f}, p = {p_value:.3g}."))
     return out
-
-
-def plot_rntk_scatter(accuracy: pd.DataFrame, path: str | Path, reference: str = REFERENCE,
-                      title: str = "") -> Path | None:
-    """Scatter ``reference``'s accuracy (y) against each other kernel's (x), one panel per kernel, as PNG.
-
-    Parameters
-    ----------
-    accuracy : DataFrame
-        Datasets x kernels, complete (no NaN), accuracies in [0, 1].
-    path : path
-        Where the PNG goes.
-
-    Returns
-    -------
-    Path or None
-        None (nothing drawn) when ``reference`` or any other kernel, or every dataset, is missing.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    others = [kernel for kernel in accuracy.columns if kernel != reference]
-    if reference not in accuracy.columns or not others or accuracy.empty:
-        return None
-    figure = Figure(figsize=(3.2 * len(others), 3.5))
-    FigureCanvasAgg(figure)
-    y = 100 * accuracy[reference].to_numpy()
-    low = max(0.0, math.floor(float(100 * accuracy.min().min()) / 10) * 10)
-    for index, kernel in enumerate(others):
-        axes = figure.add_subplot(1, len(others), index + 1)
-        x = 100 * accuracy[kernel].to_numpy()
-        axes.plot([low, 100], [low, 100], color="grey", linewidth=0.8)
-        axes.scatter(x, y, s=12, alpha=0.7)
-        axes.set_xlim(low - 2, 102)  # a margin, so that points on the limits stay visible
-        axes.set_ylim(low - 2, 102)
-        axes.set_aspect("equal")
-        axes.set_xlabel(f"{kernel} accuracy %")
-        if index == 0:
-            axes.set_ylabel(f"{reference} accuracy %")
-        above, below = int((y > x).sum()), int((y < x).sum())
-        axes.set_title(f"{reference} better {above}, worse {below}", fontsize=9)
-    if title:
-        figure.suptitle(f"{title} ({len(accuracy)} datasets)", fontsize=10)
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    return path
 
 
 def leaderboard_markdown(board: Leaderboard, runs: Sequence[dict], reference: str = REFERENCE,
@@ -503,10 +289,9 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     tables, runs = [], []
     for run_dir in run_dirs:
         tables.append(read_results(run_dir))
-        info = read_run_info(run_dir) if (Path(run_dir) / "run.json").exists() else {}
-        runs.append({"path": str(run_dir), "suite": info.get("config", {}).get("suite"),
-                     "config_hash": info.get("config_hash"), "started": info.get("started"),
-                     "git": (info.get("git") or {}).get("revision")})
+        info = RunInfo.read(run_dir) if RunInfo.exists(run_dir) else RunInfo()
+        runs.append({"path": str(run_dir), "suite": info.config.get("suite"), "config_hash": info.config_hash,
+                     "started": info.started, "git": (info.git or {}).get("revision")})
     table, notes = merge_tables(tables)
     if kernels is not None and not table.empty:
         table = table[table["kernel"].isin(list(kernels))].reset_index(drop=True)
@@ -537,23 +322,16 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
 
 
 __all__ = [
+    "CD_FILE",
     "Leaderboard",
     "ReportOutcome",
     "accuracy_table",
     "build_leaderboard",
-    "cliques",
-    "complete_cases",
-    "friedman_test",
-    "holm",
     "leaderboard_markdown",
     "merge_tables",
-    "plot_critical_difference",
-    "plot_rntk_scatter",
-    "rank_table",
     "selected_settings",
     "selected_settings_text",
     "summary_markdown",
-    "summary_table",
     "summary_text",
-    "wilcoxon_holm",
+    "write_report",
 ]

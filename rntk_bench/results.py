@@ -1,25 +1,14 @@
-"""What a run folder holds, how it is written without losing anything, and how it is read back.
+"""The tables of a run, built from its task files: the selected configuration of every (dataset, kernel)
+with its accuracies (``results.csv``), and every score behind the selection (``scores.csv``).
 
-A run folder::
-
-    run.json          configuration, config hash, package versions, git revision, machine, start and end
-    tasks/DATASET/KERNEL-HASH.json
-                      one file per finished task (dataset x kernel setting): its scores for every C and
-                      split, timings, status; written atomically (temporary file, then rename)
-    results.csv       the tidy table, one row per (dataset, kernel, split), built from the task files
-    scores.csv        every score behind the selection: one row per (dataset, kernel setting, C, split)
-
-The task files are the source of truth: ``results.csv`` is a pure function of them (:func:`combine`), so an
-interrupted run loses only the tasks in flight and a resumed run ends with the same table.
+The task files (:mod:`rntk_bench.run_folder`) are the source of truth: ``results.csv`` is a pure function of
+them (:func:`combine`), so an interrupted run loses only the tasks in flight and a resumed run ends with the
+same table. Each (dataset, kernel) is selected by the selection rule of the protocol its tasks ran under.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rntk_bench.atomic import atomic_write_text
 from rntk_bench.errors import RunError
-from rntk_bench.protocols import Candidate, select
+from rntk_bench.protocols import Candidate, get_protocol
+from rntk_bench.run_folder import TASKS_DIR, RunInfo, read_task_results
 
-RUN_FILE = "run.json"
-TASKS_DIR = "tasks"
 RESULTS_FILE = "results.csv"
 SCORES_FILE = "scores.csv"
 
@@ -75,85 +64,6 @@ SCORE_COLUMNS = (
 )
 REPORTABLE = ("ok", "partial")
 """Statuses whose rows carry a selected configuration and accuracies."""
-
-
-# ------------------------------------------------------------------------------------------- writing
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never a part.
-
-    The text goes to a temporary file in the same folder, is flushed to disk, then renamed over ``path``.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: str | Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=_json_default) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "_"
-
-
-def task_path(run_dir: str | Path, dataset: str, kernel_id: str) -> Path:
-    """Where the result of the task (``dataset``, kernel setting ``kernel_id``) lives in a run folder."""
-    digest = hashlib.sha256(f"{dataset}\0{kernel_id}".encode()).hexdigest()[:12]
-    kernel = kernel_id.split("[", 1)[0]
-    return Path(run_dir) / TASKS_DIR / _safe(dataset) / f"{_safe(kernel)}-{digest}.json"
-
-
-def write_task_result(run_dir: str | Path, result: dict[str, Any]) -> Path:
-    """Write one task's result file atomically; returns its path."""
-    path = task_path(run_dir, result["dataset"], result["kernel_id"])
-    atomic_write_json(path, result)
-    return path
-
-
-# ------------------------------------------------------------------------------------------- reading
-
-
-def read_task_results(run_dir: str | Path) -> list[dict[str, Any]]:
-    """Every task result file of a run folder (unreadable files, which atomic writes never leave, are skipped)."""
-    results = []
-    for path in sorted((Path(run_dir) / TASKS_DIR).glob("*/*.json")):
-        try:
-            results.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError):
-            continue
-    return results
-
-
-def read_run_info(run_dir: str | Path) -> dict[str, Any]:
-    """The ``run.json`` of a run folder."""
-    path = Path(run_dir) / RUN_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{str(run_dir)!r} is not a run folder: it has no {RUN_FILE}") from None
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{path} is not valid JSON: {exc}") from None
 
 
 # ------------------------------------------------------------------------------------------ combining
@@ -230,7 +140,7 @@ def _group_rows(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
         )
         for result in ok
     ]
-    chosen, c_index = select(candidates)
+    chosen, c_index = get_protocol(first.get("protocol") or "train-cv-test").select(candidates)
     winner = next(result for result in ok if result["setting_index"] == chosen.setting_index)
     status, error = ("partial", f"{len(failed)} of {planned} settings failed: {messages}") if failed else ("ok", "")
     rows = []
@@ -288,9 +198,8 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
     if not run_dir.is_dir():
         raise RunError(f"run folder {str(run_dir)!r} does not exist")
     if (run_dir / TASKS_DIR).is_dir():
-        info = read_run_info(run_dir) if (run_dir / RUN_FILE).exists() else {}
-        config = info.get("config", {})
-        return combine(read_task_results(run_dir), config.get("datasets"), list(config.get("kernels", {})))
+        info = RunInfo.read(run_dir) if RunInfo.exists(run_dir) else RunInfo()
+        return combine(read_task_results(run_dir), info.dataset_order, info.kernel_order)
     path = run_dir / RESULTS_FILE
     if not path.exists():
         raise RunError(f"{str(run_dir)!r} has neither task files nor {RESULTS_FILE}: is it a run folder?")
@@ -305,18 +214,10 @@ __all__ = [
     "REPORTABLE",
     "RESULTS_FILE",
     "RESULT_COLUMNS",
-    "RUN_FILE",
     "SCORES_FILE",
     "SCORE_COLUMNS",
-    "TASKS_DIR",
-    "atomic_write_json",
-    "atomic_write_text",
     "combine",
     "read_results",
-    "read_run_info",
-    "read_task_results",
     "score_table",
-    "task_path",
     "write_tables",
-    "write_task_result",
 ]

@@ -76,7 +76,7 @@ def test_report_command_rewrites_and_merges(demo_run, tmp_path):
         (["--data-dir", "/no/such/folder"], ["data folder", "does not exist"]),
         (["--resume"], ["--resume needs --out"]),
         (["--backend", "spark"], ["unknown backend 'spark'", "loky, dask"]),
-        (["--jobs", "0"], ["--jobs must be at least 1"]),
+        (["--jobs", "0"], ["--jobs (n_jobs) must be a whole number of workers"]),
     ],
 )
 def test_bad_input_exits_1_with_a_message_and_writes_nothing(tmp_path, monkeypatch, arguments, words):

@@ -21,8 +21,9 @@ from rntk_bench.gram_store import (
 )
 from rntk_bench.kernels import get_kernel
 from rntk_bench.protocols import evaluate_setting
-from rntk_bench.results import read_task_results
-from rntk_bench.runner import PARTS_DIR, PreloadedDatasets, run_benchmark
+from rntk_bench.run_data import PreloadedDatasets
+from rntk_bench.run_folder import read_task_results
+from rntk_bench.runner import PARTS_DIR, run_benchmark
 
 _SPEC = importlib.util.spec_from_file_location("synthetic", Path(__file__).parent / "data" / "runner" / "synthetic.py")
 synthetic = importlib.util.module_from_spec(_SPEC)
@@ -113,12 +114,12 @@ def test_forget_part_deletes_one_settings_blocks_only(tmp_path):
 
 
 def test_stored_gram_shares_parts_between_settings_and_scores_like_direct_computation(tmp_path, monkeypatch):
-    from rntk_bench.kernels import engine
+    rntk_module = importlib.import_module("rntk_bench.kernels.rntk")
 
     dataset = synthetic.series_dataset(n_train=16, n_test=8, length=7, seed=3)
     calls = []
-    compute = engine.compute_rntk
-    monkeypatch.setattr(engine, "compute_rntk", lambda *a, **k: calls.append(a[3].direction) or compute(*a, **k))
+    compute = rntk_module.compute_rntk
+    monkeypatch.setattr(rntk_module, "compute_rntk", lambda *a, **k: calls.append(a[3].direction) or compute(*a, **k))
     store = GramStore(tmp_path)
     for direction in ("bidirectional", "forward", "reversed"):
         params = dict(get_kernel("rntk", direction=direction, sigma_h=0.2).params)
@@ -154,16 +155,16 @@ def test_a_run_shares_parts_in_a_private_folder_and_deletes_it(tmp_path):
 
 
 def test_a_sibling_computed_in_the_same_pass_is_read_back(tmp_path, monkeypatch):
-    from rntk_bench.kernels import engine
+    rntk_module = importlib.import_module("rntk_bench.kernels.rntk")
 
     dataset = synthetic.uci_dataset(n=30, n_features=5, seed=2)
     calls = []
-    compute = engine.compute_rntk
+    compute = rntk_module.compute_rntk
     def counting(*args, **kwargs):
         calls.append((args[3].fixed_layers, kwargs.get("with_nngp", False)))
         return compute(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "compute_rntk", counting)
+    monkeypatch.setattr(rntk_module, "compute_rntk", counting)
     store = GramStore(tmp_path)
     for fixed in (0, 1):  # n_layers = 1: the RNTK and its NNGP
         params = dict(get_kernel("rntk", fixed_layers=fixed, output="mean").params)
@@ -183,7 +184,7 @@ def _follow_up_grid(sigma_u):
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_a_run_deletes_each_part_after_its_last_reader_and_computes_each_once(tmp_path, monkeypatch, n_jobs):
-    from rntk_bench.kernels import engine
+    rntk_module = importlib.import_module("rntk_bench.kernels.rntk")
 
     # six groups of six settings (direction x fixed_layers), each group sharing four settings' files
     sigma_u = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5]
@@ -191,8 +192,8 @@ def test_a_run_deletes_each_part_after_its_last_reader_and_computes_each_once(tm
     config = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"], grids=_follow_up_grid(sigma_u),
                           n_jobs=n_jobs)
     calls = []
-    compute = engine.compute_rntk
-    monkeypatch.setattr(engine, "compute_rntk", lambda *a, **k: calls.append(a[3].direction) or compute(*a, **k))
+    compute = rntk_module.compute_rntk
+    monkeypatch.setattr(rntk_module, "compute_rntk", lambda *a, **k: calls.append(a[3].direction) or compute(*a, **k))
     parts = tmp_path / "run" / PARTS_DIR
     peak = []
 
@@ -216,7 +217,7 @@ def test_a_run_deletes_each_part_after_its_last_reader_and_computes_each_once(tm
 
 
 def test_a_setting_without_siblings_reads_its_direction_from_the_bidirectional_task(tmp_path, monkeypatch):
-    from rntk_bench.kernels import engine
+    rntk_module = importlib.import_module("rntk_bench.kernels.rntk")
 
     # fixed_layers = 1 of 2 layers has no NNGP sibling, but its forward and reversed settings are the parts
     # of its bidirectional setting: each direction is computed once per Gram block, not twice
@@ -224,8 +225,8 @@ def test_a_setting_without_siblings_reads_its_direction_from_the_bidirectional_t
     grid = {"rntk": {"direction": ["forward", "reversed", "bidirectional"], "n_layers": [2], "fixed_layers": [1],
                      "sigma_u": [0.5], "sigma_b": [0.1], "sigma_h": [0.0], "C": [1.0, 100.0]}}
     calls = []
-    compute = engine.compute_rntk
-    monkeypatch.setattr(engine, "compute_rntk", lambda *a, **k: calls.append(a[3].direction) or compute(*a, **k))
+    compute = rntk_module.compute_rntk
+    monkeypatch.setattr(rntk_module, "compute_rntk", lambda *a, **k: calls.append(a[3].direction) or compute(*a, **k))
     config = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"], grids=grid)
     outcome = run_benchmark(config, tmp_path / "run", loader=loader)
     assert outcome.n_failed == 0 and outcome.n_run == 3

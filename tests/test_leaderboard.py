@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from rntk_bench import leaderboard as lb
+from rntk_bench.atomic import atomic_write_json
 from rntk_bench.errors import InvalidParameterError, RunError
-from rntk_bench.report import plot_rntk_scatter
-from rntk_bench.results import RUN_FILE, atomic_write_json, write_task_result
+from rntk_bench.plots import plot_rntk_scatter
+from rntk_bench.run_folder import RUN_FILE, write_task_result
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFINITIONS = ROOT / "results" / "leaderboard.toml"
@@ -60,7 +61,7 @@ def test_the_ci_datasets_are_all_in_the_shared_data(shared_datasets):
 def test_ties_enter_the_configuration_hash():
     base = {"suite": "demo", "kernels": ["rntk"], "grid": {"rntk": {"n_layers": [1, 2], "fixed_layers": [0, 1, 2]}}}
     untied = lb.build_run_config(lb.RunDefinition("a", file=base))
-    tied = lb.build_run_config(lb.RunDefinition("a", file=base, ties={"rntk": {"fixed_layers": [0, "n_layers"]}}))
+    tied = lb.build_run_config(lb.RunDefinition("a", file={**base, "tie": {"rntk": {"fixed_layers": [0, "n_layers"]}}}))
     # 18 (sigma_u, sigma_b, sigma_h) settings of the default grid x 5 (depth, frozen) pairs, or x 4 once tied
     assert len(untied.kernel("rntk").settings(PROBE)) == 90 and len(tied.kernel("rntk").settings(PROBE)) == 72
     assert untied.config_hash != tied.config_hash

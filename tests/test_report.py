@@ -14,18 +14,13 @@ from rntk_bench.errors import RunError
 from rntk_bench.report import (
     accuracy_table,
     build_leaderboard,
-    cliques,
-    complete_cases,
-    holm,
     merge_tables,
-    rank_table,
     selected_settings,
     selected_settings_text,
-    summary_table,
-    wilcoxon_holm,
     write_report,
 )
 from rntk_bench.results import RESULT_COLUMNS
+from rntk_bench.statistics import cliques, complete_cases, holm, rank_table, summary_table, wilcoxon_holm
 
 # Accuracy per dataset (d4 is a UCI set: the mean of four folds):
 #        rntk  ntk   rbf

@@ -16,12 +16,19 @@ from rntk_bench.kernels import get_kernel
 from rntk_bench.protocols import (
     Candidate,
     evaluate_setting,
-    kernel_input,
+    get_protocol,
+    protocol_input,
     resample_linear,
-    select,
     stratified_folds,
 )
+from rntk_bench.protocols import first_best as select
 from rntk_bench.results import combine
+
+
+def kernel_input(dataset, kind):
+    """The input a kernel of ``kind`` reads for ``dataset`` under its default protocol."""
+    return protocol_input(dataset, kind, get_protocol(dataset.default_protocol))
+
 
 _SPEC = importlib.util.spec_from_file_location("synthetic", Path(__file__).parent / "data" / "runner" / "synthetic.py")
 synthetic = importlib.util.module_from_spec(_SPEC)

@@ -18,8 +18,11 @@ import pytest
 from rntk_bench.config import build_config
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import RunError
-from rntk_bench.results import RESULT_COLUMNS, read_task_results
-from rntk_bench.runner import PreloadedDatasets, Task, execution_order, run_benchmark
+from rntk_bench.planning import Task, execution_order, plan_tasks, sharing_groups, task_cost
+from rntk_bench.results import RESULT_COLUMNS
+from rntk_bench.run_data import PreloadedDatasets
+from rntk_bench.run_folder import read_task_results
+from rntk_bench.runner import run_benchmark
 
 SYNTHETIC = Path(__file__).parent / "data" / "runner" / "synthetic.py"
 _SPEC = importlib.util.spec_from_file_location("synthetic", SYNTHETIC)
@@ -104,12 +107,11 @@ def test_execution_order_finishes_cheap_datasets_first_and_starts_a_datasets_slo
 
 
 def test_execution_order_takes_groups_sharing_parts_n_jobs_at_a_time_producer_first():
-    from rntk_bench.runner import plan_tasks, sharing_groups
 
     grid = {"direction": ["forward", "reversed", "bidirectional"], "n_layers": [1, 2], "fixed_layers": [0, 1],
             "sigma_u": [0.25, 0.5], "sigma_b": [0.1], "sigma_h": [0.0], "output": ["last"], "C": [1.0]}
     config = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"], grids={"rntk": grid})
-    tasks, _, _ = plan_tasks(config, PreloadedDatasets({"waves": synthetic.series_dataset()}))
+    tasks = plan_tasks(config, PreloadedDatasets({"waves": synthetic.series_dataset()})).tasks
     groups = sharing_groups(tasks)
     # per sigma_u: one layer, fixed 0 and its NNGP 1 (6 tasks); two layers, fixed 0 (3) and fixed 1 (3:
     # the forward and reversed kernels with fixed_layers = 1 are parts of the bidirectional one)
@@ -210,7 +212,8 @@ def test_a_failing_task_becomes_an_error_row_or_raises_with_fail_fast(tmp_path):
     (result, *_) = [r for r in read_task_results(tmp_path / "run") if r["dataset"] == "holes" and "traceback" in r]
     assert "Traceback" in result["traceback"]
     for kernels in (["ntk"], ["rbf"]):
-        failfast = build_config(suite="s", datasets=["holes", "waves"], kernels=kernels, grids=grids, fail_fast=True)
+        failfast = build_config(suite="s", datasets=["holes", "waves"], kernels=kernels,
+                                grids={k: grids[k] for k in kernels}, fail_fast=True)
         with pytest.raises(RunError, match="--fail-fast.*NaN or inf"):
             run_benchmark(failfast, tmp_path / f"run-{kernels[0]}", loader=loader)
 
@@ -326,11 +329,10 @@ def test_the_dask_backend_gives_the_same_table_as_the_local_run(tmp_path, loader
 
 def test_a_setting_computed_in_its_siblings_pass_is_started_after_it():
     from rntk_bench.kernels import get_kernel
-    from rntk_bench.runner import _cost
 
     dataset = synthetic.series_dataset()
-    cost = {fixed: _cost(dataset, "rntk", get_kernel("rntk", n_layers=2, fixed_layers=fixed).params)
+    cost = {fixed: task_cost(dataset, "rntk", get_kernel("rntk", n_layers=2, fixed_layers=fixed).params)
             for fixed in (0, 1, 2)}
     assert cost[2] < cost[0] == cost[1]  # the NNGP (fixed = n_layers) is read back from the RNTK's pass
-    bidirectional = _cost(dataset, "rntk", get_kernel("rntk", direction="bidirectional").params)
-    assert bidirectional == 2 * _cost(dataset, "rntk", get_kernel("rntk").params)
+    bidirectional = task_cost(dataset, "rntk", get_kernel("rntk", direction="bidirectional").params)
+    assert bidirectional == 2 * task_cost(dataset, "rntk", get_kernel("rntk").params)

@@ -7,7 +7,13 @@ from typing import Literal
 
 import numpy as np
 
+from rntk_bench.errors import DatasetError
+
 Collection = Literal["ucr", "uci", "embedded"]
+Kind = Literal["tabular", "series"]
+
+SKLEARN_SETS = ("iris", "wine", "breast_cancer", "digits")
+"""Embedded datasets that scikit-learn bundles: feature vectors, not time series."""
 
 
 @dataclass(frozen=True)
@@ -76,12 +82,22 @@ class Dataset:
         for split in self.splits:
             if split.name == name:
                 return split
-        from rntk_bench.errors import DatasetError
-
         raise DatasetError(
             f"dataset {self.name!r} has no split {name!r}; its splits: "
             + ", ".join(split.name for split in self.splits)
         )
+
+    @property
+    def kind(self) -> Kind:
+        """``"tabular"`` (rows are feature vectors: UCI and scikit-learn's sets) or ``"series"``."""
+        tabular = self.collection == "uci" or (self.collection == "embedded" and self.name in SKLEARN_SETS)
+        return "tabular" if tabular else "series"
+
+    @property
+    def default_protocol(self) -> str:
+        """Name of the protocol that scores this dataset unless a run chooses another
+        (:data:`rntk_bench.protocols.PROTOCOLS`): Arora et al.'s for the UCI collection, else train-cv-test."""
+        return "arora-uci" if self.collection == "uci" else "train-cv-test"
 
     def take(self, indices: np.ndarray) -> np.ndarray | list:
         """Rows ``indices`` of ``X``, keeping the input convention (a list stays a list)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rntk_bench.data.dataset import Dataset, DatasetInfo, Split
+from rntk_bench.data.dataset import SKLEARN_SETS, Dataset, DatasetInfo, Split
 from rntk_bench.data.ucr import load_ts_pair
 from rntk_bench.errors import DatasetError
 
@@ -25,8 +25,8 @@ SKTIME_SETS = (
 )
 """Classification sets bundled with sktime (checked against sktime 1.2.0's ``datasets/data`` folder)."""
 
-SKLEARN_SETS = ("iris", "wine", "breast_cancer", "digits")
-"""UCI sets bundled with scikit-learn (``sklearn.datasets.load_<name>``)."""
+# SKLEARN_SETS, the UCI sets bundled with scikit-learn (sklearn.datasets.load_<name>), is defined with the
+# Dataset class, whose `kind` it decides.
 
 SPLIT_SEED = 0
 """``random_state`` of the stratified split of the scikit-learn sets."""

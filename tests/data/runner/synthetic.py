@@ -65,7 +65,7 @@ def kill_resume_config(n_jobs: int):
 
 
 def kill_resume_datasets():
-    from rntk_bench.runner import PreloadedDatasets
+    from rntk_bench.run_data import PreloadedDatasets
 
     return PreloadedDatasets({"waves": series_dataset(n_train=200, n_test=100, length=150),
                               "blobs": uci_dataset()})

@@ -1,0 +1,124 @@
+"""How tasks execute: one task in a worker (:func:`run_task`), and the backends that run many (joblib's loky
+processes on this machine, or a dask.distributed cluster).
+
+A backend is opened (:func:`open_backend`) before the run writes anything, so an unreachable scheduler stops
+the run with a message and no folder behind. Workers run kernels inside ``limit_threads(cpu_count // n_jobs)``
+so parallel workers do not oversubscribe the cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import joblib
+
+from rntk_bench.config import RunConfig
+from rntk_bench.errors import RunError
+from rntk_bench.gram_store import GramStore, stored_gram
+from rntk_bench.kernels import get_kernel
+from rntk_bench.planning import Task
+from rntk_bench.protocols import evaluate_setting
+from rntk_bench.run_data import Loader
+from rntk_bench.run_folder import now
+from rntk_bench.threads import limit_threads
+
+__all__ = ["Backend", "open_backend", "run_task"]
+
+
+def run_task(
+    task: Task,
+    loader: Loader,
+    n_threads: int = 1,
+    cache_dir: str | None = None,
+    fail_fast: bool = False,
+    parts_dir: str | None = None,
+) -> dict[str, Any]:
+    """Run one task and return its result file's content; a failure becomes ``status="error"``.
+
+    Gram blocks go through a :class:`GramStore` in ``cache_dir`` (every kernel) or, for a task that shares
+    parts or siblings with others (``Task.shared``; ``KernelSpec.parts``, ``KernelSpec.siblings``), in
+    ``parts_dir``, where tasks share them. The task is scored under its planned protocol (``Task.protocol``).
+    With ``fail_fast`` the exception propagates instead.
+    """
+    result: dict[str, Any] = task.describe()
+    result["host"] = socket.gethostname()
+    try:
+        with limit_threads(max(1, int(n_threads))):
+            dataset = loader(task.dataset)
+            kernel = get_kernel(task.kernel, **task.params)
+            store_dir = cache_dir or (parts_dir if task.shared else None)
+            gram = stored_gram(GramStore(store_dir), dataset, task.kernel, kernel.params) if store_dir else None
+            scores = evaluate_setting(kernel, dataset, task.C_grid, protocol=task.protocol, cv_folds=task.cv_folds,
+                                      seed=task.seed, gram=gram, svc_max_iter=task.svc_max_iter)
+        result.update(scores)
+        result.update(status="ok", error="")
+    except Exception as exc:
+        if fail_fast:
+            raise
+        result.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    result["finished"] = now()
+    return result
+
+
+Backend = Callable[[Sequence[Task], Loader, "str | None"], Iterator[dict[str, Any]]]
+"""``results(tasks, loader, parts_dir)``: the tasks' results, in completion order."""
+
+
+@contextlib.contextmanager
+def _dask_client(config: RunConfig) -> Iterator[Any]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise RunError("the dask backend needs dask.distributed: pip install 'rntk-bench[dask]'") from None
+    if config.scheduler:
+        try:
+            client = Client(config.scheduler, timeout="30s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise RunError(f"cannot reach the dask scheduler at {config.scheduler!r}: {exc}; is `dask scheduler` "
+                           "running there, and is the address tcp://HOST:PORT?") from None
+        with client:
+            yield client
+        return
+    with LocalCluster(n_workers=config.n_jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def open_backend(config: RunConfig) -> Iterator[Backend]:
+    """Open the configured backend (connect to the dask scheduler, start a local cluster) and yield a
+    :data:`Backend` function that runs tasks on it.
+
+    Raises
+    ------
+    RunError
+        The dask backend is not installed or the scheduler cannot be reached.
+    """
+    options = (config.cache_dir, config.fail_fast)
+    if config.backend == "dask":
+        with _dask_client(config):
+            def on_dask(tasks, loader, parts_dir):
+                with joblib.parallel_config(backend="dask"):
+                    jobs = (joblib.delayed(run_task)(task, loader, 1, *options, parts_dir) for task in tasks)
+                    yield from joblib.Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=1)(jobs)
+
+            yield on_dask
+        return
+    threads = max(1, (os.cpu_count() or 1) // config.n_jobs)
+
+    def on_loky(tasks, loader, parts_dir):
+        if config.n_jobs == 1:
+            for task in tasks:
+                yield run_task(task, loader, threads, *options, parts_dir)
+            return
+        jobs = (joblib.delayed(run_task)(task, loader, threads, *options, parts_dir) for task in tasks)
+        parallel = joblib.Parallel(n_jobs=config.n_jobs, backend="loky", return_as="generator_unordered",
+                                   batch_size=1, pre_dispatch="2*n_jobs")
+        yield from parallel(jobs)
+
+    yield on_loky

@@ -1,0 +1,157 @@
+"""The leaderboard's runs and boards as data: ``results/leaderboard.toml``, read and validated.
+
+A run definition takes the keys of a run TOML file (:data:`rntk_bench.schema.FILE_KEYS`: suite, datasets,
+kernels, grid, tie, protocol, cv_folds, seed, svc_max_iter, skip_missing) plus page text (title,
+description); it is validated by the same code as ``rntk-bench run --config``. A board merges runs into one
+comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rntk_bench.config import RunConfig, build_config
+from rntk_bench.data import get_suite
+from rntk_bench.errors import InvalidParameterError
+from rntk_bench.schema import FILE_KEYS, PAGE_KEYS, check_keys, read_toml
+
+__all__ = [
+    "DEFINITIONS_FILE",
+    "RUNS_DIR",
+    "BoardDefinition",
+    "Definitions",
+    "RunDefinition",
+    "build_run_config",
+    "load_definitions",
+    "parse_definitions",
+    "planned_tasks",
+]
+
+DEFINITIONS_FILE = Path("results") / "leaderboard.toml"
+RUNS_DIR = "runs"
+"""Folder of the run folders, under the results folder."""
+_BOARD_KEYS = ("title", "runs", "published", "notes")
+_TOP_KEYS = ("runs", "boards", "ci")
+
+
+@dataclass(frozen=True)
+class RunDefinition:
+    """One published run: a run configuration (the keys of a ``--config`` file) plus page text.
+
+    Attributes
+    ----------
+    name : str
+        Folder name under ``results/runs/``.
+    title, description : str
+    file : dict
+        The run configuration keys, as in a run TOML file.
+    where : str
+        Where it is defined (``FILE: runs.NAME``), named in messages.
+    """
+
+    name: str
+    title: str = ""
+    description: str = ""
+    file: dict[str, Any] = field(default_factory=dict)
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class BoardDefinition:
+    """Runs merged into one comparison; ``published`` maps a kernel to a published mean accuracy in %."""
+
+    name: str
+    title: str
+    runs: tuple[str, ...]
+    published: dict[str, float] = field(default_factory=dict)
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """Everything ``results/leaderboard.toml`` defines."""
+
+    runs: dict[str, RunDefinition]
+    boards: dict[str, BoardDefinition]
+    ci: RunDefinition | None
+    path: Path
+
+
+def _run_definition(where: str, name: str, table: Any) -> RunDefinition:
+    if not isinstance(table, Mapping):
+        raise InvalidParameterError(f"{where}: must be a table")
+    check_keys(where, table, FILE_KEYS + PAGE_KEYS)
+    file = {key: table[key] for key in FILE_KEYS if key in table}
+    return RunDefinition(name, str(table.get("title", name)), str(table.get("description", "")), file, where)
+
+
+def build_run_config(definition: RunDefinition, data_dir: str | Path | None = None, n_jobs: int = 1) -> RunConfig:
+    """The :class:`RunConfig` of a run definition (datasets: the suite's unless listed).
+
+    Raises
+    ------
+    InvalidParameterError
+        As :func:`rntk_bench.config.build_config`, with the definition named.
+    """
+    suite = definition.file.get("suite")
+    if suite is None and not definition.file.get("datasets"):
+        raise InvalidParameterError(f"{definition.where or definition.name}: a run needs a suite or a list of "
+                                    "datasets")
+    suite_datasets = [entry.name for entry in get_suite(suite).entries] if suite else None
+    return build_config(suite=suite or definition.name, suite_datasets=suite_datasets, file=definition.file,
+                        source=definition.where or None, data_dir=data_dir, n_jobs=n_jobs)
+
+
+def planned_tasks(definition: RunDefinition, n_datasets: int | None = None) -> int:
+    """Tasks a run plans: datasets (default: every dataset of the definition) x kernel settings.
+
+    The grids' sizes do not depend on the data (rbf's values do, not their number).
+    """
+    config = build_run_config(definition)
+    count = len(config.datasets) if n_datasets is None else n_datasets
+    return count * sum(grid.size() for grid in config.kernels)
+
+
+def parse_definitions(data: Mapping[str, Any], path: str | Path = "<definitions>") -> Definitions:
+    """Validate the content of a leaderboard definitions file (see ``results/leaderboard.toml``).
+
+    Every run's configuration is built (:func:`build_run_config`), so unknown suites, datasets, kernels,
+    parameters and invalid grids are refused here, with the file named.
+
+    Raises
+    ------
+    InvalidParameterError
+    """
+    path = Path(path)
+    check_keys(str(path), data, _TOP_KEYS)
+    runs = {name: _run_definition(f"{path}: runs.{name}", name, table) for name, table in data.get("runs", {}).items()}
+    boards = {}
+    for name, table in data.get("boards", {}).items():
+        where = f"{path}: boards.{name}"
+        check_keys(where, table, _BOARD_KEYS)
+        members = tuple(table.get("runs", ()))
+        unknown = [run for run in members if run not in runs]
+        if not members or unknown:
+            raise InvalidParameterError(f"{where}: runs must name defined runs; unknown: {unknown or 'none given'}; "
+                                        f"defined: {', '.join(runs)}")
+        published = {str(k): float(v) for k, v in dict(table.get("published", {})).items()}
+        boards[name] = BoardDefinition(name, str(table.get("title", name)), members, published,
+                                       str(table.get("notes", "")))
+    ci = _run_definition(f"{path}: ci", "ci", data["ci"]) if "ci" in data else None
+    definitions = Definitions(runs, boards, ci, path)
+    for definition in [*runs.values(), *([ci] if ci else [])]:
+        try:
+            build_run_config(definition)
+        except InvalidParameterError as exc:
+            message = str(exc)
+            prefix = f"{definition.where}: "
+            raise InvalidParameterError(message if message.startswith(prefix) else prefix + message) from None
+    return definitions
+
+
+def load_definitions(path: str | Path = DEFINITIONS_FILE) -> Definitions:
+    """Read and validate a leaderboard definitions file."""
+    return parse_definitions(read_toml(path, "leaderboard definitions"), path)

@@ -1,0 +1,78 @@
+"""The ``train-cv-test`` protocol (UCR and embedded data): cross-validation on the training split selects,
+the official test split reports.
+
+For every (kernel setting, C): the mean accuracy of a stratified k-fold cross-validation on the training
+split only (k = ``cv_folds``, reduced to the size of the smallest training class, at least 2; folds shuffled
+with a fixed seed), and the test accuracy of an SVM refit on the whole training split. Only training rows
+influence the selection: the test rows are scored, never compared.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from rntk_bench.data.dataset import Dataset
+from rntk_bench.protocols.base import GramFunction
+from rntk_bench.protocols.inputs import take
+from rntk_bench.protocols.svm import SVC_MAX_ITER, stratified_folds, svc_accuracy
+
+__all__ = ["score_train_cv_test"]
+
+
+def score_train_cv_test(
+    gram: GramFunction,
+    X,
+    dataset: Dataset,
+    C_grid: Sequence[float],
+    cv_folds: int,
+    seed: int,
+    max_iter: int = SVC_MAX_ITER,
+) -> dict[str, Any]:
+    """Scores of one kernel setting under ``train-cv-test``, for every C.
+
+    Returns
+    -------
+    dict
+        ``selection_accuracy`` (mean CV accuracy per C), ``splits`` (``{"train-test": {n_train, n_test,
+        cv_folds, test_accuracy per C}}``), ``gram_seconds``, ``fit_seconds``.
+    """
+    split = dataset.split("train-test")
+    train, test = np.asarray(split.train), np.asarray(split.test)
+    y_train, y_test = dataset.y[train], dataset.y[test]
+    start = time.perf_counter()
+    X_train = take(X, train)
+    K_train = gram("train-train", X_train, None)
+    K_test = gram("test-train", take(X, test), X_train)
+    gram_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    folds = stratified_folds(y_train, cv_folds, seed)
+    counts: dict[str, int] = {}
+    cv_accuracy, test_accuracy = [], []
+    for C in C_grid:
+        scores = [
+            svc_accuracy(K_train[np.ix_(fit, fit)], y_train[fit], K_train[np.ix_(val, fit)], y_train[val], C, counts,
+                         max_iter)
+            for fit, val in folds
+        ]
+        cv_accuracy.append(float(np.mean(scores)))
+        test_accuracy.append(svc_accuracy(K_train, y_train, K_test, y_test, C, counts, max_iter))
+    return {
+        "svc_fits": counts.get("fits", 0),
+        "svc_unconverged": counts.get("unconverged", 0),
+        "selection_accuracy": cv_accuracy,
+        "splits": {
+            "train-test": {
+                "n_train": len(train),
+                "n_test": len(test),
+                "cv_folds": len(folds),
+                "test_accuracy": test_accuracy,
+            }
+        },
+        "gram_seconds": gram_seconds,
+        "fit_seconds": time.perf_counter() - start,
+    }
