@@ -194,19 +194,21 @@ def report_command(
                                                                               "into one leaderboard.")],
     out: str = typer.Option(None, "--out", "-o", metavar="DIR", help="Where to write (default: the run folder; "
                                                                      "required for several)."),
-    reference: str = typer.Option("rntk", "--reference", metavar="KERNEL", help="Kernel for the "
-                                  "wins/ties/losses columns (one of the runs' kernels)."),
+    reference: str = typer.Option(None, "--reference", metavar="KERNEL", help="Kernel for the "
+                                  "wins/ties/losses columns, one of the runs' kernels (default: rntk)."),
     alpha: float = typer.Option(0.05, "--alpha", metavar="A", help="Significance level of the Holm-corrected "
                                                                    "tests."),
 ) -> None:
     """Write leaderboard.md, per-dataset and summary CSVs and a critical-difference diagram."""
     from rntk_bench.errors import InvalidParameterError
     from rntk_bench.report import summary_text, write_report
+    from rntk_bench.statistics import REFERENCE
 
     if not 0 < alpha < 1:
         raise InvalidParameterError(f"--alpha must lie in (0, 1); got {alpha}")
-    report = write_report(run_dirs, out, reference=reference, alpha=alpha)
-    typer.echo(summary_text(report.board, reference))
+    report = write_report(run_dirs, out, reference=reference or REFERENCE, alpha=alpha,
+                          strict_reference=reference is not None)
+    typer.echo(summary_text(report.board, reference or REFERENCE))
     typer.echo("")
     for path in report.files:
         typer.echo(f"wrote {path}")

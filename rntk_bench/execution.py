@@ -27,7 +27,10 @@ from rntk_bench.run_data import Loader
 from rntk_bench.run_folder import now
 from rntk_bench.threads import limit_threads
 
-__all__ = ["Backend", "open_backend", "run_task"]
+__all__ = ["SCHEDULER_TIMEOUT", "Backend", "open_backend", "run_task"]
+
+SCHEDULER_TIMEOUT = "30s"
+"""How long to try to reach a dask scheduler before the run stops with a message (nothing written)."""
 
 
 def run_task(
@@ -77,7 +80,7 @@ def _dask_client(config: RunConfig) -> Iterator[Any]:
         raise RunError("the dask backend needs dask.distributed: pip install 'rntk-bench[dask]'") from None
     if config.scheduler:
         try:
-            client = Client(config.scheduler, timeout="30s")
+            client = Client(config.scheduler, timeout=SCHEDULER_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise RunError(f"cannot reach the dask scheduler at {config.scheduler!r}: {exc}; is `dask scheduler` "
                            "running there, and is the address tcp://HOST:PORT?") from None

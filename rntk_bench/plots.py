@@ -16,7 +16,8 @@ __all__ = ["plot_critical_difference", "plot_rntk_scatter"]
 
 def plot_critical_difference(mean_ranks: pd.Series, groups: list[list[str]], path: str | Path,
                              title: str = "") -> Path:
-    """Draw a critical-difference diagram (rank axis, kernels at their mean rank, bars over groups) as PNG."""
+    """Draw a critical-difference diagram as PNG: the mean-rank axis (labelled; 1 = best), each kernel at its
+    mean rank, bars over the groups that no test separates, and a caption saying what the bars mean."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -29,12 +30,15 @@ def plot_critical_difference(mean_ranks: pd.Series, groups: list[list[str]], pat
     FigureCanvasAgg(figure)
     axes = figure.add_axes((0.05, 0.02, 0.9, 0.9))
     axes.set_xlim(low - 0.4, high + 0.4)
-    axes.set_ylim(-(0.6 + 0.3 * half + 0.25 * len(groups)), 0.6)
+    bottom = -(0.6 + 0.3 * half + 0.25 * len(groups))
+    axes.set_ylim(bottom - 0.3, 0.75)
     axes.axis("off")
     axes.hlines(0, low, high, color="black", linewidth=1)
     for tick in range(low, high + 1):
         axes.vlines(tick, 0, 0.1, color="black", linewidth=1)
         axes.text(tick, 0.18, str(tick), ha="center", va="bottom", fontsize=9)
+    axes.text((low + high) / 2, 0.45, "mean rank (1 = most accurate; lower is better)", ha="center",
+              va="bottom", fontsize=9)
     for position, (name, rank) in enumerate(ranks.items()):
         left = position < half
         row = position if left else k - 1 - position
@@ -46,6 +50,10 @@ def plot_critical_difference(mean_ranks: pd.Series, groups: list[list[str]], pat
     for index, group in enumerate(groups):
         y = -(0.2 + 0.12 * index)
         axes.hlines(y, ranks[group[0]] - 0.03, ranks[group[-1]] + 0.03, color="black", linewidth=3)
+    caption = "Bars join kernels that no Holm-corrected pairwise Wilcoxon signed-rank test separates."
+    axes.text((low + high) / 2, bottom - 0.15, caption if groups else "No two kernels are joined: every pair "
+              "differs significantly (Holm-corrected Wilcoxon).", ha="center", va="center", fontsize=8,
+              style="italic")
     if title:
         axes.set_title(title, fontsize=10)
     path = Path(path)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from rntk_bench.atomic import atomic_write_text
-from rntk_bench.errors import RunError
+from rntk_bench.errors import InvalidParameterError, RunError
 from rntk_bench.plots import plot_critical_difference
 from rntk_bench.results import REPORTABLE, read_results
 from rntk_bench.run_folder import RunInfo
@@ -267,7 +267,7 @@ class ReportOutcome:
 
 def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = None,
                  reference: str = REFERENCE, alpha: float = ALPHA,
-                 kernels: Sequence[str] | None = None) -> ReportOutcome:
+                 kernels: Sequence[str] | None = None, strict_reference: bool = False) -> ReportOutcome:
     """Merge the results of ``run_dirs`` and write ``leaderboard.md``, the CSVs and the CD diagram.
 
     Parameters
@@ -278,6 +278,16 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
         Default: the run folder when there is one; required for several.
     kernels : sequence of str, optional
         Report only these kernels (default: every kernel of the runs).
+    strict_reference : bool
+        Refuse a ``reference`` that is not among the runs' kernels (when the user named it); otherwise the
+        wins/ties/losses columns are left empty for it.
+
+    Raises
+    ------
+    RunError
+        No run folder, several without ``out_dir``, an unreadable run folder or an unwritable report folder.
+    InvalidParameterError
+        ``strict_reference`` and a reference kernel the runs do not have (the message lists theirs).
     """
     if not run_dirs:
         raise RunError("name at least one run folder")
@@ -295,6 +305,10 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     table, notes = merge_tables(tables)
     if kernels is not None and not table.empty:
         table = table[table["kernel"].isin(list(kernels))].reset_index(drop=True)
+    present = list(dict.fromkeys(table["kernel"])) if not table.empty else []
+    if strict_reference and reference not in present:
+        raise InvalidParameterError(f"reference kernel {reference!r} is not among the runs' kernels; choices: "
+                                    f"{', '.join(present) or 'none (no result yet)'}")
     board = build_leaderboard(table, reference, alpha)
     board.notes.extend(notes)
     try:

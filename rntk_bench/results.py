@@ -9,7 +9,7 @@ same table. Each (dataset, kernel) is selected by the selection rule of the prot
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,7 @@ def combine(
     task_results: Iterable[dict[str, Any]],
     dataset_order: Sequence[str] | None = None,
     kernel_order: Sequence[str] | None = None,
+    dataset_notes: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """The results table of a run: the selected configuration of every (dataset, kernel) and its accuracies.
 
@@ -87,6 +88,9 @@ def combine(
         Task result files' contents (:func:`read_task_results`).
     dataset_order, kernel_order : sequence of str, optional
         Row order; names not listed follow alphabetically.
+    dataset_notes : mapping, optional
+        Per dataset, what the loader did to its data (``run.json``: interpolated missing values, unequal
+        lengths); they lead the ``notes`` of every row of that dataset.
 
     Returns
     -------
@@ -98,12 +102,12 @@ def combine(
     by_dataset, by_kernel = _order_key(dataset_order), _order_key(kernel_order)
     rows: list[dict[str, Any]] = []
     for dataset, kernel in sorted(groups, key=lambda key: (by_dataset(key[0]), by_kernel(key[1]))):
-        rows.extend(_group_rows(groups[(dataset, kernel)]))
+        rows.extend(_group_rows(groups[(dataset, kernel)], (dataset_notes or {}).get(dataset, ())))
     table = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     return table
 
 
-def _group_rows(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _group_rows(group: list[dict[str, Any]], data_notes: Sequence[str] = ()) -> list[dict[str, Any]]:
     group = sorted(group, key=lambda result: result["setting_index"])
     first = group[0]
     ok = [result for result in group if result["status"] == "ok"]
@@ -119,7 +123,7 @@ def _group_rows(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
         "n_failed": len(failed),
         "gram_seconds": float(sum(result.get("gram_seconds") or 0.0 for result in group)),
         "fit_seconds": float(sum(result.get("fit_seconds") or 0.0 for result in group)),
-        "notes": "; ".join(dict.fromkeys(note for result in ok for note in result.get("notes", []))),
+        "notes": "; ".join(dict.fromkeys([*data_notes, *(note for result in ok for note in result.get("notes", []))])),
     }
     empty = {"kernel_id": "", "params": "", "C": np.nan, "split": "", "cv_accuracy": np.nan,
              "test_accuracy": np.nan, "n_train": np.nan, "n_test": np.nan}
@@ -186,7 +190,8 @@ def score_table(task_results: Iterable[dict[str, Any]]) -> pd.DataFrame:
 def write_tables(run_dir: str | Path, dataset_order=None, kernel_order=None) -> pd.DataFrame:
     """Rebuild ``results.csv`` and ``scores.csv`` of a run folder from its task files; returns the results."""
     task_results = read_task_results(run_dir)
-    table = combine(task_results, dataset_order, kernel_order)
+    info = RunInfo.read(run_dir) if RunInfo.exists(run_dir) else RunInfo()
+    table = combine(task_results, dataset_order, kernel_order, info.loader_notes())
     atomic_write_text(Path(run_dir) / RESULTS_FILE, table.to_csv(index=False))
     atomic_write_text(Path(run_dir) / SCORES_FILE, score_table(task_results).to_csv(index=False))
     return table
@@ -199,7 +204,7 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
         raise RunError(f"run folder {str(run_dir)!r} does not exist")
     if (run_dir / TASKS_DIR).is_dir():
         info = RunInfo.read(run_dir) if RunInfo.exists(run_dir) else RunInfo()
-        return combine(read_task_results(run_dir), info.dataset_order, info.kernel_order)
+        return combine(read_task_results(run_dir), info.dataset_order, info.kernel_order, info.loader_notes())
     path = run_dir / RESULTS_FILE
     if not path.exists():
         raise RunError(f"{str(run_dir)!r} has neither task files nor {RESULTS_FILE}: is it a run folder?")

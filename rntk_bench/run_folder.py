@@ -181,6 +181,11 @@ class RunInfo:
     def kernel_order(self) -> list[str]:
         return list(self.config.get("kernels", {}))
 
+    def loader_notes(self) -> dict[str, list[str]]:
+        """Per dataset with any: what the loader did to its data (interpolated missing values, ...)."""
+        return {name: list(entry.get("loader_notes") or []) for name, entry in (self.datasets or {}).items()
+                if isinstance(entry, dict) and entry.get("loader_notes")}
+
 
 # -------------------------------------------------------------------------------------------- task files
 

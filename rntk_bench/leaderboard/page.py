@@ -243,6 +243,10 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
                     "Bars join kernels that no Holm-corrected pairwise Wilcoxon test separates.", ""]
         if (out_dir / SCATTER_FILE).exists():
             out += [f"![rntk against each baseline]({relative}/{SCATTER_FILE})", ""]
+        data_notes = list(dict.fromkeys(line for run in board_definition.runs for line in statuses[run].data_notes))
+        if data_notes:
+            out += ["What the loader did to the data before any kernel read it (recorded in each run.json):", ""]
+            out += [f"- {line}" for line in data_notes] + [""]
         unconverged = [line for run in board_definition.runs for line in statuses[run].unconverged_selected]
         fits = sum(statuses[run].fits for run in board_definition.runs)
         stopped = sum(statuses[run].unconverged_fits for run in board_definition.runs)

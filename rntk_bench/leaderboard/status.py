@@ -32,6 +32,8 @@ class RunStatus:
     versions: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     unconverged_selected: tuple[str, ...] = ()
+    data_notes: tuple[str, ...] = ()
+    """``DATASET: note`` for what the loader did to a dataset's data (interpolated missing values, ...)."""
     unconverged_fits: int = 0
     fits: int = 0
 
@@ -69,6 +71,7 @@ def run_status(run_dir: str | Path, name: str = "") -> RunStatus:
         versions=dict(info.versions or {}),
         notes=tuple(info.notes or []),
         unconverged_selected=tuple(affected),
+        data_notes=tuple(f"{name}: {note}" for name, notes in info.loader_notes().items() for note in notes),
         unconverged_fits=int(sum(r.get("svc_unconverged") or 0 for r in results)),
         fits=int(sum(r.get("svc_fits") or 0 for r in results)),
     )
