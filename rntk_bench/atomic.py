@@ -16,6 +16,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from rntk_bench.errors import WriteError
+
 __all__ = ["atomic_write", "atomic_write_json", "atomic_write_text", "file_mode", "to_json"]
 
 
@@ -35,10 +37,18 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     Returns
     -------
     Path
+
+    Raises
+    ------
+    WriteError
+        The file system refused (full disk, no permission, ...); the message names the file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise WriteError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         os.fchmod(handle, file_mode())
         with os.fdopen(handle, "wb") as stream:
@@ -46,6 +56,9 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise WriteError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

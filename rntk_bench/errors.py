@@ -29,3 +29,13 @@ class DatasetNotFoundError(DatasetError):
 
 class RunError(RntkBenchError):
     """A benchmark run cannot start or continue (bad configuration, unwritable folder, resume mismatch)."""
+
+
+class WriteError(RntkBenchError, OSError):
+    """A result file could not be written (full disk, no permission); the message names the file.
+
+    Also an :class:`OSError`, so code that handles file-system errors handles it too.
+    """
+
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()

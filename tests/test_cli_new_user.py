@@ -276,3 +276,18 @@ def test_the_progress_label_shows_what_varies():
     label = _label({"dataset": "GunPoint", "kernel": "rntk", "setting_index": 4, "n_settings": 36,
                     "kernel_id": "rntk[activation=relu,direction=forward,...]"})
     assert label == "GunPoint rntk 5/36"
+
+
+def test_a_file_that_cannot_be_written_is_a_library_error_naming_it(tmp_path, monkeypatch):
+    from rntk_bench import atomic
+    from rntk_bench.errors import RntkBenchError, WriteError
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", no_space)
+    with pytest.raises(WriteError) as info:
+        atomic.atomic_write_text(tmp_path / "table.csv", "a,b\n")
+    assert isinstance(info.value, RntkBenchError) and str(info.value) == (
+        f"cannot write {tmp_path / 'table.csv'}: No space left on device")
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
