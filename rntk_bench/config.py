@@ -37,7 +37,7 @@ from typing import Any
 from rntk_bench.data import suggest
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.grids import DEFAULT_C_GRIDS, KernelGrid, kernel_grid, parse_grid_options, parse_value
-from rntk_bench.kernels import KERNELS
+from rntk_bench.kernels import get_spec
 from rntk_bench.protocols import PROTOCOLS, SVC_MAX_ITER
 from rntk_bench.schema import BACKENDS, FILE_KEYS, check_keys, check_value, read_toml, resolve_jobs
 
@@ -179,9 +179,10 @@ def _kernel_tables(source: Mapping[str, Any], key: str, where: str) -> Mapping[s
     if not isinstance(tables, Mapping):
         raise InvalidParameterError(f"{where}'{key}' must be a table: [{key}.KERNEL]")
     for kernel, axes in tables.items():
-        if kernel not in KERNELS:
-            raise InvalidParameterError(f"{where}{key} given for unknown kernel {kernel!r}; registered kernels: "
-                                        f"{', '.join(sorted(KERNELS))}")
+        try:
+            get_spec(kernel)
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(f"{where}{key} given for an {exc}") from None
         if not isinstance(axes, Mapping):
             raise InvalidParameterError(f"{where}the {key} of {kernel!r} must map parameter names to values")
     return tables
@@ -242,10 +243,7 @@ def build_config(
     suite = check_value("suite", suite) if suite is not None else _pick("suite", None, file, "demo", source)
     names = list(kernels) if kernels else _as_list(file.get("kernels", list(DEFAULT_KERNELS)))
     for name in names:
-        if name not in KERNELS:
-            raise InvalidParameterError(
-                f"unknown kernel {name!r}; registered kernels: {', '.join(sorted(KERNELS))}"
-            )
+        get_spec(name)
     if len(set(names)) != len(names):
         raise InvalidParameterError(f"kernel listed twice: {', '.join(names)}")
 

@@ -24,7 +24,7 @@ from rntk_bench.kernels.registry import Kernel, KernelSpec, Param, check_fixed_l
 from rntk_bench.kernels.rntk import rntk, rntk_batch, rntk_grid, rntk_parts, rntk_siblings
 from rntk_bench.kernels.rntk_inputs import DIRECTIONS, OUTPUTS
 
-__all__ = ["KERNELS", "Kernel", "KernelSpec", "Param", "get_kernel", "kernel_id"]
+__all__ = ["KERNELS", "Kernel", "KernelSpec", "Param", "get_kernel", "get_spec", "kernel_id"]
 
 
 def _fixed_at_most_depth(kernel: str) -> Callable[[dict[str, Any]], None]:
@@ -124,10 +124,21 @@ def get_kernel(name: str, **params: Any) -> Kernel:
     InvalidParameterError
         For an unknown kernel or parameter name, or a value out of range; the message lists the valid choices.
     """
+    spec = get_spec(name)
+    return Kernel(spec, spec.validate(params))
+
+
+def get_spec(name: str) -> KernelSpec:
+    """The registry entry of kernel ``name``: the one place an unknown kernel name is refused.
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown name; the message lists the registered kernels.
+    """
     try:
-        spec = KERNELS[name]
+        return KERNELS[name]
     except (KeyError, TypeError):
         raise InvalidParameterError(
             f"unknown kernel {name!r}; registered kernels: {', '.join(sorted(KERNELS))}"
         ) from None
-    return Kernel(spec, spec.validate(params))
