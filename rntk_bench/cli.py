@@ -57,16 +57,71 @@ def _exit_code(exc: KeyboardInterrupt) -> int:
     return exc.exit_code if isinstance(exc, Terminated) else 130
 
 
-@app.command("kernels")
+PLUGIN_HELP = "Load kernels from this plugin: a .py file or an importable module (repeatable)."
+kernels_app = typer.Typer(help="List the registered kernels, or check one against the kernel contract.",
+                          invoke_without_command=True, no_args_is_help=False)
+app.add_typer(kernels_app, name="kernels")
+
+
+def _load(plugin: list[str] | None) -> None:
+    from rntk_bench.kernels.plugins import load_entry_points, load_plugins
+
+    load_plugins(plugin or [])
+    load_entry_points()
+
+
+@kernels_app.callback()
 @friendly_errors
-def kernels_command() -> None:
-    """List the registered kernels with their parameters, defaults, ranges and choices."""
+def kernels_command(
+    ctx: typer.Context,
+    plugin: Annotated[list[str] | None, typer.Option("--plugin", metavar="FILE|MODULE", help=PLUGIN_HELP)] = None,
+) -> None:
+    """List the registered kernels: origin, parameters, defaults, ranges and choices."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = plugin
+        return
     from rntk_bench.kernels import KERNELS
 
+    _load(plugin)
     for spec in KERNELS.values():
-        typer.echo(f"{spec.name:8s} {spec.input_kind:8s} {spec.description}")
+        typer.echo(f"{spec.name:8s} {spec.input_kind:8s} {spec.description} [{spec.origin}]")
         for name, param in spec.params.items():
             typer.echo(f"    {name:13s} default {param.default!r:10s} {_range_text(param):26s} {param.doc}")
+
+
+@kernels_app.command("check")
+@friendly_errors
+def kernels_check_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A registered kernel (or one of a plugin).")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", metavar="PARAM=VALUE",
+                                                    help="A parameter value to check with; repeatable.")] = None,
+    plugin: Annotated[list[str] | None, typer.Option("--plugin", metavar="FILE|MODULE", help=PLUGIN_HELP)] = None,
+) -> None:
+    """Check a kernel against the kernel contract, one line per property (exit 1 when one fails)."""
+    from rntk_bench.errors import InvalidParameterError
+    from rntk_bench.grids import parse_value
+    from rntk_bench.kernels import get_spec
+    from rntk_bench.testing import check_kernel_report
+
+    _load([*(ctx.obj or []), *(plugin or [])])
+    get_spec(name)
+    params = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidParameterError(f"--param {item!r} must look like PARAM=VALUE")
+        params[key.strip()] = parse_value(value)
+    results = check_kernel_report(name, **params)
+    for result in results:
+        mark = "ok  " if result.passed else "FAIL"
+        typer.echo(f"{mark} {result.property:24s} {result.detail}")
+    failed = [result.property for result in results if not result.passed]
+    if failed:
+        typer.secho(f"{name}: {len(failed)} of {len(results)} properties fail: {', '.join(failed)}", err=True,
+                    fg=typer.colors.RED)
+        raise typer.Exit(code=1)
+    typer.echo(f"{name}: all {len(results)} properties hold")
 
 
 def _range_text(param) -> str:
@@ -99,6 +154,7 @@ def run_command(
     grid: Annotated[list[str] | None, typer.Option(
         "--grid", "-g", metavar="KERNEL.PARAM=V1,V2", help="Replace a grid axis (KERNEL.C=... for the C grid); "
                                                           "repeatable.")] = None,
+    plugin: Annotated[list[str] | None, typer.Option("--plugin", metavar="FILE|MODULE", help=PLUGIN_HELP)] = None,
     data_dir: str = typer.Option(None, "--data-dir", metavar="DIR", help="Folder holding the UCR/UCI data."),
     embedded: bool = typer.Option(True, "--embedded/--no-embedded",
                                   help="Let the copies bundled with sktime and scikit-learn serve datasets the "
@@ -144,7 +200,7 @@ def run_command(
         check_data_dir(data_dir)
     run_config = build_config(
         suite=suite_name, suite_datasets=[entry.name for entry in chosen.entries], datasets=dataset or None,
-        kernels=kernel or None, grids=parse_grid_options(grid or []), file=file, source=config,
+        kernels=kernel or None, grids=parse_grid_options(grid or []), plugins=plugin, file=file, source=config,
         data_dir=data_dir, n_jobs=(os.cpu_count() or 1) if jobs is None else jobs, backend=backend,
         scheduler=scheduler, cache_dir=cache_dir, fail_fast=fail_fast, skip_missing=skip_missing,
         embedded=embedded, protocol=protocol, cv_folds=cv_folds, seed=seed, svc_max_iter=svc_max_iter,
@@ -198,9 +254,12 @@ def report_command(
                                   "wins/ties/losses columns, one of the runs' kernels (default: rntk)."),
     alpha: float = typer.Option(0.05, "--alpha", metavar="A", help="Significance level of the Holm-corrected "
                                                                    "tests."),
+    plugin: Annotated[list[str] | None, typer.Option("--plugin", metavar="FILE|MODULE", help=PLUGIN_HELP)] = None,
 ) -> None:
     """Write leaderboard.md, per-dataset and summary CSVs and a critical-difference diagram."""
     from rntk_bench.errors import InvalidParameterError
+
+    _load(plugin)
     from rntk_bench.report import summary_text, write_report
     from rntk_bench.statistics import REFERENCE
 
@@ -235,6 +294,8 @@ def leaderboard_command(
     check: str = typer.Option(None, "--check", metavar="FILE", help="With --ci: compare with this file instead "
                               "of writing; exit 1 with a diff when they differ."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    plugin: Annotated[list[str] | None, typer.Option("--plugin", metavar="FILE|MODULE", help=PLUGIN_HELP
+                                                     + " Every run of the definitions records it.")] = None,
 ) -> None:
     """Run the published leaderboard (resumably) and write results/leaderboard.md."""
     from rntk_bench import leaderboard as lb
@@ -248,7 +309,7 @@ def leaderboard_command(
     if check and not ci:
         raise RunError("--check compares the CI leaderboard: use it with --ci")
     n_jobs = (os.cpu_count() or 1) if jobs is None else resolve_jobs(check_value("n_jobs", jobs))
-    defs = lb.load_definitions(definitions)
+    defs = lb.load_definitions(definitions, plugins=plugin or ())
     bars = ProgressBars(enabled=progress)
     try:
         with terminate_as_interrupt():

@@ -38,6 +38,7 @@ from rntk_bench.data import suggest
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.grids import DEFAULT_C_GRIDS, KernelGrid, kernel_grid, parse_grid_options, parse_value
 from rntk_bench.kernels import get_spec
+from rntk_bench.kernels.plugins import Plugin, load_plugins
 from rntk_bench.protocols import PROTOCOLS, SVC_MAX_ITER
 from rntk_bench.schema import BACKENDS, FILE_KEYS, check_keys, check_value, read_toml, resolve_jobs
 
@@ -59,6 +60,8 @@ class RunConfig:
         The datasets to run, in suite order (the whole suite unless a subset was asked for).
     kernels : tuple of KernelGrid
         Kernels and their grids, in report order.
+    plugins : tuple of Plugin
+        Kernel plugins the run loaded (:mod:`rntk_bench.kernels.plugins`); workers import them too.
     protocol : str or None
         The protocol of every dataset (:data:`rntk_bench.protocols.PROTOCOLS`); None: each dataset's own.
     cv_folds : int
@@ -88,6 +91,7 @@ class RunConfig:
     suite: str = "demo"
     datasets: tuple[str, ...] = ()
     kernels: tuple[KernelGrid, ...] = ()
+    plugins: tuple[Plugin, ...] = ()
     protocol: str | None = None
     cv_folds: int = DEFAULT_CV_FOLDS
     seed: int = DEFAULT_SEED
@@ -128,6 +132,8 @@ class RunConfig:
             fields["svc_max_iter"] = self.svc_max_iter
         if self.protocol is not None:
             fields["protocol"] = self.protocol
+        if self.plugins:  # a plugin's file is part of what decides the numbers
+            fields["plugins"] = [plugin.record() for plugin in self.plugins]
         return fields
 
     def execution_fields(self) -> dict[str, Any]:
@@ -204,6 +210,7 @@ def build_config(
     datasets: Sequence[str] | None = None,
     kernels: Sequence[str] | None = None,
     grids: Mapping[str, Mapping[str, Any]] | None = None,
+    plugins: Sequence[str] | None = None,
     file: Mapping[str, Any] | None = None,
     source: str | None = None,
     **execution: Any,
@@ -224,6 +231,8 @@ def build_config(
         Kernel names; default the file's, else :data:`DEFAULT_KERNELS`.
     grids : mapping, optional
         ``{kernel: {param: values}}`` from ``--grid`` options.
+    plugins : sequence of str, optional
+        Kernel plugins from ``--plugin`` options (files or module names), loaded with the file's ``plugins``.
     file : mapping, optional
         The content of a run TOML file (:func:`load_toml`), or of a leaderboard run definition.
     source : str, optional
@@ -240,6 +249,10 @@ def build_config(
     """
     file = dict(file or {})
     where = f"{source}: " if source else ""
+    file_plugins = file.get("plugins", [])
+    if not isinstance(file_plugins, list) or not all(isinstance(spec, str) for spec in file_plugins):
+        raise InvalidParameterError(f"{where}plugins must be a list of .py paths or module names")
+    loaded = load_plugins([*(plugins or []), *file_plugins])  # before the kernel names are checked
     suite = check_value("suite", suite) if suite is not None else _pick("suite", None, file, "demo", source)
     names = list(kernels) if kernels else _as_list(file.get("kernels", list(DEFAULT_KERNELS)))
     for name in names:
@@ -290,6 +303,7 @@ def build_config(
         suite=suite,
         datasets=tuple(chosen),
         kernels=kernel_grids,
+        plugins=loaded,
         protocol=protocol,
         cv_folds=_pick("cv_folds", execution.pop("cv_folds", None), file, DEFAULT_CV_FOLDS, source),
         seed=_pick("seed", execution.pop("seed", None), file, DEFAULT_SEED, source),

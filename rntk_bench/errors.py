@@ -39,3 +39,8 @@ class WriteError(RntkBenchError, OSError):
 
     def __str__(self) -> str:
         return self.strerror or super().__str__()
+
+
+class PluginError(RntkBenchError):
+    """A kernel plugin cannot be used: missing, failing to import, registering nothing or a clashing name, or
+    registering a kernel that breaks the kernel contract; the message names the plugin."""

@@ -21,6 +21,7 @@ from rntk_bench.config import RunConfig
 from rntk_bench.errors import RunError
 from rntk_bench.gram_store import GramStore, stored_gram
 from rntk_bench.kernels import get_kernel
+from rntk_bench.kernels.plugins import Plugin, ensure_loaded
 from rntk_bench.planning import Task
 from rntk_bench.protocols import evaluate_setting
 from rntk_bench.run_data import Loader
@@ -40,18 +41,21 @@ def run_task(
     cache_dir: str | None = None,
     fail_fast: bool = False,
     parts_dir: str | None = None,
+    plugins: Sequence[Plugin] = (),
 ) -> dict[str, Any]:
     """Run one task and return its result file's content; a failure becomes ``status="error"``.
 
     Gram blocks go through a :class:`GramStore` in ``cache_dir`` (every kernel) or, for a task that shares
     parts or siblings with others (``Task.shared``; ``KernelSpec.parts``, ``KernelSpec.siblings``), in
     ``parts_dir``, where tasks share them. The task is scored under its planned protocol (``Task.protocol``).
+    The run's ``plugins`` are imported first, so that their kernels exist in this worker.
     With ``fail_fast`` the exception propagates instead.
     """
     result: dict[str, Any] = task.describe()
     result["host"] = socket.gethostname()
     try:
         with limit_threads(max(1, int(n_threads))):
+            ensure_loaded(plugins)
             dataset = loader(task.dataset)
             kernel = get_kernel(task.kernel, **task.params)
             store_dir = cache_dir or (parts_dir if task.shared else None)
@@ -107,7 +111,8 @@ def open_backend(config: RunConfig) -> Iterator[Backend]:
         with _dask_client(config):
             def on_dask(tasks, loader, parts_dir):
                 with joblib.parallel_config(backend="dask"):
-                    jobs = (joblib.delayed(run_task)(task, loader, 1, *options, parts_dir) for task in tasks)
+                    jobs = (joblib.delayed(run_task)(task, loader, 1, *options, parts_dir, config.plugins)
+                            for task in tasks)
                     yield from joblib.Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=1)(jobs)
 
             yield on_dask
@@ -117,9 +122,10 @@ def open_backend(config: RunConfig) -> Iterator[Backend]:
     def on_loky(tasks, loader, parts_dir):
         if config.n_jobs == 1:
             for task in tasks:
-                yield run_task(task, loader, threads, *options, parts_dir)
+                yield run_task(task, loader, threads, *options, parts_dir, config.plugins)
             return
-        jobs = (joblib.delayed(run_task)(task, loader, threads, *options, parts_dir) for task in tasks)
+        jobs = (joblib.delayed(run_task)(task, loader, threads, *options, parts_dir, config.plugins)
+                for task in tasks)
         parallel = joblib.Parallel(n_jobs=config.n_jobs, backend="loky", return_as="generator_unordered",
                                    batch_size=1, pre_dispatch="2*n_jobs")
         yield from parallel(jobs)

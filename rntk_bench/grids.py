@@ -26,21 +26,23 @@ from rntk_bench.kernels import KERNELS, get_kernel
 __all__ = [
     "DEFAULT_C_GRIDS",
     "KernelGrid",
+    "default_C_grid",
     "kernel_grid",
     "parse_grid_options",
     "parse_value",
 ]
 
-_ARORA_C = tuple(10.0**power for power in range(-2, 5))
-DEFAULT_C_GRIDS: dict[str, tuple[float, ...]] = {
-    "ntk": _ARORA_C,                                  # Arora et al.: 1e-2 .. 1e4
-    "rntk": (1e-2, 1.0, 1e2, 1e4, 1e6),               # Alemohammad et al.'s released UCI code
-    "rbf": _ARORA_C,                                  # the baselines share Arora et al.'s grid
-    "poly": _ARORA_C,
-    "linear": _ARORA_C,
-}
-"""Default C grid of the SVM, per kernel; a kernel not listed uses :data:`FALLBACK_C_GRID`."""
-FALLBACK_C_GRID = _ARORA_C
+FALLBACK_C_GRID = tuple(10.0**power for power in range(-2, 5))
+"""The C grid of a kernel registered without one: Arora et al.'s 1e-2 .. 1e4."""
+
+
+def default_C_grid(name: str) -> tuple[float, ...]:
+    """The C grid kernel ``name`` is searched with by default (its registration's ``C_grid``)."""
+    return KERNELS[name].C_grid or FALLBACK_C_GRID
+
+
+DEFAULT_C_GRIDS: dict[str, tuple[float, ...]] = {name: default_C_grid(name) for name in KERNELS}
+"""Default C grid of the SVM of each built-in kernel (each stated once, in its registration)."""
 
 # A two-sample stand-in for training data: data-scaled default grids (rbf) expand on it to validate a grid
 # before any dataset is loaded. Grid sizes never depend on the data, only rbf's values do.
@@ -230,7 +232,7 @@ def kernel_grid(name: str, axes: Mapping[str, Any] | None = None, ties: Mapping[
     """
     spec = KERNELS[name]
     overrides = []
-    c_values: tuple[float, ...] = DEFAULT_C_GRIDS.get(name, FALLBACK_C_GRID)
+    c_values: tuple[float, ...] = default_C_grid(name)
     for param, raw in sorted((axes or {}).items()):
         values = _as_list(raw)
         if param == "C":

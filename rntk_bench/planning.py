@@ -65,7 +65,9 @@ class Task:
 def task_cost(dataset: Dataset, kernel: str, params: dict[str, Any]) -> float:
     """Rough relative cost of a task (Gram work), for :func:`execution_order`."""
     n = float(len(dataset.y))
-    if KERNELS[kernel].input_kind == "sequence":
+    if KERNELS[kernel].cost is not None:  # the kernel's own hint
+        cost = float(KERNELS[kernel].cost(len(dataset.y), int(dataset.info.max_length)))
+    elif KERNELS[kernel].input_kind == "sequence":
         length = float(dataset.info.max_length)
         directions = 2 if params.get("direction") == "bidirectional" else 1
         steps = length * (1 + (params.get("output") == "mean") * length)  # mean pooling: every pair of steps

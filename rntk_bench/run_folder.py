@@ -228,6 +228,25 @@ def default_run_dir(suite: str, root: str | Path = "runs") -> Path:
     return Path(root) / f"{suite}-{stamp}"
 
 
+def _check_plugins(run_dir: Path, recorded: list[dict[str, Any]], now: list[dict[str, Any]]) -> None:
+    """Refuse a resume whose plugins differ from the run's, naming the plugin (a clearer message than the
+    configuration difference it also is)."""
+    current = {plugin["plugin"]: plugin.get("sha256") for plugin in now}
+    for plugin in recorded:
+        spec, sha = plugin.get("plugin"), plugin.get("sha256")
+        if spec not in current:
+            raise RunError(f"cannot resume {str(run_dir)!r}: the run was made with plugin {spec!r}, which is not "
+                           f"loaded now; pass --plugin {spec}")
+        if current[spec] != sha:
+            raise RunError(f"cannot resume {str(run_dir)!r}: plugin {spec!r} changed since the run was made "
+                           f"(sha256 {str(sha)[:12]}... then, {str(current[spec])[:12]}... now); results would "
+                           "mix two versions of its kernels. Restore it, or start a new --out")
+    extra = [spec for spec in current if spec not in {plugin.get("plugin") for plugin in recorded}]
+    if extra:
+        raise RunError(f"cannot resume {str(run_dir)!r}: plugin(s) {', '.join(map(repr, extra))} were not part of "
+                       "the run; resume without them, or start a new --out")
+
+
 def check_run_dir(run_dir: str | Path, result_fields: dict[str, Any], resume: bool) -> RunInfo | None:
     """Refuse a run folder that cannot be used, before anything is written.
 
@@ -259,6 +278,7 @@ def check_run_dir(run_dir: str | Path, result_fields: dict[str, Any], resume: bo
             if not RunInfo.exists(run_dir):
                 raise RunError(f"cannot resume: {str(run_dir)!r} has no {RUN_FILE}, so it is not a run folder")
             info = RunInfo.read(run_dir)
+            _check_plugins(run_dir, info.config.get("plugins", []), result_fields.get("plugins", []))
             differences = config_differences(info.config, result_fields)
             if differences:
                 raise RunError(

@@ -65,6 +65,7 @@ FIELDS: tuple[Field, ...] = (
     Field("kernels", "--kernel", True, True, "kernels to run (default: rntk, ntk, rbf, poly)"),
     Field("grid", "--grid", True, True, "[grid.KERNEL] PARAM = [values]; C = [values] sets the C grid"),
     Field("tie", None, True, True, "[tie.KERNEL] PARAM = [values]; a string value names another parameter"),
+    Field("plugins", "--plugin", True, True, "kernel plugins: .py files or module names (their sha256 recorded)"),
     Field("protocol", "--protocol", True, True, "protocol of every dataset (default: each dataset's own)"),
     Field("cv_folds", "--cv-folds", True, True, "cross-validation folds on training splits (default 5)"),
     Field("seed", "--seed", True, True, "seed of the fold shuffling (default 0)"),

@@ -68,12 +68,15 @@ def test_spec_refuses_a_stated_default_that_differs_from_the_signature():
     assert same.defaults["scale"] == 2.0
 
 
-def test_spec_refuses_parameters_the_function_does_not_take():
-    with pytest.raises(InvalidParameterError, match="describes the parameters"):
+def test_spec_refuses_parameters_the_function_does_not_take_and_infers_the_others():
+    with pytest.raises(InvalidParameterError, match=r"describes the parameter\(s\) \['width'\]"):
         KernelSpec(
             name="scaled", function=_scaled, input_kind="vector", default_grid=lambda X: [{}],
-            params={"scale": Param(float)},
+            params={"scale": Param(float), "width": Param(float)},
         )
+    inferred = KernelSpec(name="scaled", function=_scaled, input_kind="vector", default_grid=lambda X: [{}],
+                          params={"scale": Param(float)})
+    assert inferred.params["shift"].kind is float and inferred.params["shift"].nullable
 
 
 def test_a_keyword_parameter_without_default_is_refused():

@@ -8,15 +8,18 @@ A kernel function has the signature ``f(X, Y=None, **params) -> ndarray (n_x, n_
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import itertools
 import math
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
-from rntk_bench.errors import InvalidParameterError
+from rntk_bench.errors import InvalidInputError, InvalidParameterError
 from rntk_bench.kernels.validation import check_finite_gram
 
 InputKind = Literal["sequence", "vector"]
@@ -40,6 +43,31 @@ def signature_defaults(function: Callable[..., Any]) -> dict[str, Any]:
                 raise InvalidParameterError(f"parameter {name!r} of {function.__qualname__} has no default")
             defaults[name] = parameter.default
     return defaults
+
+
+def signature_kinds(function: Callable[..., Any]) -> dict[str, tuple[type | None, bool]]:
+    """The type (float, int or str; None if neither) and whether None is allowed, of each keyword-only
+    parameter of ``function``: from its annotation (``float | None`` is a nullable float), else from its
+    default's type."""
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:  # an annotation that does not resolve: fall back on the defaults
+        hints = {}
+    kinds = {}
+    for name, parameter in inspect.signature(function).parameters.items():
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        annotation = hints.get(name)
+        members = typing.get_args(annotation) or (annotation,)
+        nullable = type(None) in members or parameter.default is None
+        found = [member for member in members if member in (float, int, str)]
+        if found:
+            kinds[name] = (found[0], nullable)
+        elif isinstance(parameter.default, (int, float, str)) and not isinstance(parameter.default, bool):
+            kinds[name] = (type(parameter.default), nullable)
+        else:
+            kinds[name] = (None, nullable)
+    return kinds
 
 
 def check_fixed_layers(kernel: str, n_layers: int, fixed_layers: int) -> None:
@@ -84,8 +112,9 @@ class Param:
 
     Parameters
     ----------
-    kind : type
-        ``float``, ``int`` or ``str``.
+    kind : type, optional
+        ``float``, ``int`` or ``str``; by default read from the function's signature (the annotation, else
+        the default's type), like the default itself.
     low, high : float, optional
         Inclusive bounds for numbers.
     choices : tuple of str, optional
@@ -98,7 +127,7 @@ class Param:
         Filled in by :class:`KernelSpec`; a value given here must equal the signature's.
     """
 
-    kind: type
+    kind: type | None = None
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] | None = None
@@ -112,10 +141,9 @@ class Param:
         if value is None and self.nullable:
             return None
         if self.kind is str:
-            if not isinstance(value, str) or value not in self.choices:
-                raise InvalidParameterError(
-                    f"{where} must be one of {', '.join(map(repr, self.choices))}; got {value!r}"
-                )
+            if not isinstance(value, str) or (self.choices is not None and value not in self.choices):
+                valid = f"one of {', '.join(map(repr, self.choices))}" if self.choices else "a string"
+                raise InvalidParameterError(f"{where} must be {valid}; got {value!r}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise InvalidParameterError(f"{where} must be a number; got {value!r}")
@@ -166,6 +194,8 @@ class KernelSpec:
     batch : callable, optional
         ``batch(X, Y, settings) -> list of ndarray``: the Gram matrices of sibling settings, each equal to
         ``function(X, Y, **setting)`` to the last bit.
+    origin, C_grid, cost
+        See the attributes.
     """
 
     name: str
@@ -178,22 +208,39 @@ class KernelSpec:
     parts: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
     siblings: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
     batch: Callable[[Any, Any, list[dict[str, Any]]], list[np.ndarray]] | None = None
+    origin: str = "built-in"
+    """Where the kernel comes from: ``built-in``, ``file PATH``, ``module NAME`` or ``entry point NAME``."""
+    C_grid: tuple[float, ...] | None = None
+    """Its default C grid, when it has its own (else the runner's default for kernels without one)."""
+    cost: Callable[[int, int], float] | None = None
+    """``cost(n_samples, length)``: relative cost of one Gram matrix, for the order tasks start in."""
 
     def __post_init__(self) -> None:
         defaults = signature_defaults(self.function)
-        if set(defaults) != set(self.params):
+        unknown = sorted(set(self.params) - set(defaults))
+        if unknown:
             raise InvalidParameterError(
-                f"kernel {self.name!r} describes the parameters {sorted(self.params)} but its function takes "
-                f"{sorted(defaults)}"
+                f"kernel {self.name!r} describes the parameter(s) {unknown}, which its function does not take "
+                f"(it takes {sorted(defaults)})"
             )
+        kinds = signature_kinds(self.function)
         filled = {}
-        for name, param in self.params.items():
-            if param.default is not inspect.Parameter.empty and param.default != defaults[name]:
+        for name, default in defaults.items():
+            param = self.params.get(name, Param())
+            if param.default is not inspect.Parameter.empty and param.default != default:
                 raise InvalidParameterError(
                     f"kernel {self.name!r} states the default {param.default!r} for {name!r}, but its function's "
-                    f"signature has {defaults[name]!r}"
+                    f"signature has {default!r}"
                 )
-            filled[name] = replace(param, default=defaults[name])
+            kind, nullable = kinds[name]
+            if param.kind is not None and kind is not None and param.kind is not kind:
+                raise InvalidParameterError(f"kernel {self.name!r} states the type {param.kind.__name__} for "
+                                            f"{name!r}, but its function's signature has {kind.__name__}")
+            kind = param.kind or kind
+            if kind is None:
+                raise InvalidParameterError(f"kernel {self.name!r}: give parameter {name!r} an annotation (float, "
+                                            "int or str) or a default that is a number or a string")
+            filled[name] = replace(param, default=default, kind=kind, nullable=param.nullable or nullable)
         object.__setattr__(self, "params", filled)  # frozen dataclass: set once, here
 
     @property
@@ -255,14 +302,151 @@ class Kernel:
         Raises
         ------
         InvalidInputError
-            For invalid input, and for a result with an inf or NaN entry (named by row and column).
+            For invalid input, for a result that is not a float64 array of shape (n_x, n_y) (a broken kernel
+            function, named with its origin), and for a result with an inf or NaN entry (named by row and
+            column).
         """
         # An overflow inside the kernel shows up as an inf or NaN entry, which is refused below with the
         # kernel's id and the entry; NumPy's warnings would only repeat it, without either.
         with np.errstate(over="ignore", invalid="ignore"):
             gram = self.spec.function(X, Y, **self.params)
+        expected = (len(X), len(X) if Y is None else len(Y))
+        if not isinstance(gram, np.ndarray) or gram.dtype != np.float64 or gram.shape != expected:
+            what = (f"a {type(gram).__name__}" if not isinstance(gram, np.ndarray)
+                    else f"an array of dtype {gram.dtype} and shape {gram.shape}")
+            raise InvalidInputError(
+                f"kernel {self.name!r} ({self.spec.origin}) returned {what}; a kernel function must return a "
+                f"float64 array of shape (n_x, n_y) = {expected}"
+            )
         check_finite_gram(gram, self.id)
         return gram
 
+    def __hash__(self) -> int:
+        # The canonical id names the function and every parameter: what scikit-learn's pairwise_kernels and
+        # SVC(kernel=k) need to hash a callable kernel.
+        return hash(self.id)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Kernel) and other.spec is self.spec and dict(other.params) == dict(self.params)
+
     def __repr__(self) -> str:
         return f"Kernel({self.id})"
+
+
+# ------------------------------------------------------------------------------------------ registration
+
+KERNELS: dict[str, KernelSpec] = {}
+"""Every registered kernel by name: the built-in ones (``rntk_bench.kernels``) and those of loaded plugins."""
+
+_LOADING: list[str] = []
+"""Origins of the plugins being imported now (innermost last): what their registrations are recorded as."""
+
+
+@contextlib.contextmanager
+def registering_as(origin: str) -> Iterator[None]:
+    """Record every kernel registered inside the block as coming from ``origin`` (e.g. ``file my.py``)."""
+    _LOADING.append(origin)
+    try:
+        yield
+    finally:
+        _LOADING.pop()
+
+
+_ID_BREAKERS = set("[],= \t\n")
+
+
+def _default_grid(name: str, grid: Any) -> Callable[[Any], list[dict[str, Any]]]:
+    """``default_grid(X_train)`` from what ``register_kernel(grid=...)`` accepts."""
+    if grid is None:
+        return lambda X_train: [{}]
+    if callable(grid):
+        return grid
+    if isinstance(grid, Mapping):
+        axes = {param: list(values) if isinstance(values, (list, tuple)) else [values]
+                for param, values in grid.items()}
+        settings = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+    elif isinstance(grid, (list, tuple)) and all(isinstance(setting, Mapping) for setting in grid):
+        settings = [dict(setting) for setting in grid]
+    else:
+        raise InvalidParameterError(f"kernel {name!r}: grid must be a mapping of parameter to values, a list of "
+                                    f"settings, or a callable default_grid(X_train); got {grid!r}")
+    return lambda X_train: [dict(setting) for setting in settings]
+
+
+def register_kernel(
+    name: str,
+    *,
+    input_kind: InputKind = "vector",
+    grid: Any = None,
+    params: Mapping[str, Param] | None = None,
+    C_grid: Any = None,
+    cost: Callable[[int, int], float] | None = None,
+    description: str = "",
+    check: Callable[[dict[str, Any]], None] | None = None,
+    parts: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
+    siblings: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
+    batch: Callable[[Any, Any, list[dict[str, Any]]], list[np.ndarray]] | None = None,
+    replace: bool = False,
+) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
+    """Register a kernel function under ``name`` (a decorator); the built-in kernels use it too.
+
+    >>> @register_kernel("laplace", input_kind="vector", grid={"gamma": [0.1, 1.0, 10.0]})
+    ... def laplace(X, Y=None, *, gamma: float = 1.0):
+    ...     ...  # returns float64 (n_x, n_y)
+
+    Parameter names, defaults and types come from the function's keyword-only parameters (annotation
+    ``float``, ``int``, ``str``, optionally ``| None``; else the default's type).
+
+    Parameters
+    ----------
+    name : str
+        Registry key; no brackets, commas, equal signs or spaces (it starts the canonical ids).
+    input_kind : {"vector", "sequence"}
+        Vector kernels read ``(n, n_features)`` (3-D input flattened, unequal lengths resampled); sequence
+        kernels read series of any length (``(n, T)``, ``(n, channels, T)`` or lists of ``(channels, T_i)``).
+    grid : mapping, list of dict, or callable, optional
+        The default search grid: ``{param: [values]}`` (every combination, in order), a list of settings, or
+        ``default_grid(X_train) -> list of dict`` (it sees training rows only). Default: the defaults alone.
+    params : mapping of str to Param, optional
+        Ranges, choices and help lines of parameters (types and defaults still come from the signature).
+    C_grid : sequence of float, optional
+        The SVM's C values searched by default (default: 1e-2 .. 1e4, as Arora et al.).
+    cost : callable, optional
+        ``cost(n_samples, length) -> float``: relative cost of one Gram matrix (default ``n_samples**2``), for
+        the order tasks start in.
+    description : str
+        One line for ``rntk-bench kernels``.
+    check, parts, siblings, batch : callable, optional
+        See :class:`KernelSpec`.
+    replace : bool
+        Allow replacing a kernel already registered under ``name``.
+
+    Raises
+    ------
+    InvalidParameterError
+        A name already registered (without ``replace``), an invalid name or input kind, parameters that do not
+        match the signature, or a grid with an invalid setting.
+    """
+    if not isinstance(name, str) or not name or _ID_BREAKERS & set(name):
+        raise InvalidParameterError(f"kernel name {name!r} must be a non-empty string without brackets, commas, "
+                                    "equal signs or spaces")
+    if input_kind not in ("vector", "sequence"):
+        raise InvalidParameterError(f"kernel {name!r}: input_kind must be 'vector' or 'sequence'; got {input_kind!r}")
+
+    def decorate(function: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+        origin = _LOADING[-1] if _LOADING else (
+            "built-in" if function.__module__.startswith("rntk_bench.") else f"module {function.__module__}")
+        if name in KERNELS and not replace:
+            raise InvalidParameterError(f"kernel {name!r} is already registered ({KERNELS[name].origin}); choose "
+                                        "another name, or pass replace=True to replace it")
+        c_values = None if C_grid is None else tuple(float(value) for value in C_grid)
+        spec = KernelSpec(name=name, function=function, params=dict(params or {}), input_kind=input_kind,
+                          default_grid=_default_grid(name, grid), check=check, description=description,
+                          parts=parts, siblings=siblings, batch=batch, origin=origin, C_grid=c_values, cost=cost)
+        if grid is not None and not callable(grid):
+            for setting in spec.default_grid(None):
+                spec.validate(setting)  # a static grid is checked now, where the plugin author sees it
+        KERNELS[name] = spec
+        return function
+
+    return decorate

@@ -8,7 +8,7 @@ comparison.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,6 +152,17 @@ def parse_definitions(data: Mapping[str, Any], path: str | Path = "<definitions>
     return definitions
 
 
-def load_definitions(path: str | Path = DEFINITIONS_FILE) -> Definitions:
-    """Read and validate a leaderboard definitions file."""
-    return parse_definitions(read_toml(path, "leaderboard definitions"), path)
+def load_definitions(path: str | Path = DEFINITIONS_FILE, plugins: Sequence[str] = ()) -> Definitions:
+    """Read and validate a leaderboard definitions file.
+
+    Parameters
+    ----------
+    plugins : sequence of str
+        Kernel plugins (``--plugin``) every run of the file loads and records, before its own ``plugins``.
+    """
+    data = read_toml(path, "leaderboard definitions")
+    if plugins:
+        for table in [*data.get("runs", {}).values(), *([data["ci"]] if "ci" in data else [])]:
+            if isinstance(table, dict):
+                table["plugins"] = [*plugins, *table.get("plugins", [])]
+    return parse_definitions(data, path)
