@@ -261,3 +261,19 @@ def test_workers_of_a_separately_started_dask_cluster_import_a_file_plugin(tmp_p
     pd.testing.assert_frame_equal(outcome.table[columns], expected.table[columns])
     hosts = {json.loads(path.read_text())["host"] for path in (tmp_path / "remote").glob("tasks/*/*.json")}
     assert hosts  # the tasks ran (on the worker: the run itself has no copy of the file any more)
+
+
+def test_the_readme_walk_from_a_plugin_file_to_a_leaderboard(tmp_path, monkeypatch):
+    """README, "Benchmark your own kernel": check the kernel, run it with two workers beside a built-in one,
+    and build the leaderboard of the run, all through the command line."""
+    monkeypatch.chdir(tmp_path)
+    plugin = str(shutil.copy(EXAMPLE, tmp_path / "laplace_kernel.py"))
+    check = runner.invoke(app, ["kernels", "check", "laplace", "--plugin", plugin])
+    assert check.exit_code == 0 and "laplace: all" in check.output, check.output
+    run = runner.invoke(app, ["run", "--plugin", plugin, "-k", "laplace", "-k", "rbf", *RUN, "--jobs", "2",
+                              "--out", "mine"])
+    assert run.exit_code == 0, run.output
+    report = runner.invoke(app, ["report", "mine", "--reference", "laplace", "--plugin", plugin])
+    assert report.exit_code == 0 and "W/T/L vs laplace" in report.output
+    page = (tmp_path / "mine" / "leaderboard.md").read_text()
+    assert "| laplace |" in page and "| rbf |" in page

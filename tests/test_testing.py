@@ -244,9 +244,10 @@ def test_an_off_diagonal_difference_fails_even_for_a_declared_diagonal_parameter
 
 
 def test_the_rntk_initial_state_needs_declaring():
+    assert KERNELS["rntk"].diagonal_params == ("sigma_h",)  # declared in its registration
     with pytest.raises(AssertionError, match=r"(?m)^cross-gram: K\(X\) and K\(X, X\) differ on the diagonal"):
-        check_kernel("rntk", sigma_h=0.5)
-    check_kernel("rntk", sigma_h=0.5, diagonal_params=("sigma_h",))
+        check_kernel("rntk", sigma_h=0.5, diagonal_params=())
+    check_kernel("rntk", sigma_h=0.5)
 
 
 def test_sequence_kernels_are_checked_on_their_conventions():

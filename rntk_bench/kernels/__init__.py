@@ -62,6 +62,7 @@ register_kernel(
     },
     grid=rntk_grid,
     C_grid=(1e-2, 1.0, 1e2, 1e4, 1e6),  # Alemohammad et al.'s released UCI code
+    diagonal_params=("sigma_h",),  # the random initial state: a term of a series paired with itself only
     check=_fixed_at_most_depth("rntk"),
     description="recurrent NTK of an Elman RNN (Alemohammad et al., 2021)",
     parts=rntk_parts,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cloudpickle
 import numpy as np
 
 from rntk_bench.errors import PluginError, RntkBenchError
@@ -136,7 +137,9 @@ def _import(spec: str, kind: str, module_name: str, run: Any, origin: str) -> tu
 def _roll_back(before: dict, module_name: str) -> None:
     KERNELS.clear()
     KERNELS.update(before)
-    sys.modules.pop(module_name, None)
+    module = sys.modules.pop(module_name, None)
+    if module is not None and module_name.startswith("rntk_bench_plugin_"):
+        cloudpickle.unregister_pickle_by_value(module)
 
 
 def _exec_file(spec: str, path: Path, text: str, sha: str) -> Plugin:
@@ -154,6 +157,8 @@ def _exec_file(spec: str, path: Path, text: str, sha: str) -> Plugin:
         module = types.ModuleType(module_name)
         module.__file__ = str(path)
         sys.modules[module_name] = module  # before executing: dataclasses and pickling look the module up
+        # Workers cannot import a module made from a file: its functions must travel by value when pickled.
+        cloudpickle.register_pickle_by_value(module)
         exec(compile(text, str(path), "exec"), module.__dict__)
 
     kernels = _import(spec, "file", module_name, run, origin)

@@ -13,7 +13,7 @@ import inspect
 import itertools
 import math
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -214,6 +214,9 @@ class KernelSpec:
     """Its default C grid, when it has its own (else the runner's default for kernels without one)."""
     cost: Callable[[int, int], float] | None = None
     """``cost(n_samples, length)``: relative cost of one Gram matrix, for the order tasks start in."""
+    diagonal_params: tuple[str, ...] = ()
+    """Parameters of a term only a sample paired with itself has: it enters the diagonal of ``K(X)`` and not
+    ``K(X, X)`` (the RNTK's ``sigma_h``). The kernel contract (:mod:`rntk_bench.testing`) allows for it."""
 
     def __post_init__(self) -> None:
         defaults = signature_defaults(self.function)
@@ -382,6 +385,7 @@ def register_kernel(
     C_grid: Any = None,
     cost: Callable[[int, int], float] | None = None,
     description: str = "",
+    diagonal_params: Sequence[str] = (),
     check: Callable[[dict[str, Any]], None] | None = None,
     parts: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
     siblings: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
@@ -416,6 +420,8 @@ def register_kernel(
         the order tasks start in.
     description : str
         One line for ``rntk-bench kernels``.
+    diagonal_params : sequence of str
+        Parameters of a term that only a sample paired with itself has (see :class:`KernelSpec`).
     check, parts, siblings, batch : callable, optional
         See :class:`KernelSpec`.
     replace : bool
@@ -442,7 +448,8 @@ def register_kernel(
         c_values = None if C_grid is None else tuple(float(value) for value in C_grid)
         spec = KernelSpec(name=name, function=function, params=dict(params or {}), input_kind=input_kind,
                           default_grid=_default_grid(name, grid), check=check, description=description,
-                          parts=parts, siblings=siblings, batch=batch, origin=origin, C_grid=c_values, cost=cost)
+                          parts=parts, siblings=siblings, batch=batch, origin=origin, C_grid=c_values, cost=cost,
+                          diagonal_params=tuple(diagonal_params))
         if grid is not None and not callable(grid):
             for setting in spec.default_grid(None):
                 spec.validate(setting)  # a static grid is checked now, where the plugin author sees it
