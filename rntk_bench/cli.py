@@ -254,19 +254,22 @@ def report_command(
                                   "wins/ties/losses columns, one of the runs' kernels (default: rntk)."),
     alpha: float = typer.Option(0.05, "--alpha", metavar="A", help="Significance level of the Holm-corrected "
                                                                    "tests."),
+    metric: str = typer.Option("accuracy", "--metric", metavar="NAME", help="Rank kernels by accuracy, "
+                               "balanced_accuracy or macro_f1 (computed from the stored predictions)."),
     plugin: Annotated[list[str] | None, typer.Option("--plugin", metavar="FILE|MODULE", help=PLUGIN_HELP)] = None,
 ) -> None:
     """Write leaderboard.md, per-dataset and summary CSVs and a critical-difference diagram."""
     from rntk_bench.errors import InvalidParameterError
 
     _load(plugin)
+    from rntk_bench.metrics import check_metric
     from rntk_bench.report import summary_text, write_report
     from rntk_bench.statistics import REFERENCE
 
     if not 0 < alpha < 1:
         raise InvalidParameterError(f"--alpha must lie in (0, 1); got {alpha}")
     report = write_report(run_dirs, out, reference=reference or REFERENCE, alpha=alpha,
-                          strict_reference=reference is not None)
+                          strict_reference=reference is not None, metric=check_metric(metric))
     typer.echo(summary_text(report.board, reference or REFERENCE))
     typer.echo("")
     for path in report.files:
@@ -294,6 +297,9 @@ def leaderboard_command(
     check: str = typer.Option(None, "--check", metavar="FILE", help="With --ci: compare with this file instead "
                               "of writing; exit 1 with a diff when they differ."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    add_predictions: bool = typer.Option(False, "--add-predictions", help="Also run again the finished tasks "
+                                         "whose files have no stored predictions (older files); their scores "
+                                         "are checked against the old ones."),
     plugin: Annotated[list[str] | None, typer.Option("--plugin", metavar="FILE|MODULE", help=PLUGIN_HELP
                                                      + " Every run of the definitions records it.")] = None,
 ) -> None:
@@ -329,6 +335,7 @@ def leaderboard_command(
             if not report_only:
                 lb.run_leaderboard(defs, results, only=only or None, data_dir=data_dir, n_jobs=n_jobs,
                                    progress=bars.named_callback() if progress else None,
+                                   add_predictions=add_predictions,
                                    after_each=lambda _name: lb.write_leaderboard_page(defs, results))
     except KeyboardInterrupt as exc:
         bars.close()

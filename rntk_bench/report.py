@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import pandas as pd
 
 from rntk_bench.atomic import atomic_write_text
 from rntk_bench.errors import InvalidParameterError, RunError
+from rntk_bench.metrics import check_metric
 from rntk_bench.plots import plot_critical_difference
 from rntk_bench.results import REPORTABLE, read_results
 from rntk_bench.run_folder import RunInfo
@@ -75,13 +77,38 @@ def merge_tables(tables: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, list[str
     return merged.iloc[order].reset_index(drop=True), notes
 
 
-def accuracy_table(table: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.DataFrame:
+def _exact_mean_accuracy(rows: pd.DataFrame) -> float:
+    """Mean test accuracy over a dataset's splits, from the counts of correct rows as exact fractions.
+
+    Two kernels with the same correct counts get the same float, bit for bit, whatever order the splits are
+    summed in, so a true tie (550 of 569 for both) is never a win by 1e-16.
+    """
+    accuracy = pd.to_numeric(rows["test_accuracy"], errors="coerce").to_numpy(dtype=float)
+    n_test = pd.to_numeric(rows["n_test"], errors="coerce").to_numpy(dtype=float)
+    correct = pd.to_numeric(rows["test_correct"], errors="coerce").to_numpy(dtype=float)
+    correct = np.where(np.isnan(correct), np.round(accuracy * n_test), correct)  # files from before the counts
+    if np.isnan(n_test).any() or np.isnan(correct).any() or np.any(np.abs(correct / n_test - accuracy) > 1e-9):
+        return float(np.mean(accuracy))  # accuracies that are not counts over n_test (hand-made tables)
+    total = sum((Fraction(int(c), int(n)) for c, n in zip(correct, n_test)), Fraction(0))
+    return float(total / len(rows))
+
+
+def accuracy_table(table: pd.DataFrame, kernels: Sequence[str] | None = None,
+                   metric: str = "accuracy") -> pd.DataFrame:
     """Accuracy per dataset (rows, in first-appearance order) and kernel (columns): mean over splits.
 
-    Rows whose status is not ``ok`` or ``partial`` are left out, so their cells are NaN.
+    Rows whose status is not ``ok`` or ``partial`` are left out, so their cells are NaN. ``metric`` (a name of
+    :data:`rntk_bench.metrics.METRICS`) chooses what is averaged over a dataset's splits; accuracy is computed
+    from the counts of correct rows, exactly; another metric is NaN where the predictions were not kept.
     """
+    check_metric(metric)
     usable = table[table["status"].isin(REPORTABLE)]
-    wide = usable.pivot_table(index="dataset", columns="kernel", values="test_accuracy", aggfunc="mean", sort=False)
+    if metric == "accuracy":
+        values = usable.groupby(["dataset", "kernel"], sort=False).apply(_exact_mean_accuracy, include_groups=False)
+        wide = values.unstack("kernel") if len(values) else pd.DataFrame()
+    else:
+        wide = usable.pivot_table(index="dataset", columns="kernel", values=metric, aggfunc="mean", sort=False,
+                                  dropna=False)
     order = list(kernels) if kernels else list(dict.fromkeys(table["kernel"]))
     datasets = list(dict.fromkeys(table["dataset"]))
     return wide.reindex(index=datasets, columns=order).astype(float)
@@ -159,13 +186,28 @@ class Leaderboard:
     groups: list[list[str]]
     failures: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    metric: str = "accuracy"
+    """What ``accuracy`` (and everything built from it) holds: a name of :data:`rntk_bench.metrics.METRICS`."""
 
 
-def build_leaderboard(table: pd.DataFrame, reference: str = REFERENCE, alpha: float = ALPHA) -> Leaderboard:
-    """Compute every leaderboard table from one (merged) results table."""
+def build_leaderboard(table: pd.DataFrame, reference: str = REFERENCE, alpha: float = ALPHA,
+                      metric: str = "accuracy") -> Leaderboard:
+    """Compute every leaderboard table from one (merged) results table, ranking kernels by ``metric``."""
     if table.empty:
         raise RunError("the results table is empty: no task has finished yet")
-    accuracy = accuracy_table(table)
+    board = _build(table, reference, alpha, metric)
+    board.metric = metric
+    if metric != "accuracy":
+        usable = table[table["status"].isin(REPORTABLE)]
+        lacking = sorted(set(usable.loc[usable[metric].isna(), "kernel"]))
+        if lacking:
+            board.notes.append(f"{metric} needs stored predictions, which the task files of {', '.join(lacking)} "
+                               "lack on some datasets (made before predictions were kept): those cells are empty")
+    return board
+
+
+def _build(table: pd.DataFrame, reference: str, alpha: float, metric: str) -> Leaderboard:
+    accuracy = accuracy_table(table, metric=metric)
     complete, dropped = complete_cases(accuracy)
     failures = table[~table["status"].isin(REPORTABLE) | (table["status"] == "partial")]
     failures = failures.drop_duplicates(["dataset", "kernel"])[["dataset", "kernel", "status", "error"]]
@@ -185,7 +227,8 @@ def _pct(value) -> str:
 
 def summary_text(board: Leaderboard, reference: str = REFERENCE) -> str:
     """The summary as a plain-text table (what ``rntk-bench run`` prints at the end)."""
-    lines = [(f"{'kernel':8s} {'accuracy %':>15s} {'rank':>6s} {'P90':>6s} {'P95':>6s} {'PMA':>6s} "
+    label = "accuracy %" if board.metric == "accuracy" else f"{board.metric} %"
+    lines = [(f"{'kernel':8s} {label:>15s} {'rank':>6s} {'P90':>6s} {'P95':>6s} {'PMA':>6s} "
              f"{'W/T/L vs ' + reference:>14s}")]
     for kernel, row in board.summary.iterrows():
         wtl = "" if pd.isna(row["wins"]) else f"{row['wins']}/{row['ties']}/{row['losses']}"
@@ -200,7 +243,8 @@ def summary_text(board: Leaderboard, reference: str = REFERENCE) -> str:
 
 def summary_markdown(board: Leaderboard, reference: str = REFERENCE) -> list[str]:
     """The summary table, its legend and the Friedman test, as markdown lines."""
-    out = [f"| kernel | datasets | accuracy (mean +- std) | mean rank | P90 | P95 | PMA | W/T/L vs {reference} |",
+    label = "accuracy" if board.metric == "accuracy" else board.metric
+    out = [f"| kernel | datasets | {label} (mean +- std) | mean rank | P90 | P95 | PMA | W/T/L vs {reference} |",
            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for kernel, row in board.summary.iterrows():
         wtl = "-" if pd.isna(row["wins"]) else f"{row['wins']}/{row['ties']}/{row['losses']}"
@@ -209,8 +253,10 @@ def summary_markdown(board: Leaderboard, reference: str = REFERENCE) -> list[str
                    f"{row['mean_rank']:.2f} | {_pct(row['p90'])} | {_pct(row['p95'])} | {_pct(row['pma'])} | {wtl} |")
     statistic, p_value = board.friedman
     out += ["", ("Mean rank: Friedman rank (1 = best, ties averaged). P90/P95: % of datasets where the kernel "
-            "reaches 90 %/95 % of the best compared accuracy. PMA: mean % of the best accuracy. W/T/L: datasets "
-            f"where the kernel beats / ties / loses to {reference}."), ""]
+            "reaches 90 %/95 % of the best accuracy among the kernels in this table; PMA: its mean % of that best. "
+            "(Arora et al.'s P90/P95/PMA are relative to about 180 classifiers: not comparable with these.) W/T/L: "
+            f"datasets where the kernel beats / ties / loses to {reference}, ties decided on the number of correct "
+            "test rows."), ""]
     out.append("Friedman test: " + ("not applicable (needs at least 3 kernels and 2 datasets)."
                                      if math.isnan(p_value) else f"chi2 = {statistic:.3f}, p = {p_value:.3g}."))
     return out
@@ -267,7 +313,8 @@ class ReportOutcome:
 
 def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = None,
                  reference: str = REFERENCE, alpha: float = ALPHA,
-                 kernels: Sequence[str] | None = None, strict_reference: bool = False) -> ReportOutcome:
+                 kernels: Sequence[str] | None = None, strict_reference: bool = False,
+                 metric: str = "accuracy") -> ReportOutcome:
     """Merge the results of ``run_dirs`` and write ``leaderboard.md``, the CSVs and the CD diagram.
 
     Parameters
@@ -278,6 +325,8 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
         Default: the run folder when there is one; required for several.
     kernels : sequence of str, optional
         Report only these kernels (default: every kernel of the runs).
+    metric : str
+        What kernels are ranked by (:data:`rntk_bench.metrics.METRICS`), computed from the task files.
     strict_reference : bool
         Refuse a ``reference`` that is not among the runs' kernels (when the user named it); otherwise the
         wins/ties/losses columns are left empty for it.
@@ -309,7 +358,7 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     if strict_reference and reference not in present:
         raise InvalidParameterError(f"reference kernel {reference!r} is not among the runs' kernels; choices: "
                                     f"{', '.join(present) or 'none (no result yet)'}")
-    board = build_leaderboard(table, reference, alpha)
+    board = build_leaderboard(table, reference, alpha, metric)
     board.notes.extend(notes)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

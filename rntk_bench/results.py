@@ -18,6 +18,8 @@ import pandas as pd
 
 from rntk_bench.atomic import atomic_write_text
 from rntk_bench.errors import RunError
+from rntk_bench.metrics import METRICS, PREDICTION_METRICS
+from rntk_bench.predictions import decode_split
 from rntk_bench.protocols import Candidate, get_protocol
 from rntk_bench.run_folder import TASKS_DIR, RunInfo, read_task_results
 
@@ -36,6 +38,8 @@ RESULT_COLUMNS = (
     "split",
     "cv_accuracy",
     "test_accuracy",
+    "test_correct",
+    *PREDICTION_METRICS,
     "n_train",
     "n_test",
     "n_settings",
@@ -50,7 +54,11 @@ RESULT_COLUMNS = (
 (train-cv-test) or the validation accuracy (arora-uci) of the selected setting and C. ``gram_seconds`` and
 ``fit_seconds`` add up the whole grid search of that kernel on that dataset. ``status`` is ``ok``, ``partial``
 (some settings failed; selected among the others, listed in ``error``), ``error`` (every setting failed) or
-``incomplete`` (the run was interrupted before every setting finished)."""
+``incomplete`` (the run was interrupted before every setting finished). ``test_correct`` is the number of
+test rows predicted right (what ties are decided on); the other metrics (:data:`rntk_bench.metrics.METRICS`)
+are computed from the stored predictions and empty for task files made before predictions were kept."""
+OPTIONAL_COLUMNS = ("test_correct", *PREDICTION_METRICS)
+"""Columns that ``results.csv`` files written by earlier versions lack."""
 
 SCORE_COLUMNS = (
     "dataset",
@@ -149,7 +157,9 @@ def _group_rows(group: list[dict[str, Any]], data_notes: Sequence[str] = ()) -> 
     status, error = ("partial", f"{len(failed)} of {planned} settings failed: {messages}") if failed else ("ok", "")
     rows = []
     for split, scores in winner["splits"].items():
+        metrics = _prediction_metrics(winner, split, c_index, scores["n_test"])
         rows.append({
+            **metrics,
             **base,
             "kernel_id": winner["kernel_id"],
             "params": json.dumps(winner["params"], sort_keys=True),
@@ -157,12 +167,33 @@ def _group_rows(group: list[dict[str, Any]], data_notes: Sequence[str] = ()) -> 
             "split": split,
             "cv_accuracy": chosen.selection_accuracy[c_index],
             "test_accuracy": scores["test_accuracy"][c_index],
+            "test_correct": int(round(scores["test_accuracy"][c_index] * scores["n_test"])),
             "n_train": scores["n_train"],
             "n_test": scores["n_test"],
             "status": status,
             "error": error,
         })
     return rows
+
+
+def _prediction_metrics(result: dict[str, Any], split: str, c_index: int, n_test: int) -> dict[str, float]:
+    """The prediction metrics of one task's split at one C (NaN for a task file without predictions)."""
+    stored = (result.get("predictions") or {}).get(split)
+    if stored is None:
+        return {name: np.nan for name in PREDICTION_METRICS}
+    where = f"task file of {result['dataset']} {result['kernel_id']}, split {split}"
+    labels = decode_split(stored, len(result["C_grid"]), n_test, int(result.get("n_classes") or 3844), where)
+    predicted = labels.predicted[c_index]
+    if predicted is None:
+        raise RunError(f"{where}: the selected C (number {c_index}) has no stored predictions")
+    if int(np.sum(predicted == labels.truth)) != int(round(result["splits"][split]["test_accuracy"][c_index] * n_test)):
+        raise RunError(f"{where}: the stored predictions disagree with the stored accuracy")
+    return {name: METRICS[name](labels.truth, predicted) for name in PREDICTION_METRICS}
+
+
+def lacks_predictions(task_results: Iterable[dict[str, Any]]) -> bool:
+    """Whether any finished task of a run has no stored predictions (made before they were kept)."""
+    return any(result.get("status") == "ok" and "predictions" not in result for result in task_results)
 
 
 def score_table(task_results: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -209,10 +240,13 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise RunError(f"{str(run_dir)!r} has neither task files nor {RESULTS_FILE}: is it a run folder?")
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    missing = sorted(set(RESULT_COLUMNS) - set(table.columns))
+    missing = sorted(set(RESULT_COLUMNS) - set(table.columns) - set(OPTIONAL_COLUMNS))
     if missing:
         raise RunError(f"{path} lacks the column(s) {', '.join(missing)}")
-    return table
+    for column in OPTIONAL_COLUMNS:
+        if column not in table.columns:
+            table[column] = np.nan
+    return table[list(RESULT_COLUMNS)]
 
 
 __all__ = [
@@ -222,6 +256,7 @@ __all__ = [
     "SCORES_FILE",
     "SCORE_COLUMNS",
     "combine",
+    "lacks_predictions",
     "read_results",
     "score_table",
     "write_tables",

@@ -74,6 +74,13 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
 
 
+def _scores(result: dict) -> tuple:
+    """What a re-run must reproduce: the selection scores and every split's test accuracies."""
+    splits = result.get("splits") or {}
+    return (tuple(result.get("selection_accuracy") or ()),
+            tuple((name, tuple(splits[name]["test_accuracy"])) for name in sorted(splits)))
+
+
 def _label(result: dict) -> str:
     """What the progress bar shows of a finished task: what varies between tasks, not the kernel id's head."""
     place = f" {int(result['setting_index']) + 1}/{result['n_settings']}" if result.get("n_settings", 1) > 1 else ""
@@ -91,6 +98,7 @@ def run_benchmark(
     resume: bool = False,
     loader: Loader | None = None,
     progress: ProgressCallback | None = None,
+    add_predictions: bool = False,
 ) -> RunOutcome:
     """Run (or resume) a benchmark into ``run_dir`` and return its results table.
 
@@ -106,6 +114,10 @@ def run_benchmark(
         ``loader(name) -> Dataset``; default the data layer (:class:`~rntk_bench.run_data.DataLayerLoader`).
     progress : callable, optional
         See :data:`ProgressCallback`.
+    add_predictions : bool
+        With ``resume``: also run again the finished tasks whose files have no stored predictions (made
+        before they were kept), each replacing its file when it finishes; a re-run whose scores differ from
+        the old file's is counted in the session (``n_changed``) and noted in its task file.
 
     Raises
     ------
@@ -147,7 +159,7 @@ def run_benchmark(
             if resume:  # another writer may have finished tasks between the check and the lock
                 previous = RunInfo.read(run_dir)
             outcome = _run_locked(config, asked, run_dir, loader, plan, backend, previous, session, notes,
-                                  resume, progress)
+                                  resume, progress, add_predictions)
     outcome.n_tasks, outcome.notes = len(plan.tasks), notes
     outcome.seconds = time.perf_counter() - started
     return outcome
@@ -155,12 +167,18 @@ def run_benchmark(
 
 def _run_locked(config: RunConfig, asked: RunConfig, run_dir: Path, loader: Loader, plan: Plan, backend: Backend,
                 previous: RunInfo | None, session: Session, notes: list[str], resume: bool,
-                progress: ProgressCallback | None) -> RunOutcome:
+                progress: ProgressCallback | None, add_predictions: bool = False) -> RunOutcome:
     """The part of :func:`run_benchmark` that holds the run folder's lock: record the session, run the tasks
     not done yet, write each result, and the tables at the end (also when stopped)."""
-    done = set()
+    done, old = set(), {}
     if resume:
-        done = {(r["dataset"], r["kernel_id"]) for r in read_task_results(run_dir) if r.get("status") == "ok"}
+        for result in read_task_results(run_dir):
+            if result.get("status") != "ok":
+                continue
+            if add_predictions and "predictions" not in result:
+                old[(result["dataset"], result["kernel_id"])] = _scores(result)
+            else:
+                done.add((result["dataset"], result["kernel_id"]))
     todo = execution_order([task for task in plan.tasks if task.key not in done], config.n_jobs)
     session.n_skipped = len(plan.tasks) - len(todo)
 
@@ -190,6 +208,11 @@ def _run_locked(config: RunConfig, asked: RunConfig, run_dir: Path, loader: Load
     status = "interrupted"
     try:
         for result in backend(todo, loader, None if shared is None else shared.root):
+            before = old.get((result["dataset"], result["kernel_id"]))
+            if before is not None and result["status"] == "ok" and _scores(result) != before:
+                session.extra["n_changed"] = session.extra.get("n_changed", 0) + 1
+                result.setdefault("notes", []).append("scores differ from those of the task file this re-run "
+                                                      f"replaced: {before}")
             write_task_result(run_dir, result)
             session.n_run += 1  # right after the write: a signal in between would make the record disagree
             session.n_failed += result["status"] != "ok"

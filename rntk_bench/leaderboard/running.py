@@ -26,6 +26,7 @@ def run_leaderboard(
     n_jobs: int = 1,
     progress: Progress | None = None,
     after_each: Callable[[str], None] | None = None,
+    add_predictions: bool = False,
 ) -> dict[str, Any]:
     """Run (or resume) the defined runs into ``results_dir/runs/<name>/``, in definition order.
 
@@ -35,6 +36,8 @@ def run_leaderboard(
         Run names to run; default all.
     after_each : callable, optional
         Called with the run name after each run (e.g. to refresh the page).
+    add_predictions : bool
+        Also run again the finished tasks that have no stored predictions (see ``run_benchmark``).
 
     Returns
     -------
@@ -50,7 +53,8 @@ def run_leaderboard(
         config = build_run_config(definitions.runs[name], data_dir, n_jobs)
         run_dir = Path(results_dir) / RUNS_DIR / name
         callback = None if progress is None else (lambda done, total, label, _n=name: progress(_n, done, total, label))
-        outcomes[name] = run_benchmark(config, run_dir, resume=RunInfo.exists(run_dir), progress=callback)
+        outcomes[name] = run_benchmark(config, run_dir, resume=RunInfo.exists(run_dir), progress=callback,
+                                       add_predictions=add_predictions)
         if after_each:
             after_each(name)
     return outcomes

@@ -165,6 +165,7 @@ def evaluate_setting(
     scores = protocol.score(compute, prepared.X, dataset, C_grid, cv_folds=cv_folds, seed=seed,
                             max_iter=svc_max_iter)
     scores["protocol"] = protocol.name
+    scores["n_classes"] = len(dataset.class_labels)
     scores["notes"] = list(prepared.notes)
     if scores["svc_unconverged"]:
         scores["notes"].append(f"{scores['svc_unconverged']} of {scores['svc_fits']} SVM fits stopped at "

@@ -11,7 +11,7 @@ from sklearn.svm import SVC
 
 from rntk_bench.errors import InvalidInputError
 
-__all__ = ["SVC_MAX_ITER", "stratified_folds", "svc_accuracy"]
+__all__ = ["SVC_MAX_ITER", "stratified_folds", "svc_accuracy", "svc_predict"]
 
 SVC_MAX_ITER = 10_000_000
 """Default iteration cap of every SVM fit; a run may set another (``svc_max_iter``). libsvm converges in well
@@ -20,6 +20,44 @@ Arora et al.'s depth-0 NTK on ``fertility``) run for hundreds of millions. The c
 second on 100 rows, but several minutes on 2500 (an iteration costs O(n_train)), which makes the depth-0
 settings of Arora et al.'s grid the slowest part of the uci90 runs. Every fit that reaches the cap is counted
 in the task result (``svc_unconverged``) and named in its notes."""
+
+
+def svc_predict(
+    gram_train: np.ndarray,
+    y_train: np.ndarray,
+    gram_test: np.ndarray,
+    C: float,
+    counts: dict[str, int] | None = None,
+    max_iter: int = SVC_MAX_ITER,
+) -> np.ndarray:
+    """Labels that ``SVC(kernel="precomputed", C=C)`` fit on ``gram_train`` predicts for ``gram_test``.
+
+    Parameters
+    ----------
+    gram_train : ndarray of shape (n_train, n_train)
+    y_train : ndarray of shape (n_train,)
+    gram_test : ndarray of shape (n_test, n_train)
+    C : float
+    counts : dict, optional
+        ``counts["fits"]`` and ``counts["unconverged"]`` (fits stopped at ``max_iter``) are incremented.
+    max_iter : int
+        libsvm's iteration cap (:data:`SVC_MAX_ITER` by default).
+
+    Returns
+    -------
+    ndarray of shape (n_test,)
+    """
+    classes = np.unique(y_train)
+    if len(classes) == 1:  # a fold with one class: the SVM would refuse; its prediction is that class
+        return np.full(len(gram_test), classes[0])
+    model = SVC(kernel="precomputed", C=C, max_iter=max_iter)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)  # counted below instead
+        model.fit(gram_train, y_train)
+    if counts is not None:
+        counts["fits"] = counts.get("fits", 0) + 1
+        counts["unconverged"] = counts.get("unconverged", 0) + int(np.max(model.n_iter_) >= max_iter)
+    return model.predict(gram_test)
 
 
 def svc_accuracy(
@@ -45,18 +83,7 @@ def svc_accuracy(
     max_iter : int
         libsvm's iteration cap (:data:`SVC_MAX_ITER` by default).
     """
-    classes = np.unique(y_train)
-    if len(classes) == 1:  # a fold with one class: the SVM would refuse; its prediction is that class
-        predicted = np.full(len(y_test), classes[0])
-    else:
-        model = SVC(kernel="precomputed", C=C, max_iter=max_iter)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=ConvergenceWarning)  # counted below instead
-            model.fit(gram_train, y_train)
-        predicted = model.predict(gram_test)
-        if counts is not None:
-            counts["fits"] = counts.get("fits", 0) + 1
-            counts["unconverged"] = counts.get("unconverged", 0) + int(np.max(model.n_iter_) >= max_iter)
+    predicted = svc_predict(gram_train, y_train, gram_test, C, counts, max_iter)
     return float(np.mean(predicted == y_test))
 
 

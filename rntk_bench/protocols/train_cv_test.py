@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from rntk_bench.data.dataset import Dataset
+from rntk_bench.predictions import encode_split
 from rntk_bench.protocols.base import GramFunction
 from rntk_bench.protocols.inputs import take
-from rntk_bench.protocols.svm import SVC_MAX_ITER, stratified_folds, svc_accuracy
+from rntk_bench.protocols.svm import SVC_MAX_ITER, stratified_folds, svc_accuracy, svc_predict
 
 __all__ = ["score_train_cv_test"]
 
@@ -38,7 +39,8 @@ def score_train_cv_test(
     -------
     dict
         ``selection_accuracy`` (mean CV accuracy per C), ``splits`` (``{"train-test": {n_train, n_test,
-        cv_folds, test_accuracy per C}}``), ``gram_seconds``, ``fit_seconds``.
+        cv_folds, test_accuracy per C}}``), ``predictions`` (the test labels of every C,
+        :mod:`rntk_bench.predictions`), ``gram_seconds``, ``fit_seconds``.
     """
     split = dataset.split("train-test")
     train, test = np.asarray(split.train), np.asarray(split.test)
@@ -52,7 +54,7 @@ def score_train_cv_test(
     start = time.perf_counter()
     folds = stratified_folds(y_train, cv_folds, seed)
     counts: dict[str, int] = {}
-    cv_accuracy, test_accuracy = [], []
+    cv_accuracy, test_accuracy, predicted = [], [], []
     for C in C_grid:
         scores = [
             svc_accuracy(K_train[np.ix_(fit, fit)], y_train[fit], K_train[np.ix_(val, fit)], y_train[val], C, counts,
@@ -60,7 +62,8 @@ def score_train_cv_test(
             for fit, val in folds
         ]
         cv_accuracy.append(float(np.mean(scores)))
-        test_accuracy.append(svc_accuracy(K_train, y_train, K_test, y_test, C, counts, max_iter))
+        predicted.append(svc_predict(K_train, y_train, K_test, C, counts, max_iter))
+        test_accuracy.append(float(np.mean(predicted[-1] == y_test)))
     return {
         "svc_fits": counts.get("fits", 0),
         "svc_unconverged": counts.get("unconverged", 0),
@@ -73,6 +76,7 @@ def score_train_cv_test(
                 "test_accuracy": test_accuracy,
             }
         },
+        "predictions": {"train-test": encode_split(y_test, predicted, len(dataset.class_labels))},
         "gram_seconds": gram_seconds,
         "fit_seconds": time.perf_counter() - start,
     }
