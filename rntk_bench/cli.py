@@ -167,6 +167,8 @@ def run_command(
     out: str = typer.Option(None, "--out", "-o", metavar="DIR", help="Run folder (default: runs/<suite>-<UTC "
                                                                      "time>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out, skipping finished tasks."),
+    add_predictions: bool = typer.Option(False, "--add-predictions", help="With --resume: also run again the "
+                                         "finished tasks whose files have no stored predictions (older files)."),
     config: str = typer.Option(None, "--config", metavar="FILE.toml", help="Run TOML file (suite, datasets, "
                                "kernels, grid, tie, protocol, cv_folds, seed, svc_max_iter, skip_missing)."),
     protocol: str = typer.Option(None, "--protocol", metavar="NAME", help=PROTOCOL_HELP),
@@ -207,6 +209,8 @@ def run_command(
     )
     if resume and not out:
         raise RunError("--resume needs --out: the run folder to continue")
+    if add_predictions and not resume:
+        raise RunError("--add-predictions completes an existing run: use it with --resume --out RUN_DIR")
     run_dir = Path(out) if out else default_run_dir(suite_name)
     if data_dir is not None and embedded:
         bundled = bundled_datasets(run_config.datasets, data_dir)
@@ -220,7 +224,8 @@ def run_command(
         with terminate_as_interrupt():
             prepare_engine(run_config.kernel_names, bars)
             outcome = run_benchmark(run_config, run_dir, resume=resume,
-                                    progress=bars.callback(suite_name) if progress else None)
+                                    progress=bars.callback(suite_name) if progress else None,
+                                    add_predictions=add_predictions)
     except KeyboardInterrupt as exc:
         bars.close()
         typer.secho(f"{_stopped_by(exc)}: finished tasks are saved; continue with `rntk-bench run --resume --out "
@@ -256,6 +261,9 @@ def report_command(
                                                                    "tests."),
     metric: str = typer.Option("accuracy", "--metric", metavar="NAME", help="Rank kernels by accuracy, "
                                "balanced_accuracy or macro_f1 (computed from the stored predictions)."),
+    field: Annotated[list[str] | None, typer.Option(
+        "--field", metavar="CLASSIFIER", help="Place the kernels among this published classifier (UCR; e.g. "
+                                              "ROCKET, HC2, '1NN-DTW-learned (archive)'); repeatable.")] = None,
     plugin: Annotated[list[str] | None, typer.Option("--plugin", metavar="FILE|MODULE", help=PLUGIN_HELP)] = None,
 ) -> None:
     """Write leaderboard.md, per-dataset and summary CSVs and a critical-difference diagram."""
@@ -269,7 +277,7 @@ def report_command(
     if not 0 < alpha < 1:
         raise InvalidParameterError(f"--alpha must lie in (0, 1); got {alpha}")
     report = write_report(run_dirs, out, reference=reference or REFERENCE, alpha=alpha,
-                          strict_reference=reference is not None, metric=check_metric(metric))
+                          strict_reference=reference is not None, metric=check_metric(metric), field=field or ())
     typer.echo(summary_text(report.board, reference or REFERENCE))
     typer.echo("")
     for path in report.files:

@@ -50,8 +50,8 @@ def plot_critical_difference(mean_ranks: pd.Series, groups: list[list[str]], pat
     for index, group in enumerate(groups):
         y = -(0.2 + 0.12 * index)
         axes.hlines(y, ranks[group[0]] - 0.03, ranks[group[-1]] + 0.03, color="black", linewidth=3)
-    caption = "Bars join kernels that no Holm-corrected pairwise Wilcoxon signed-rank test separates."
-    axes.text((low + high) / 2, bottom - 0.15, caption if groups else "No two kernels are joined: every pair "
+    caption = "Bars join methods that no Holm-corrected pairwise Wilcoxon signed-rank test separates."
+    axes.text((low + high) / 2, bottom - 0.15, caption if groups else "No two methods are joined: every pair "
               "differs significantly (Holm-corrected Wilcoxon).", ha="center", va="center", fontsize=8,
               style="italic")
     if title:

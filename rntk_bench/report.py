@@ -21,10 +21,11 @@ import pandas as pd
 
 from rntk_bench.atomic import atomic_write_text
 from rntk_bench.errors import InvalidParameterError, RunError
+from rntk_bench.field_report import compare_with_field, field_markdown
 from rntk_bench.metrics import check_metric
 from rntk_bench.plots import plot_critical_difference
-from rntk_bench.results import REPORTABLE, read_results
-from rntk_bench.run_folder import RunInfo
+from rntk_bench.results import REPORTABLE, lacks_predictions, read_results
+from rntk_bench.run_folder import RunInfo, read_task_results
 from rntk_bench.statistics import (
     ALPHA,
     REFERENCE,
@@ -314,7 +315,7 @@ class ReportOutcome:
 def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = None,
                  reference: str = REFERENCE, alpha: float = ALPHA,
                  kernels: Sequence[str] | None = None, strict_reference: bool = False,
-                 metric: str = "accuracy") -> ReportOutcome:
+                 metric: str = "accuracy", field: Sequence[str] = ()) -> ReportOutcome:
     """Merge the results of ``run_dirs`` and write ``leaderboard.md``, the CSVs and the CD diagram.
 
     Parameters
@@ -327,6 +328,9 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
         Report only these kernels (default: every kernel of the runs).
     metric : str
         What kernels are ranked by (:data:`rntk_bench.metrics.METRICS`), computed from the task files.
+    field : sequence of str
+        Published classifiers (:func:`rntk_bench.field.field_names`) to place the kernels among, in a section
+        of ``leaderboard.md`` with its own diagram (accuracy, UCR datasets).
     strict_reference : bool
         Refuse a ``reference`` that is not among the runs' kernels (when the user named it); otherwise the
         wins/ties/losses columns are left empty for it.
@@ -345,9 +349,11 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
             raise RunError("several run folders: choose where the merged leaderboard goes with --out")
         out_dir = run_dirs[0]
     out_dir = Path(out_dir)
-    tables, runs = [], []
+    tables, runs, lacking = [], [], []
     for run_dir in run_dirs:
         tables.append(read_results(run_dir))
+        if lacks_predictions(read_task_results(run_dir)):
+            lacking.append(str(run_dir))
         info = RunInfo.read(run_dir) if RunInfo.exists(run_dir) else RunInfo()
         runs.append({"path": str(run_dir), "suite": info.config.get("suite"), "config_hash": info.config_hash,
                      "started": info.started, "git": (info.git or {}).get("revision")})
@@ -360,6 +366,11 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
                                     f"{', '.join(present) or 'none (no result yet)'}")
     board = build_leaderboard(table, reference, alpha, metric)
     board.notes.extend(notes)
+    if lacking:
+        board.notes.append(f"task files without stored predictions (made before they were kept) in: "
+                           f"{', '.join(lacking)}; "
+                           "metrics other than accuracy are empty for them: `rntk-bench run --resume "
+                           "--add-predictions --out RUN` (or `rntk-bench leaderboard --add-predictions`) adds them")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -378,7 +389,14 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
         files.append(plot_critical_difference(board.summary["mean_rank"], board.groups, out_dir / CD_FILE,
                                               f"{len(board.complete)} datasets"))
         cd_file = CD_FILE
-    atomic_write_text(out_dir / LEADERBOARD_FILE, leaderboard_markdown(board, runs, reference, alpha, cd_file))
+    page = leaderboard_markdown(board, runs, reference, alpha, cd_file)
+    if field:
+        comparison = compare_with_field(accuracy_table(table, list(board.accuracy.columns)),
+                                        table.groupby("dataset")["n_test"].sum(), field, alpha=alpha)
+        page += "\n## Among published classifiers\n\n" + "\n".join(
+            field_markdown(comparison, list(board.accuracy.columns), out_dir)) + "\n"
+        files.append(out_dir / "field_summary.csv")
+    atomic_write_text(out_dir / LEADERBOARD_FILE, page)
     files.insert(0, out_dir / LEADERBOARD_FILE)
     atomic_write_text(out_dir / "report.json", json.dumps({"runs": runs, "notes": board.notes}, indent=2) + "\n")
     return ReportOutcome(out_dir, files, board)

@@ -16,6 +16,7 @@ from typing import Any
 from rntk_bench.config import RunConfig, build_config
 from rntk_bench.data import get_suite
 from rntk_bench.errors import InvalidParameterError
+from rntk_bench.field import field_accuracy
 from rntk_bench.schema import FILE_KEYS, PAGE_KEYS, check_keys, read_toml
 
 __all__ = [
@@ -33,7 +34,7 @@ __all__ = [
 DEFINITIONS_FILE = Path("results") / "leaderboard.toml"
 RUNS_DIR = "runs"
 """Folder of the run folders, under the results folder."""
-_BOARD_KEYS = ("title", "runs", "published", "notes")
+_BOARD_KEYS = ("title", "runs", "published", "notes", "field")
 _TOP_KEYS = ("runs", "boards", "ci")
 
 
@@ -68,6 +69,8 @@ class BoardDefinition:
     runs: tuple[str, ...]
     published: dict[str, float] = field(default_factory=dict)
     notes: str = ""
+    field: tuple[str, ...] = ()
+    """Published classifiers (:func:`rntk_bench.field.field_names`) the board places its kernels among."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +141,15 @@ def parse_definitions(data: Mapping[str, Any], path: str | Path = "<definitions>
             raise InvalidParameterError(f"{where}: runs must name defined runs; unknown: {unknown or 'none given'}; "
                                         f"defined: {', '.join(runs)}")
         published = {str(k): float(v) for k, v in dict(table.get("published", {})).items()}
+        named = table.get("field", [])
+        if not isinstance(named, list) or not all(isinstance(item, str) for item in named):
+            raise InvalidParameterError(f"{where}: field must be a list of published classifier names")
+        try:
+            field_accuracy(named, [])  # unknown names are refused here, with the file named
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(f"{where}: {exc}") from None
         boards[name] = BoardDefinition(name, str(table.get("title", name)), members, published,
-                                       str(table.get("notes", "")))
+                                       str(table.get("notes", "")), tuple(named))
     ci = _run_definition(f"{path}: ci", "ci", data["ci"]) if "ci" in data else None
     definitions = Definitions(runs, boards, ci, path)
     for definition in [*runs.values(), *([ci] if ci else [])]:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from rntk_bench.atomic import atomic_write_text
+from rntk_bench.field_report import compare_with_field, field_markdown
 from rntk_bench.leaderboard.definitions import (
     RUNS_DIR,
     BoardDefinition,
@@ -236,6 +237,12 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
             out += ["Published figures:", "", "| kernel | published | ours | difference | datasets |",
                     "|---|---:|---:|---:|---|"]
             out += published_rows(written.accuracy, board_definition.published, n_suite) + [""]
+        if board_definition.field:
+            out += ["### The kernels among published classifiers", ""]
+            n_test = written.table.groupby("dataset")["n_test"].sum()
+            comparison = compare_with_field(written.accuracy[list(board.complete.columns)], n_test,
+                                            board_definition.field)
+            out += field_markdown(comparison, list(board.complete.columns), out_dir, relative)
         if board_definition.notes:
             out += [board_definition.notes.strip(), ""]
         if (out_dir / CD_FILE).exists():

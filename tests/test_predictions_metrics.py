@@ -1,0 +1,164 @@
+"""Predictions kept in task files, metrics computed from them after the fact, ties decided on counts, and the
+kernels placed among published classifiers."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import balanced_accuracy_score, f1_score
+from typer.testing import CliRunner
+
+from rntk_bench.cli import app
+from rntk_bench.config import build_config
+from rntk_bench.errors import InvalidParameterError, RunError
+from rntk_bench.field_report import compare_with_field
+from rntk_bench.predictions import decode_split, encode_split
+from rntk_bench.report import accuracy_table, write_report
+from rntk_bench.run_data import PreloadedDatasets
+from rntk_bench.run_folder import read_task_results, task_path
+from rntk_bench.runner import run_benchmark
+
+runner = CliRunner()
+_SPEC = importlib.util.spec_from_file_location("synthetic", Path(__file__).parent / "data" / "runner" / "synthetic.py")
+synthetic = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(synthetic)
+
+
+# ----------------------------------------------------------------------------------------------- encoding
+
+
+@pytest.mark.parametrize("n_classes", [2, 62, 63, 300])
+def test_predictions_round_trip_for_any_number_of_classes(rng, n_classes):
+    truth = rng.integers(0, n_classes, 50)
+    predicted = [rng.integers(0, n_classes, 50), None, truth.copy()]
+    stored = encode_split(truth, predicted, n_classes)
+    decoded = decode_split(stored, 3, 50, n_classes, "here")
+    assert np.array_equal(decoded.truth, truth) and decoded.predicted[1] is None
+    assert np.array_equal(decoded.predicted[0], predicted[0]) and decoded.correct(2) == 50
+
+
+def test_predictions_are_compact(rng):
+    truth = rng.integers(0, 2, 1000)
+    predicted = [np.where(rng.random(1000) < 0.9, truth, 1 - truth) for _ in range(5)]
+    assert len(encode_split(truth, predicted, 2)) < 2500  # 6000 characters before compression
+
+
+@pytest.mark.parametrize(
+    "corrupt, message",
+    [
+        (lambda good: good[:-4] + "!!!!", "corrupt"),
+        (lambda good: encode_split(np.zeros(9, int), [np.zeros(9, int)], 3), "9 labels for 10 test rows"),
+        (lambda good: encode_split(np.zeros(10, int), [np.full(10, 5)], 6), "label 5 outside the 3 classes"),
+        (lambda good: encode_split(np.zeros(10, int), [np.zeros(10, int), None], 3), "2 C values stored"),
+    ],
+)
+def test_corrupted_predictions_name_the_task_and_the_problem(corrupt, message):
+    good = encode_split(np.zeros(10, int), [np.zeros(10, int)], 3)
+    with pytest.raises(RunError, match=f"task X, split s: .*{message}"):
+        decode_split(corrupt(good), 1, 10, 3, "task X, split s")
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("metrics") / "run"
+    config = build_config(suite="s", datasets=["waves", "blobs"], kernels=["rbf", "poly"],
+                          grids={"rbf": {"C": [0.01, 1.0, 100.0]}, "poly": {"C": [1.0, 100.0]}})
+    loader = PreloadedDatasets({"waves": synthetic.series_dataset(), "blobs": synthetic.uci_dataset()})
+    outcome = run_benchmark(config, run_dir, loader=loader)
+    return run_dir, outcome, config, loader
+
+
+def test_every_task_keeps_its_predictions_and_metrics_follow_from_them(small_run):
+    run_dir, outcome, _, _ = small_run
+    for result in read_task_results(run_dir):
+        for split, stored in result["predictions"].items():
+            decoded = decode_split(stored, len(result["C_grid"]), result["splits"][split]["n_test"],
+                                   result["n_classes"], "test")
+            for index, accuracy in enumerate(result["splits"][split]["test_accuracy"]):
+                if accuracy is not None:
+                    assert decoded.correct(index) / len(decoded.truth) == accuracy
+    table = outcome.table
+    for row in table.itertuples():
+        result = json.loads(task_path(run_dir, row.dataset, row.kernel_id).read_text())
+        decoded = decode_split(result["predictions"][row.split], len(result["C_grid"]), row.n_test,
+                               result["n_classes"], "test")
+        predicted = decoded.predicted[result["C_grid"].index(row.C)]
+        assert row.balanced_accuracy == pytest.approx(balanced_accuracy_score(decoded.truth, predicted))
+        assert row.macro_f1 == pytest.approx(f1_score(decoded.truth, predicted, average="macro"))
+        assert row.test_correct == int((predicted == decoded.truth).sum())
+
+
+def test_a_report_ranks_by_any_metric_and_refuses_an_unknown_one(small_run, tmp_path):
+    run_dir, _, _, _ = small_run
+    result = runner.invoke(app, ["report", str(run_dir), "--out", str(tmp_path / "r"), "--metric",
+                                 "balanced_accuracy"])
+    assert result.exit_code == 0 and "balanced_accuracy %" in result.output, result.output
+    assert "| kernel | datasets | balanced_accuracy (mean +- std)" in (tmp_path / "r" / "leaderboard.md").read_text()
+    wrong = runner.invoke(app, ["report", str(run_dir), "--out", str(tmp_path / "w"), "--metric", "auc"])
+    assert wrong.exit_code == 1 and "unknown metric 'auc'; metrics: accuracy, balanced_accuracy, macro_f1" in \
+        wrong.output
+
+
+def test_old_task_files_load_are_reported_and_get_their_predictions_on_request(small_run, tmp_path):
+    import shutil
+
+    source, outcome, config, loader = small_run
+    run_dir = tmp_path / "old"
+    shutil.copytree(source, run_dir)
+    for path in run_dir.glob("tasks/*/*.json"):
+        data = json.loads(path.read_text())
+        data.pop("predictions")
+        path.write_text(json.dumps(data))
+    report = write_report([run_dir], tmp_path / "report", metric="macro_f1")
+    assert any("without stored predictions" in note for note in report.board.notes)
+    assert report.board.accuracy.isna().all().all()  # no predictions: the metric is unknown, not invented
+    resumed = run_benchmark(config, run_dir, resume=True, loader=loader, add_predictions=True)
+    assert resumed.n_run == outcome.n_tasks and all("predictions" in r for r in read_task_results(run_dir))
+    session = json.loads((run_dir / "run.json").read_text())["sessions"][-1]
+    assert "n_changed" not in session  # the re-run reproduced every score
+    columns = ["dataset", "kernel", "kernel_id", "C", "test_accuracy", "balanced_accuracy"]
+    pd.testing.assert_frame_equal(resumed.table[columns], outcome.table[columns])
+
+
+# ---------------------------------------------------------------------------------------------------- ties
+
+
+def _tied_counts():
+    """Two ways of getting the same number of correct rows over four folds of 142 whose float means differ."""
+    for a, b in itertools.product(itertools.combinations_with_replacement(range(130, 142), 4), repeat=2):
+        if sum(a) == sum(b) and np.mean(np.array(a) / 142) != np.mean(np.array(b) / 142):
+            return a, b
+    raise AssertionError("no example")
+
+
+def test_a_true_tie_on_correct_counts_is_a_tie_whatever_the_float_means_say():
+    first, second = _tied_counts()
+    rows = [{"dataset": "d", "kernel": kernel, "split": f"fold-{i}", "test_accuracy": count / 142,
+             "test_correct": count, "n_test": 142, "status": "ok"}
+            for kernel, counts in (("a", first), ("b", second)) for i, count in enumerate(counts)]
+    accuracy = accuracy_table(pd.DataFrame(rows))
+    assert accuracy.loc["d", "a"] == accuracy.loc["d", "b"]
+
+
+# ---------------------------------------------------------------------------------------------- the field
+
+
+def test_kernels_are_placed_among_published_classifiers_on_common_datasets():
+    kernels = pd.DataFrame({"mine": [0.9, 1.0, 0.5]}, index=["GunPoint", "Coffee", "PLAID"])
+    n_test = pd.Series({"GunPoint": 150, "Coffee": 28, "PLAID": 537})
+    comparison = compare_with_field(kernels, n_test, ["ROCKET"])
+    assert list(comparison.accuracy.index) == ["GunPoint", "Coffee"]  # the bake off has no PLAID
+    assert list(comparison.accuracy.columns) == ["mine", "ROCKET (published)", "1NN-DTW-learned (archive) (published)"]
+    # 1-NN DTW (learned window) errs on 0.0867 of GunPoint (13 of 150 rows) and on none of Coffee
+    assert comparison.against.loc["mine"].tolist() == [0, 1, 1]
+    with pytest.raises(InvalidParameterError, match="ROCKETT"):
+        compare_with_field(kernels, n_test, ["ROCKETT"])
