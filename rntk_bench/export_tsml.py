@@ -60,7 +60,9 @@ Class values
 Probabilities
     The SVMs are fitted without probability estimates, so each row's probabilities are one-hot: 1 for the
     predicted class, 0 for the others; line 2 and the description say so. Log loss and AUROC computed from
-    these files are therefore those of hard predictions.
+    these files are therefore those of hard predictions. tsml-eval computes the log loss without naming the
+    classes, so its statistics fail on a test split that lacks one of the dataset's classes (some UCI folds,
+    as for any classifier's files); ``load_classifier_results(path, calculate_stats=False)`` reads those.
 
 Nothing is half-written: every file is built and checked in memory first; a new or empty ``OUT`` is filled
 in a hidden folder beside it and renamed into place in one step. ``overwrite=True`` writes into an ``OUT``
@@ -230,7 +232,10 @@ def export_tsml(
         _check_name(name, f"the estimator name of kernel {kernel!r}")
     _check_out_dir(out_dir, overwrite)
 
-    table = combine(tasks, info.dataset_order, info.kernel_order, info.loader_notes())
+    try:
+        table = combine(tasks, info.dataset_order, info.kernel_order, info.loader_notes())
+    except RunError as exc:  # corrupt predictions of a selected task: say which run
+        raise RunError(f"run {str(run_dir)!r}: {exc}") from None
     table = table[table["status"].isin(REPORTABLE)]
     if table.empty:
         raise RunError(f"run {str(run_dir)!r} has no (dataset, kernel) with a result to export: every one "
@@ -352,10 +357,13 @@ def _write(out_dir: Path, files: list[_File], overwrite: bool) -> list[Path]:
     """Write ``files`` under ``out_dir``: all at once into a new or empty folder, else file by file."""
     _check_out_dir(out_dir, overwrite)
     fresh = not out_dir.exists() or not any(out_dir.iterdir())
-    for file in files:
+    for file in files if not fresh else ():
         target = out_dir / file.relative
-        if not fresh and (target.exists() and not target.is_file()):
+        if target.exists() and not target.is_file():
             raise RunError(f"cannot write {target}: a folder of that name is in the way")
+        for parent in target.relative_to(out_dir).parents:
+            if (out_dir / parent).exists() and not (out_dir / parent).is_dir():
+                raise RunError(f"cannot write {target}: {out_dir / parent} is a file, not a folder")
     staging_parent = out_dir.parent if fresh else out_dir
     try:
         staging_parent.mkdir(parents=True, exist_ok=True)

@@ -74,6 +74,21 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
 
 
+def _same_scores(old: tuple, new: dict) -> bool:
+    """Whether a re-run reproduced what the replaced task file held (a test accuracy the old file had not
+    computed, None there, may now be known)."""
+    selection, splits = old
+    if tuple(new.get("selection_accuracy") or ()) != selection:
+        return False
+    fresh = dict(_scores(new)[1])
+    for name, accuracies in splits:
+        if name not in fresh or len(fresh[name]) != len(accuracies):
+            return False
+        if any(a is not None and a != b for a, b in zip(accuracies, fresh[name])):
+            return False
+    return True
+
+
 def _scores(result: dict) -> tuple:
     """What a re-run must reproduce: the selection scores and every split's test accuracies."""
     splits = result.get("splits") or {}
@@ -209,7 +224,7 @@ def _run_locked(config: RunConfig, asked: RunConfig, run_dir: Path, loader: Load
     try:
         for result in backend(todo, loader, None if shared is None else shared.root):
             before = old.get((result["dataset"], result["kernel_id"]))
-            if before is not None and result["status"] == "ok" and _scores(result) != before:
+            if before is not None and result["status"] == "ok" and not _same_scores(before, result):
                 session.extra["n_changed"] = session.extra.get("n_changed", 0) + 1
                 result.setdefault("notes", []).append("scores differ from those of the task file this re-run "
                                                       f"replaced: {before}")

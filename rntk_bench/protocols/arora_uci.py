@@ -44,8 +44,8 @@ def score_arora_uci(
     -------
     dict
         ``selection_accuracy`` (validation accuracy per C), ``splits`` (``{"fold-k": {n_train, n_test,
-        test_accuracy per C}}``, ``None`` except at the first C of best validation accuracy, the only one the
-        selection can report), ``predictions`` (each fold's test labels for that C,
+        test_accuracy per C}}``, ``None`` except at the Cs of this setting's best validation accuracy, the
+        only ones a selection can report), ``predictions`` (each fold's test labels for that C,
         :mod:`rntk_bench.predictions`), ``validation`` (sizes of the validation split), ``gram_seconds``,
         ``fit_seconds``.
     """
@@ -72,14 +72,16 @@ def score_arora_uci(
         blocks[name] = (K[np.ix_(p_train, p_train)], K[np.ix_(p_test, p_train)], dataset.y[train], dataset.y[test])
     counts: dict[str, int] = {}
     validation = [svc_accuracy(*_order(blocks["validation"]), C, counts, max_iter) for C in C_grid]
-    # The selection keeps the first strictly better candidate with C as the inner loop, so whichever setting
-    # wins, it wins with its own first-best C: the folds of the other Cs can never be reported. Like Arora et
-    # al.'s code, fit the folds for that C only (a fifth of the fits; the slowest are large-C fits).
-    best = int(np.argmax(validation))
+    # The first-best selection keeps the first strictly better candidate with C as the inner loop, so whichever
+    # setting wins, it wins with its own first-best C; the follow-up's vote (selection.vote) takes every
+    # (setting, C) tied at the best validation accuracy, each of them at its setting's best. So the folds are
+    # fit for the Cs at this setting's best validation accuracy only, as Arora et al.'s code fits the first
+    # (the others can never be reported; the slowest fits are large-C fits).
+    tied = {index for index, score in enumerate(validation) if score == max(validation)}
     folds, predictions = {}, {}
     for name in ARORA_FOLDS:
         K_train, K_test, y_train, y_test = blocks[name]
-        predicted = [svc_predict(K_train, y_train, K_test, C, counts, max_iter) if index == best else None
+        predicted = [svc_predict(K_train, y_train, K_test, C, counts, max_iter) if index in tied else None
                      for index, C in enumerate(C_grid)]
         folds[name] = {
             "n_train": len(splits[name][0]),
