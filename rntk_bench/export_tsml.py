@@ -1,4 +1,4 @@
-"""Export a run's predictions as tsml-eval / aeon classification results files.
+"""Export a run's predictions as tsml-eval classification results files (the tsml / aeon family's format).
 
 ``export_tsml(RUN, OUT)`` writes, for every (dataset, kernel) of the run with a result (status ``ok`` or
 ``partial`` in :func:`rntk_bench.results.combine`), the test predictions of the configuration the run reports
@@ -6,8 +6,11 @@
 
     OUT/<Estimator>/Predictions/<Dataset>/testResample<k>.csv
 
-so that ``tsml_eval.evaluation.storage.load_classifier_results`` and the evaluation and comparison tools of
-tsml-eval and aeon read them like the results of any other classifier.
+the layout and format of tsml-eval's results files, so that tsml-eval's reader
+(``tsml_eval.evaluation.storage.load_classifier_results``) and its evaluation tools
+(``evaluate_classifiers_by_problem``) take them like the results of any other classifier. (aeon 1.1 reads no
+predictions files: its ``aeon.benchmarking.results_loaders`` read per-estimator accuracy tables, by default
+the published ones.)
 
 Resamples
     A UCR or embedded dataset (protocol ``train-cv-test``) has one reported split, ``train-test``: the
@@ -357,13 +360,14 @@ def _write(out_dir: Path, files: list[_File], overwrite: bool) -> list[Path]:
     """Write ``files`` under ``out_dir``: all at once into a new or empty folder, else file by file."""
     _check_out_dir(out_dir, overwrite)
     fresh = not out_dir.exists() or not any(out_dir.iterdir())
-    for file in files if not fresh else ():
-        target = out_dir / file.relative
-        if target.exists() and not target.is_file():
-            raise RunError(f"cannot write {target}: a folder of that name is in the way")
-        for parent in target.relative_to(out_dir).parents:
-            if (out_dir / parent).exists() and not (out_dir / parent).is_dir():
-                raise RunError(f"cannot write {target}: {out_dir / parent} is a file, not a folder")
+    if not fresh:  # what is in the way is found before anything is replaced
+        for file in files:
+            target = out_dir / file.relative
+            if target.exists() and not target.is_file():
+                raise RunError(f"cannot write {target}: a folder of that name is in the way")
+            for parent in file.relative.parents:
+                if (out_dir / parent).exists() and not (out_dir / parent).is_dir():
+                    raise RunError(f"cannot write {target}: {out_dir / parent} is a file, not a folder")
     staging_parent = out_dir.parent if fresh else out_dir
     try:
         staging_parent.mkdir(parents=True, exist_ok=True)
@@ -375,9 +379,11 @@ def _write(out_dir: Path, files: list[_File], overwrite: bool) -> list[Path]:
         for file in files:
             atomic_write_text(staging / file.relative, file.text)
         if fresh:
-            if out_dir.exists():
+            try:
+                os.rename(staging, out_dir)  # POSIX renames over an empty folder in one step
+            except FileExistsError:  # elsewhere the empty folder goes first
                 out_dir.rmdir()
-            os.rename(staging, out_dir)
+                os.rename(staging, out_dir)
         else:
             for file in files:
                 target = out_dir / file.relative
