@@ -261,6 +261,8 @@ def report_command(
                                                                    "tests."),
     metric: str = typer.Option("accuracy", "--metric", metavar="NAME", help="Rank kernels by accuracy, "
                                "balanced_accuracy or macro_f1 (computed from the stored predictions)."),
+    selection: str = typer.Option("first-best", "--selection", metavar="RULE", help="Selection rule: first-best "
+                                  "(the protocol's) or vote (the follow-up's majority vote over tied settings)."),
     field: Annotated[list[str] | None, typer.Option(
         "--field", metavar="CLASSIFIER", help="Place the kernels among this published classifier (UCR; e.g. "
                                               "ROCKET, HC2, '1NN-DTW-learned (archive)'); repeatable.")] = None,
@@ -277,11 +279,39 @@ def report_command(
     if not 0 < alpha < 1:
         raise InvalidParameterError(f"--alpha must lie in (0, 1); got {alpha}")
     report = write_report(run_dirs, out, reference=reference or REFERENCE, alpha=alpha,
-                          strict_reference=reference is not None, metric=check_metric(metric), field=field or ())
+                          strict_reference=reference is not None, metric=check_metric(metric), field=field or (),
+                          selection=selection)
     typer.echo(summary_text(report.board, reference or REFERENCE))
     typer.echo("")
     for path in report.files:
         typer.echo(f"wrote {path}")
+
+
+@app.command("export")
+@friendly_errors
+def export_command(
+    run_dir: Annotated[str, typer.Argument(metavar="RUN_DIR", help="A run folder (with stored predictions).")],
+    out: Annotated[str, typer.Argument(metavar="OUT", help="Folder of the exported results.")],
+    format: str = typer.Option("tsml", "--format", metavar="FORMAT", help="Results format: tsml (tsml-eval / "
+                                                                          "aeon results files)."),
+    name: Annotated[list[str] | None, typer.Option("--name", metavar="KERNEL=ESTIMATOR", help="Estimator name "
+                                                   "of a kernel (default: e.g. RNTK-SVM); repeatable.")] = None,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into OUT even when it holds files."),
+) -> None:
+    """Write a run's selected test predictions in another format (tsml: OUT/<Estimator>/Predictions/...)."""
+    from rntk_bench.errors import InvalidParameterError
+    from rntk_bench.export_tsml import export_tsml
+
+    if format != "tsml":
+        raise InvalidParameterError(f"unknown format {format!r}; formats: tsml")
+    names = {}
+    for item in name or []:
+        kernel, sep, estimator = item.partition("=")
+        if not sep or not kernel or not estimator:
+            raise InvalidParameterError(f"--name {item!r} must look like KERNEL=ESTIMATOR")
+        names[kernel] = estimator
+    files = export_tsml(run_dir, out, estimator_names=names or None, overwrite=overwrite)
+    typer.echo(f"wrote {len(files)} results files under {out}")
 
 
 @app.command("leaderboard")

@@ -88,6 +88,7 @@ from typing import Any
 import numpy as np
 
 from rntk_bench.atomic import atomic_write_text
+from rntk_bench.data.dataset import default_protocol
 from rntk_bench.errors import InvalidParameterError, RunError, WriteError
 from rntk_bench.predictions import decode_split
 from rntk_bench.protocols import get_protocol
@@ -132,11 +133,6 @@ def resample_of_split(split: str) -> int:
                    "fold-0 .. fold-3 (resamples 0 .. 3)")
 
 
-def _default_protocol(collection: str) -> str:
-    # as rntk_bench.data.dataset.Dataset.default_protocol
-    return "arora-uci" if collection == "uci" else "train-cv-test"
-
-
 def _rule_name(name: str) -> str:
     return str(name).replace("_", "-")
 
@@ -162,7 +158,7 @@ def default_estimator_name(kernel: str, protocol: str, collection: str, selectio
         ``...-<selection>`` for a selection rule other than the protocol's.
     """
     name = f"{kernel.upper()}-SVM"
-    if protocol and protocol != _default_protocol(collection):
+    if protocol and protocol != default_protocol(collection):
         name += f"-{protocol}"
     if selection and _rule_name(selection) != _rule_name(get_protocol(protocol).select.__name__):
         name += f"-{selection}"

@@ -315,7 +315,8 @@ class ReportOutcome:
 def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = None,
                  reference: str = REFERENCE, alpha: float = ALPHA,
                  kernels: Sequence[str] | None = None, strict_reference: bool = False,
-                 metric: str = "accuracy", field: Sequence[str] = ()) -> ReportOutcome:
+                 metric: str = "accuracy", field: Sequence[str] = (),
+                 selection: str = "first-best") -> ReportOutcome:
     """Merge the results of ``run_dirs`` and write ``leaderboard.md``, the CSVs and the CD diagram.
 
     Parameters
@@ -328,6 +329,8 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
         Report only these kernels (default: every kernel of the runs).
     metric : str
         What kernels are ranked by (:data:`rntk_bench.metrics.METRICS`), computed from the task files.
+    selection : {"first-best", "vote"}
+        The selection rule the results tables are built with (:data:`rntk_bench.vote.SELECTIONS`).
     field : sequence of str
         Published classifiers (:func:`rntk_bench.field.field_names`) to place the kernels among, in a section
         of ``leaderboard.md`` with its own diagram (accuracy, UCR datasets).
@@ -351,7 +354,7 @@ def write_report(run_dirs: Sequence[str | Path], out_dir: str | Path | None = No
     out_dir = Path(out_dir)
     tables, runs, lacking = [], [], []
     for run_dir in run_dirs:
-        tables.append(read_results(run_dir))
+        tables.append(read_results(run_dir, selection))
         if lacks_predictions(read_task_results(run_dir)):
             lacking.append(str(run_dir))
         info = RunInfo.read(run_dir) if RunInfo.exists(run_dir) else RunInfo()

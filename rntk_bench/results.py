@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from rntk_bench.atomic import atomic_write_text
-from rntk_bench.errors import RunError
+from rntk_bench.errors import InvalidParameterError, RunError
 from rntk_bench.metrics import METRICS, PREDICTION_METRICS
 from rntk_bench.predictions import decode_split
 from rntk_bench.protocols import Candidate, get_protocol
 from rntk_bench.run_folder import TASKS_DIR, RunInfo, read_task_results
+from rntk_bench.vote import SELECTIONS, vote_rows
 
 RESULTS_FILE = "results.csv"
 SCORES_FILE = "scores.csv"
@@ -87,6 +88,7 @@ def combine(
     dataset_order: Sequence[str] | None = None,
     kernel_order: Sequence[str] | None = None,
     dataset_notes: Mapping[str, Sequence[str]] | None = None,
+    selection: str = "first-best",
 ) -> pd.DataFrame:
     """The results table of a run: the selected configuration of every (dataset, kernel) and its accuracies.
 
@@ -99,23 +101,29 @@ def combine(
     dataset_notes : mapping, optional
         Per dataset, what the loader did to its data (``run.json``: interpolated missing values, unequal
         lengths); they lead the ``notes`` of every row of that dataset.
+    selection : {"first-best", "vote"}
+        The selection rule (:data:`rntk_bench.vote.SELECTIONS`): the protocol's first best, or the
+        follow-up's vote over every (setting, C) tied at the best selection score (from stored predictions).
 
     Returns
     -------
     DataFrame with columns :data:`RESULT_COLUMNS`, one row per (dataset, kernel, split).
     """
+    if selection not in SELECTIONS:
+        raise InvalidParameterError(f"unknown selection rule {selection!r}; rules: {', '.join(SELECTIONS)}")
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for result in task_results:
         groups.setdefault((result["dataset"], result["kernel"]), []).append(result)
     by_dataset, by_kernel = _order_key(dataset_order), _order_key(kernel_order)
     rows: list[dict[str, Any]] = []
     for dataset, kernel in sorted(groups, key=lambda key: (by_dataset(key[0]), by_kernel(key[1]))):
-        rows.extend(_group_rows(groups[(dataset, kernel)], (dataset_notes or {}).get(dataset, ())))
+        rows.extend(_group_rows(groups[(dataset, kernel)], (dataset_notes or {}).get(dataset, ()), selection))
     table = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     return table
 
 
-def _group_rows(group: list[dict[str, Any]], data_notes: Sequence[str] = ()) -> list[dict[str, Any]]:
+def _group_rows(group: list[dict[str, Any]], data_notes: Sequence[str] = (),
+                selection: str = "first-best") -> list[dict[str, Any]]:
     group = sorted(group, key=lambda result: result["setting_index"])
     first = group[0]
     ok = [result for result in group if result["status"] == "ok"]
@@ -142,6 +150,13 @@ def _group_rows(group: list[dict[str, Any]], data_notes: Sequence[str] = ()) -> 
     messages = "; ".join(f"{result['kernel_id']}: {result.get('error', '')}" for result in failed)
     if not ok:
         return [{**base, **empty, "status": "error", "error": f"all {planned} settings failed: {messages}"}]
+    if selection == "vote":
+        rows = vote_rows(ok, {**base, **empty})
+        if failed:
+            for row in rows:
+                row["status"] = "partial" if row["status"] == "ok" else row["status"]
+                row["error"] = row["error"] or f"{len(failed)} of {planned} settings failed: {messages}"
+        return rows
     candidates = [
         Candidate(
             result["setting_index"],
@@ -228,14 +243,18 @@ def write_tables(run_dir: str | Path, dataset_order=None, kernel_order=None) -> 
     return table
 
 
-def read_results(run_dir: str | Path) -> pd.DataFrame:
-    """The results table of a run folder: rebuilt from its task files, or read from ``results.csv``."""
+def read_results(run_dir: str | Path, selection: str = "first-best") -> pd.DataFrame:
+    """The results table of a run folder: rebuilt from its task files (with ``selection``, see
+    :func:`combine`), or read from ``results.csv`` (first best only)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"run folder {str(run_dir)!r} does not exist")
     if (run_dir / TASKS_DIR).is_dir():
         info = RunInfo.read(run_dir) if RunInfo.exists(run_dir) else RunInfo()
-        return combine(read_task_results(run_dir), info.dataset_order, info.kernel_order, info.loader_notes())
+        return combine(read_task_results(run_dir), info.dataset_order, info.kernel_order, info.loader_notes(),
+                       selection)
+    if selection != "first-best":
+        raise RunError(f"{str(run_dir)!r} has no task files: the {selection!r} selection needs them")
     path = run_dir / RESULTS_FILE
     if not path.exists():
         raise RunError(f"{str(run_dir)!r} has neither task files nor {RESULTS_FILE}: is it a run folder?")

@@ -12,6 +12,12 @@ from rntk_bench.errors import DatasetError
 Collection = Literal["ucr", "uci", "embedded"]
 Kind = Literal["tabular", "series"]
 
+def default_protocol(collection: str) -> str:
+    """The protocol that scores a dataset of ``collection`` unless a run chooses another: Arora et al.'s
+    (``arora-uci``) for the UCI collection, else ``train-cv-test``."""
+    return "arora-uci" if collection == "uci" else "train-cv-test"
+
+
 SKLEARN_SETS = ("iris", "wine", "breast_cancer", "digits")
 """Embedded datasets that scikit-learn bundles: feature vectors, not time series."""
 
@@ -97,7 +103,7 @@ class Dataset:
     def default_protocol(self) -> str:
         """Name of the protocol that scores this dataset unless a run chooses another
         (:data:`rntk_bench.protocols.PROTOCOLS`): Arora et al.'s for the UCI collection, else train-cv-test."""
-        return "arora-uci" if self.collection == "uci" else "train-cv-test"
+        return default_protocol(self.collection)
 
     def take(self, indices: np.ndarray) -> np.ndarray | list:
         """Rows ``indices`` of ``X``, keeping the input convention (a list stays a list)."""

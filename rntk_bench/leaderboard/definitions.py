@@ -18,6 +18,7 @@ from rntk_bench.data import get_suite
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.field import field_accuracy
 from rntk_bench.schema import FILE_KEYS, PAGE_KEYS, check_keys, read_toml
+from rntk_bench.vote import SELECTIONS
 
 __all__ = [
     "DEFINITIONS_FILE",
@@ -34,7 +35,7 @@ __all__ = [
 DEFINITIONS_FILE = Path("results") / "leaderboard.toml"
 RUNS_DIR = "runs"
 """Folder of the run folders, under the results folder."""
-_BOARD_KEYS = ("title", "runs", "published", "notes", "field")
+_BOARD_KEYS = ("title", "runs", "published", "notes", "field", "selections")
 _TOP_KEYS = ("runs", "boards", "ci")
 
 
@@ -71,6 +72,8 @@ class BoardDefinition:
     notes: str = ""
     field: tuple[str, ...] = ()
     """Published classifiers (:func:`rntk_bench.field.field_names`) the board places its kernels among."""
+    selections: tuple[str, ...] = ("first-best",)
+    """Selection rules shown: the first is the board's; each other adds every kernel again as ``KERNEL (rule)``."""
 
 
 @dataclass(frozen=True)
@@ -148,8 +151,12 @@ def parse_definitions(data: Mapping[str, Any], path: str | Path = "<definitions>
             field_accuracy(named, [])  # unknown names are refused here, with the file named
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"{where}: {exc}") from None
+        rules = table.get("selections", ["first-best"])
+        if not isinstance(rules, list) or not rules or any(rule not in SELECTIONS for rule in rules):
+            raise InvalidParameterError(f"{where}: selections must be a non-empty list of {', '.join(SELECTIONS)}; "
+                                        f"got {rules!r}")
         boards[name] = BoardDefinition(name, str(table.get("title", name)), members, published,
-                                       str(table.get("notes", "")), tuple(named))
+                                       str(table.get("notes", "")), tuple(named), tuple(rules))
     ci = _run_definition(f"{path}: ci", "ci", data["ci"]) if "ci" in data else None
     definitions = Definitions(runs, boards, ci, path)
     for definition in [*runs.values(), *([ci] if ci else [])]:

@@ -142,6 +142,33 @@ def write_board(definition: BoardDefinition, results_dir: str | Path,
     return BoardOutcome(report.board, out_dir, accuracy, left_out, table)
 
 
+def selection_markdown(definition: BoardDefinition, results_dir: Path, first_best: pd.DataFrame) -> list[str]:
+    """Each further selection rule of a board beside the first best, per kernel, on the datasets where the
+    rule can be applied (the vote needs the stored predictions of every tied configuration)."""
+    out = []
+    folders = [results_dir / RUNS_DIR / run for run in definition.runs]
+    run_dirs = [folder for folder in folders if RunInfo.exists(folder) and read_task_results(folder)]
+    for rule in definition.selections[1:]:
+        table, _notes = merge_tables([read_results(run_dir, rule) for run_dir in run_dirs])
+        other = accuracy_table(table, list(first_best.columns))
+        note = (" The follow-up paper's released RNTK code selects by this vote (its reproduction is the rntk row "
+                "here); Arora et al.'s code, reproduced for ntk above, keeps the first best." if rule == "vote" else "")
+        out += [f"**Selection by {rule}** beside the first best (the selection of every other table of this board), "
+                f"on the datasets where it can be applied.{note}", "",
+                f"| kernel | datasets | first best % | {rule} % | {rule} better / equal / worse |",
+                "|---|---:|---:|---:|---|"]
+        for kernel in first_best.columns:
+            both = pd.concat([first_best[kernel], other[kernel]], axis=1, keys=["a", "b"]).dropna()
+            if both.empty:
+                out.append(f"| {kernel} | 0 | | | (no dataset yet: its task files lack predictions) |")
+                continue
+            better, equal = int((both.b > both.a).sum()), int((both.b == both.a).sum())
+            out.append(f"| {kernel} | {len(both)} | {100 * both.a.mean():.2f} | {100 * both.b.mean():.2f} | "
+                       f"{better} / {equal} / {len(both) - better - equal} |")
+        out.append("")
+    return out
+
+
 def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "results") -> Path:
     """Write every board and ``results_dir/leaderboard.md`` from the task files that exist now."""
     results_dir = Path(results_dir)
@@ -237,6 +264,8 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
             out += ["Published figures:", "", "| kernel | published | ours | difference | datasets |",
                     "|---|---:|---:|---:|---|"]
             out += published_rows(written.accuracy, board_definition.published, n_suite) + [""]
+        if len(board_definition.selections) > 1:
+            out += selection_markdown(board_definition, results_dir, written.accuracy)
         if board_definition.field:
             out += ["### The kernels among published classifiers", ""]
             n_test = written.table.groupby("dataset")["n_test"].sum()
