@@ -55,7 +55,9 @@ RESULT_COLUMNS = (
 (train-cv-test) or the validation accuracy (arora-uci) of the selected setting and C. ``gram_seconds`` and
 ``fit_seconds`` add up the whole grid search of that kernel on that dataset. ``status`` is ``ok``, ``partial``
 (some settings failed; selected among the others, listed in ``error``), ``error`` (every setting failed) or
-``incomplete`` (the run was interrupted before every setting finished). ``test_correct`` is the number of
+``incomplete`` (the run was interrupted before every setting finished) or ``no-selection`` (train-cv-test
+on a dataset with one training case per class, where cross-validation cannot score anything: left out of
+rankings). ``test_correct`` is the number of
 test rows predicted right (what ties are decided on); the other metrics (:data:`rntk_bench.metrics.METRICS`)
 are computed from the stored predictions and empty for task files made before predictions were kept."""
 OPTIONAL_COLUMNS = ("test_correct", *PREDICTION_METRICS)
@@ -150,6 +152,10 @@ def _group_rows(group: list[dict[str, Any]], data_notes: Sequence[str] = (),
     messages = "; ".join(f"{result['kernel_id']}: {result.get('error', '')}" for result in failed)
     if not ok:
         return [{**base, **empty, "status": "error", "error": f"all {planned} settings failed: {messages}"}]
+    if _selection_impossible(ok):
+        return [{**base, **empty, "status": "no-selection",
+                 "error": "cross-validation is impossible: every class has a single training case, so no setting "
+                          "can be scored on training data; left out of rankings (a grid-order choice would decide it)"}]
     if selection == "vote":
         rows = vote_rows(ok, {**base, **empty})
         if failed:
@@ -189,6 +195,16 @@ def _group_rows(group: list[dict[str, Any]], data_notes: Sequence[str] = (),
             "error": error,
         })
     return rows
+
+
+def _selection_impossible(ok: Sequence[dict[str, Any]]) -> bool:
+    """Whether the train-cv-test selection had nothing to go on: one training case per class (UCR's Fungi),
+    so every cross-validation fold scores classes its training part never saw."""
+    first = ok[0]
+    if first.get("protocol") != "train-cv-test" or "n_classes" not in first:
+        return False
+    split = (first.get("splits") or {}).get("train-test") or {}
+    return "n_train" in split and int(split["n_train"]) <= int(first["n_classes"])
 
 
 def _prediction_metrics(result: dict[str, Any], split: str, c_index: int, n_test: int) -> dict[str, float]:

@@ -162,3 +162,14 @@ def test_kernels_are_placed_among_published_classifiers_on_common_datasets():
     assert comparison.against.loc["mine"].tolist() == [0, 1, 1]
     with pytest.raises(InvalidParameterError, match="ROCKETT"):
         compare_with_field(kernels, n_test, ["ROCKETT"])
+
+
+def test_a_dataset_with_one_training_case_per_class_is_left_out_of_rankings(tmp_path):
+    dataset = synthetic.series_dataset(n_train=2, n_test=6)
+    assert sorted(dataset.y[dataset.split("train-test").train]) == [0, 1]
+    config = build_config(suite="s", datasets=["waves", "tiny"], kernels=["rbf"], grids={"rbf": {"C": [1.0]}})
+    loader = PreloadedDatasets({"waves": synthetic.series_dataset(), "tiny": dataset})
+    outcome = run_benchmark(config, tmp_path / "run", loader=loader)
+    row = outcome.table.set_index("dataset").loc["tiny"]
+    assert row["status"] == "no-selection" and "single training case" in row["error"]
+    assert accuracy_table(outcome.table).loc["tiny"].isna().all()

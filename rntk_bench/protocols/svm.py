@@ -92,7 +92,8 @@ def stratified_folds(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.nd
 
     When every class has a single training sample (UCR's Fungi), no split can keep a class on both sides;
     the folds are then plain shuffled k-fold splits, every validation sample belongs to a class its fold never
-    saw, every setting scores 0, and the selection keeps the first setting of the grid.
+    saw and every setting scores 0. The results tables leave such a dataset out of rankings
+    (status ``no-selection``) rather than let grid order choose.
     """
     if len(y) < 2:
         raise InvalidInputError(f"cross-validation needs at least 2 training samples; got {len(y)}")
