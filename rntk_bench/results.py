@@ -156,6 +156,10 @@ def _group_rows(group: list[dict[str, Any]], data_notes: Sequence[str] = (),
         return [{**base, **empty, "status": "no-selection",
                  "error": "cross-validation is impossible: every class has a single training case, so no setting "
                           "can be scored on training data; left out of rankings (a grid-order choice would decide it)"}]
+    if selection == "vote" and ok[0].get("selection_by_split"):
+        return [{**base, **empty, "status": "unavailable",
+                 "error": f"the vote is defined for one selection per dataset; protocol {first.get('protocol')!r} "
+                          "selects in each split"}]
     if selection == "vote":
         rows = vote_rows(ok, {**base, **empty})
         if failed:
@@ -163,24 +167,24 @@ def _group_rows(group: list[dict[str, Any]], data_notes: Sequence[str] = (),
                 row["status"] = "partial" if row["status"] == "ok" else row["status"]
                 row["error"] = row["error"] or f"{len(failed)} of {planned} settings failed: {messages}"
         return rows
-    candidates = [
-        Candidate(
-            result["setting_index"],
-            result["kernel_id"],
-            result["params"],
-            tuple(result["C_grid"]),
-            tuple(result["selection_accuracy"]),
-        )
-        for result in ok
-    ]
-    chosen, c_index = get_protocol(first.get("protocol") or "train-cv-test").select(candidates)
-    winner = next(result for result in ok if result["setting_index"] == chosen.setting_index)
     status, error = ("partial", f"{len(failed)} of {planned} settings failed: {messages}") if failed else ("ok", "")
+    rule = get_protocol(first.get("protocol") or "train-cv-test").select
+    # A protocol that selects in each split (inner-uci) keeps per-split selection scores; the others one list.
+    per_split = bool(ok[0].get("selection_by_split"))
     rows = []
-    for split, scores in winner["splits"].items():
-        metrics = _prediction_metrics(winner, split, c_index, scores["n_test"])
+    chosen = None
+    for split in ok[0]["splits"]:
+        if per_split or chosen is None:
+            chosen, c_index = rule([
+                Candidate(result["setting_index"], result["kernel_id"], result["params"], tuple(result["C_grid"]),
+                          tuple(result["splits"][split]["selection_accuracy"] if per_split
+                                else result["selection_accuracy"]))
+                for result in ok
+            ])
+            winner = next(result for result in ok if result["setting_index"] == chosen.setting_index)
+        scores = winner["splits"][split]
         rows.append({
-            **metrics,
+            **_prediction_metrics(winner, split, c_index, scores["n_test"]),
             **base,
             "kernel_id": winner["kernel_id"],
             "params": json.dumps(winner["params"], sort_keys=True),

@@ -25,8 +25,13 @@ PROBE = [[0.0, 1.0], [1.0, 0.0]]
 
 def test_the_published_definitions_load_and_have_the_documented_grids():
     defs = lb.load_definitions(DEFINITIONS)
-    assert list(defs.runs) == ["uci90-ntk", "ucr", "uci90-baselines", "uci90-rntk"]
-    assert set(defs.boards) == {"uci90", "ucr"} and defs.boards["uci90"].published == {"ntk": 81.95}
+    assert list(defs.runs) == ["uci90-ntk", "ucr", "uci90-baselines", "uci90-rntk", "uci90-ntk-inner",
+                               "uci90-baselines-inner", "uci90-rntk-inner"]
+    for name in ("uci90-ntk", "uci90-baselines", "uci90-rntk"):  # the leak-free twin of each Arora run
+        arora, inner = lb.build_run_config(defs.runs[name]), lb.build_run_config(defs.runs[f"{name}-inner"])
+        assert inner.protocol == "inner-uci" and arora.protocol is None
+        assert inner.kernels == arora.kernels and inner.svc_max_iter == arora.svc_max_iter
+    assert set(defs.boards) == {"uci90", "uci90-inner", "ucr"} and defs.boards["uci90"].published == {"ntk": 81.95}
 
     ntk = lb.build_run_config(defs.runs["uci90-ntk"])
     assert len(ntk.datasets) == 90 and ntk.kernel_names == ("ntk",)

@@ -251,3 +251,42 @@ def test_folds_when_every_class_has_one_training_sample():
     np.testing.assert_array_equal(validation, y)
     for fit, val in folds:
         assert not set(y[val]) & set(y[fit])
+
+
+def test_inner_uci_selects_in_each_fold_on_its_training_rows_only(monkeypatch):
+    from rntk_bench.protocols import inner_uci
+
+    dataset = synthetic.uci_dataset()
+    seen = []
+    original = inner_uci.svc_accuracy
+
+    def watching(K_fit, y_fit, K_val, y_val, C, counts=None, max_iter=None):
+        seen.append((K_fit.shape, K_val.shape))
+        return original(K_fit, y_fit, K_val, y_val, C, counts, max_iter)
+
+    monkeypatch.setattr(inner_uci, "svc_accuracy", watching)
+    scores = evaluate_setting(get_kernel("rbf", gamma=0.5), dataset, [1.0, 10.0], protocol="inner-uci")
+    assert scores["selection_by_split"] and set(scores["splits"]) == {"fold-0", "fold-1", "fold-2", "fold-3"}
+    for name, fold in scores["splits"].items():
+        split = dataset.split(name)
+        fit, validation = inner_uci.inner_halves(dataset.y[np.asarray(split.train)], 0)
+        assert len(fit) + len(validation) == len(split.train) and not set(fit) & set(validation)
+        assert fold["n_inner_fit"] == len(fit) and len(fold["selection_accuracy"]) == 2
+        assert sum(value is not None for value in fold["test_accuracy"]) == 1
+    # every selection fit and score lies inside a fold's training part (half of it each)
+    assert all(fit_shape[0] + val_shape[0] <= max(len(dataset.split(f"fold-{k}").train) for k in range(4))
+               for fit_shape, val_shape in seen)
+
+
+def test_a_run_under_inner_uci_may_select_different_settings_per_fold(tmp_path):
+    from rntk_bench.config import build_config
+    from rntk_bench.run_data import PreloadedDatasets
+    from rntk_bench.runner import run_benchmark
+
+    config = build_config(suite="s", datasets=["blobs"], kernels=["rbf"], protocol="inner-uci",
+                          grids={"rbf": {"gamma": [0.01, 0.1, 1.0, 10.0], "C": [0.1, 10.0]}})
+    outcome = run_benchmark(config, tmp_path / "run", loader=PreloadedDatasets({"blobs": synthetic.uci_dataset()}))
+    table = outcome.table
+    assert list(table["split"]) == ["fold-0", "fold-1", "fold-2", "fold-3"] and set(table["status"]) == {"ok"}
+    assert set(table["protocol"]) == {"inner-uci"}
+    assert config.result_fields()["protocol"] == "inner-uci"

@@ -10,6 +10,9 @@ tasks are planned, and each task carries its name.
     Arora et al.'s: selection on the two halves of ``conxuntos.dat``, report on the four
     ``conxuntos_kfold.dat`` folds. The halves hold every test row of the folds, so test rows influence the
     selection; it is the published protocol, kept for the reproduction.
+``inner-uci`` (:mod:`~rntk_bench.protocols.inner_uci`; chosen with ``--protocol inner-uci``)
+    The same four folds, each selecting on a stratified half of its own training rows: test rows never
+    influence the selection.
 
 Both select with :func:`~rntk_bench.protocols.selection.first_best`: settings in grid order as the outer
 loop, C in grid order as the inner loop, a later candidate replaces the best only with a strictly greater
@@ -30,6 +33,7 @@ from rntk_bench.errors import InvalidInputError, InvalidParameterError
 from rntk_bench.kernels import Kernel
 from rntk_bench.protocols.arora_uci import ARORA_FOLDS, score_arora_uci
 from rntk_bench.protocols.base import GramFunction, Protocol
+from rntk_bench.protocols.inner_uci import score_inner_uci
 from rntk_bench.protocols.inputs import KernelInput, check_magnitudes, kernel_input, resample_linear, take
 from rntk_bench.protocols.selection import Candidate, first_best
 from rntk_bench.protocols.svm import SVC_MAX_ITER, stratified_folds, svc_accuracy
@@ -66,6 +70,10 @@ def _arora_uci(gram, X, dataset, C_grid, *, cv_folds, seed, max_iter):
     return score_arora_uci(gram, X, dataset, C_grid, max_iter)
 
 
+def _inner_uci(gram, X, dataset, C_grid, *, cv_folds, seed, max_iter):
+    return score_inner_uci(gram, X, dataset, C_grid, seed, max_iter)
+
+
 PROTOCOLS: dict[str, Protocol] = {
     "train-cv-test": Protocol(
         name="train-cv-test",
@@ -83,6 +91,15 @@ PROTOCOLS: dict[str, Protocol] = {
         splits=("validation", *ARORA_FOLDS),
         training_split="validation",
         score=_arora_uci,
+        select=first_best,
+    ),
+    "inner-uci": Protocol(
+        name="inner-uci",
+        description="the four conxuntos_kfold.dat folds, each selecting on a stratified half of its own "
+                    "training rows (test rows never influence selection)",
+        splits=ARORA_FOLDS,
+        training_split="validation",
+        score=_inner_uci,
         select=first_best,
     ),
 }

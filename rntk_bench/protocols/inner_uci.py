@@ -1,0 +1,118 @@
+"""The ``inner-uci`` protocol: Arora et al.'s four ``conxuntos_kfold.dat`` folds, with a selection that reads
+only the training rows of each fold.
+
+Arora et al.'s protocol (``arora-uci``) selects on the two halves of ``conxuntos.dat``, which together hold
+every test row of every fold. Here each fold selects for itself, with the same single-holdout logic moved
+inside its training part: the fold's training rows are split in two halves, stratified by class and shuffled
+with the run's seed (:func:`inner_halves`); every (setting, C) is fit on the first half and scored on the
+second; the first best in grid order (settings outer loop, C inner loop, strict ``>``) is refit on the whole
+training part and scored on the fold's test rows. The reported accuracy is the mean over the four folds, and
+different folds may select different settings.
+
+Which rows influence selection: only each fold's training rows. (The rbf grid's gamma values are scaled by
+the feature variance of the first half of ``conxuntos.dat``, and the RNTK reads tabular rows divided by the
+largest row norm over all rows, as in ``arora-uci``: both are label-free statistics of the features.)
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import StratifiedShuffleSplit
+
+from rntk_bench.data.dataset import Dataset
+from rntk_bench.errors import DatasetError
+from rntk_bench.predictions import encode_split
+from rntk_bench.protocols.arora_uci import ARORA_FOLDS
+from rntk_bench.protocols.base import GramFunction
+from rntk_bench.protocols.inputs import take
+from rntk_bench.protocols.svm import SVC_MAX_ITER, svc_accuracy, svc_predict
+
+__all__ = ["inner_halves", "score_inner_uci"]
+
+
+def inner_halves(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two halves of a fold's training rows (positions into ``y``): stratified by class where every class has
+    at least two rows, else plainly shuffled; the first half fits, the second scores.
+
+    Returns
+    -------
+    fit, validation : ndarray of int
+    """
+    n = len(y)
+    if n < 2:
+        raise DatasetError(f"a fold's training part has {n} row(s): it cannot be split for selection")
+    counts = np.bincount(np.asarray(y))
+    if counts[counts > 0].min() >= 2 and n // 2 >= len(counts[counts > 0]):
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=n - n // 2, random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            fit, validation = next(splitter.split(np.zeros(n), y))
+        return np.sort(fit), np.sort(validation)
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[: n // 2]), np.sort(order[n // 2:])
+
+
+def score_inner_uci(gram: GramFunction, X, dataset: Dataset, C_grid: Sequence[float], seed: int = 0,
+                    max_iter: int = SVC_MAX_ITER) -> dict[str, Any]:
+    """Scores of one kernel setting under ``inner-uci``, for every C and fold.
+
+    Returns
+    -------
+    dict
+        ``selection_by_split``: True (each fold selects for itself); ``splits`` (``{"fold-k": {n_train,
+        n_test, selection_accuracy per C (inner holdout), test_accuracy per C (None except at the fold's
+        first-best C of this setting)}}``); ``selection_accuracy`` (the mean over folds of the inner scores,
+        per C, for summaries only); ``predictions``; ``gram_seconds``; ``fit_seconds``.
+    """
+    splits = {}
+    for name in ARORA_FOLDS:
+        split = dataset.split(name)
+        train, test = np.asarray(split.train), np.asarray(split.test)
+        if np.intersect1d(train, test).size:
+            raise DatasetError(f"dataset {dataset.name!r}: split {name!r} has rows in both train and test")
+        splits[name] = (train, test)
+    rows = np.unique(np.concatenate([np.concatenate(pair) for pair in splits.values()]))
+    position = np.full(len(dataset.y), -1)
+    position[rows] = np.arange(len(rows))
+
+    start = time.perf_counter()
+    K = gram("rows-rows", take(X, rows), None)
+    gram_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    counts: dict[str, int] = {}
+    folds, predictions = {}, {}
+    for name, (train, test) in splits.items():
+        y_train, y_test = dataset.y[train], dataset.y[test]
+        fit, validation = inner_halves(y_train, seed)
+        p_train, p_test = position[train], position[test]
+        p_fit, p_val = p_train[fit], p_train[validation]
+        inner = [svc_accuracy(K[np.ix_(p_fit, p_fit)], y_train[fit], K[np.ix_(p_val, p_fit)], y_train[validation],
+                              C, counts, max_iter) for C in C_grid]
+        best = int(np.argmax(inner))  # the first C of this setting's best inner score: the only one reportable
+        predicted = [svc_predict(K[np.ix_(p_train, p_train)], y_train, K[np.ix_(p_test, p_train)], C, counts,
+                                 max_iter) if index == best else None for index, C in enumerate(C_grid)]
+        folds[name] = {
+            "n_train": len(train),
+            "n_test": len(test),
+            "n_inner_fit": len(fit),
+            "selection_accuracy": inner,
+            "test_accuracy": [None if codes is None else float(np.mean(codes == y_test)) for codes in predicted],
+        }
+        predictions[name] = encode_split(y_test, predicted, len(dataset.class_labels))
+    return {
+        "svc_fits": counts.get("fits", 0),
+        "svc_unconverged": counts.get("unconverged", 0),
+        "selection_by_split": True,
+        "selection_accuracy": [float(np.mean([folds[name]["selection_accuracy"][index] for name in folds]))
+                               for index in range(len(C_grid))],
+        "splits": folds,
+        "predictions": predictions,
+        "gram_seconds": gram_seconds,
+        "fit_seconds": time.perf_counter() - start,
+    }
