@@ -172,6 +172,9 @@ def run_command(
     config: str = typer.Option(None, "--config", metavar="FILE.toml", help="Run TOML file (suite, datasets, "
                                "kernels, grid, tie, protocol, cv_folds, seed, svc_max_iter, skip_missing)."),
     protocol: str = typer.Option(None, "--protocol", metavar="NAME", help=PROTOCOL_HELP),
+    series_scaling: str = typer.Option(None, "--series-scaling", metavar="train-norm|none", help="How the RNTK "
+                                       "reads series: divided by the largest training norm (default) or as "
+                                       "distributed."),
     cv_folds: int = typer.Option(None, "--cv-folds", metavar="K", help="Cross-validation folds on training "
                                                                        "splits (5)."),
     seed: int = typer.Option(None, "--seed", metavar="N", help="Seed of the fold shuffling (0)."),
@@ -206,6 +209,7 @@ def run_command(
         data_dir=data_dir, n_jobs=(os.cpu_count() or 1) if jobs is None else jobs, backend=backend,
         scheduler=scheduler, cache_dir=cache_dir, fail_fast=fail_fast, skip_missing=skip_missing,
         embedded=embedded, protocol=protocol, cv_folds=cv_folds, seed=seed, svc_max_iter=svc_max_iter,
+        series_scaling=series_scaling,
     )
     if resume and not out:
         raise RunError("--resume needs --out: the run folder to continue")

@@ -71,6 +71,8 @@ class RunConfig:
         Seed of the fold shuffling.
     svc_max_iter : int
         Iteration cap of every SVM fit (libsvm's ``max_iter``); fits stopped by it are counted in the results.
+    series_scaling : {"train-norm", "none"}
+        How sequence kernels read series: divided by the largest training-series norm, or as distributed.
     data_dir : str or None
         Where datasets are read from (``None``: the data layer's default).
     n_jobs : int
@@ -96,6 +98,7 @@ class RunConfig:
     cv_folds: int = DEFAULT_CV_FOLDS
     seed: int = DEFAULT_SEED
     svc_max_iter: int = SVC_MAX_ITER
+    series_scaling: str = "train-norm"
     data_dir: str | None = None
     n_jobs: int = 1
     backend: str = "loky"
@@ -132,6 +135,8 @@ class RunConfig:
             fields["svc_max_iter"] = self.svc_max_iter
         if self.protocol is not None:
             fields["protocol"] = self.protocol
+        if self.series_scaling != "train-norm":
+            fields["series_scaling"] = self.series_scaling
         if self.plugins:  # a plugin's file is part of what decides the numbers
             fields["plugins"] = [plugin.record() for plugin in self.plugins]
         return fields
@@ -308,6 +313,7 @@ def build_config(
         cv_folds=_pick("cv_folds", execution.pop("cv_folds", None), file, DEFAULT_CV_FOLDS, source),
         seed=_pick("seed", execution.pop("seed", None), file, DEFAULT_SEED, source),
         svc_max_iter=_pick("svc_max_iter", execution.pop("svc_max_iter", None), file, SVC_MAX_ITER, source),
+        series_scaling=_pick("series_scaling", execution.pop("series_scaling", None), file, "train-norm", source),
         data_dir=None if (data_dir := execution.pop("data_dir", None)) is None else str(data_dir),
         n_jobs=1 if n_jobs is None else resolve_jobs(check_value("n_jobs", n_jobs)),
         backend=check_value("backend", backend),

@@ -61,7 +61,8 @@ def run_task(
             store_dir = cache_dir or (parts_dir if task.shared else None)
             gram = stored_gram(GramStore(store_dir), dataset, task.kernel, kernel.params) if store_dir else None
             scores = evaluate_setting(kernel, dataset, task.C_grid, protocol=task.protocol, cv_folds=task.cv_folds,
-                                      seed=task.seed, gram=gram, svc_max_iter=task.svc_max_iter)
+                                      seed=task.seed, gram=gram, svc_max_iter=task.svc_max_iter,
+                                      series_scaling=task.series_scaling)
         result.update(scores)
         result.update(status="ok", error="")
     except Exception as exc:

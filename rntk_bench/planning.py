@@ -38,6 +38,7 @@ class Task:
     cv_folds: int
     seed: int
     svc_max_iter: int = SVC_MAX_ITER
+    series_scaling: str = "train-norm"
     cost: float = 0.0
     shared: tuple[str, ...] = ()
     """Ids of the settings whose Gram files this task reads or writes in the run's parts folder
@@ -225,7 +226,7 @@ def plan_tasks(config: RunConfig, loader: Loader) -> Plan:
         for grid in config.kernels:
             spec = KERNELS[grid.name]
             try:
-                prepared = protocol_input(dataset, spec.input_kind, protocol)
+                prepared = protocol_input(dataset, spec.input_kind, protocol, config.series_scaling)
                 settings = grid.settings(grid_training_input(dataset, prepared.X, protocol))
             except RntkBenchError as exc:
                 if config.fail_fast:
@@ -249,6 +250,7 @@ def plan_tasks(config: RunConfig, loader: Loader) -> Plan:
                     cv_folds=config.cv_folds,
                     seed=config.seed,
                     svc_max_iter=config.svc_max_iter,
+                    series_scaling=config.series_scaling,
                     cost=task_cost(dataset, grid.name, kernel.params),
                     shared=stored_part_ids(grid.name, kernel.params),
                 ))

@@ -70,6 +70,8 @@ FIELDS: tuple[Field, ...] = (
     Field("cv_folds", "--cv-folds", True, True, "cross-validation folds on training splits (default 5)"),
     Field("seed", "--seed", True, True, "seed of the fold shuffling (default 0)"),
     Field("svc_max_iter", "--svc-max-iter", True, True, "iteration cap of every SVM fit (default 10000000)"),
+    Field("series_scaling", "--series-scaling", True, True, "train-norm (default) or none: how the RNTK reads "
+          "series"),
     Field("skip_missing", "--skip-missing", True, False, "leave out datasets whose files are missing"),
     Field("data_dir", "--data-dir", False, False, "folder holding the UCR/UCI data"),
     Field("n_jobs", "--jobs", False, False, "parallel workers (-1: all cores)"),
@@ -182,6 +184,10 @@ def check_value(name: str, value: Any, source: str | None = None) -> Any:
             raise InvalidParameterError(f"{label} {value!r} is not a scheduler address; expected "
                                         "tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)")
         return value.strip()
+    if name == "series_scaling":
+        if value not in ("train-norm", "none"):
+            raise InvalidParameterError(f"{label} must be 'train-norm' or 'none'; got {value!r}")
+        return value
     if name in ("suite", "protocol"):
         if not isinstance(value, str) or not value:
             raise InvalidParameterError(f"{label} must be a name (a string); got {value!r}")

@@ -290,3 +290,18 @@ def test_a_run_under_inner_uci_may_select_different_settings_per_fold(tmp_path):
     assert list(table["split"]) == ["fold-0", "fold-1", "fold-2", "fold-3"] and set(table["status"]) == {"ok"}
     assert set(table["protocol"]) == {"inner-uci"}
     assert config.result_fields()["protocol"] == "inner-uci"
+
+
+def test_series_may_be_read_as_distributed_and_the_choice_is_part_of_the_hash():
+    from rntk_bench.config import build_config
+    from rntk_bench.errors import InvalidParameterError
+
+    dataset = synthetic.series_dataset()
+    scaled = evaluate_setting(get_kernel("rntk"), dataset, [1.0])
+    raw = evaluate_setting(get_kernel("rntk"), dataset, [1.0], series_scaling="none")
+    assert raw["notes"][0] == "series read as distributed (no scaling)" and "divided by" in scaled["notes"][0]
+    default = build_config(suite="s", datasets=["waves"], kernels=["rntk"])
+    distributed = build_config(suite="s", datasets=["waves"], kernels=["rntk"], series_scaling="none")
+    assert "series_scaling" not in default.result_fields() and default.config_hash != distributed.config_hash
+    with pytest.raises(InvalidParameterError, match="must be 'train-norm' or 'none'"):
+        build_config(suite="s", datasets=["waves"], kernels=["rntk"], series_scaling="zscore")

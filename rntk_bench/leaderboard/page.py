@@ -188,7 +188,7 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
            "JSON file per finished task (one kernel setting on one dataset, scored for every C); an interrupted "
            "run continues where it stopped. Gram matrices are never stored."), "",
            "## Runs", "",
-           "| run | datasets | kernels | tasks finished | failed | task time (sum) | wall time |",
+           "| run | datasets | kernels | tasks finished | failed | task time (sum) | wall time (all sessions) |",
            "|---|---:|---|---:|---:|---:|---:|"]
     machine: dict[str, Any] = {}
     versions: dict[str, Any] = {}
@@ -199,7 +199,10 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
         planned = planned_tasks(definition)
         if not status.exists:
             complete = False
-            out.append(f"| {name} | | {', '.join(build_run_config(definition).kernel_names)} | 0 of {planned} | | | |")
+            config = build_run_config(definition)
+            settings = sum(grid.size() for grid in config.kernels)
+            out.append(f"| {name} | | {', '.join(config.kernel_names)} | not started ({len(config.datasets)} "
+                       f"dataset{'s' if len(config.datasets) != 1 else ''} of the suite x {settings} settings) | | | |")
             continue
         machine, versions = status.machine or machine, status.versions or versions
         total_task += status.task_seconds
@@ -210,19 +213,17 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
         out.append(f"| {name} | {status.n_datasets} | {', '.join(kernels)} | {status.n_done} of {planned} | "
                    f"{status.n_failed} | {_hours(status.task_seconds)} | {_hours(status.wall_seconds)} |")
     out += ["", ("Tasks: finished of planned (datasets present in the data folder x kernel settings). Task time: "
-            "the sum over tasks of Gram and SVM time; with "
-            "`--jobs 2` the wall time is about half of it."), ""]
+            "the sum over the current task files of their Gram and SVM time, what a run from scratch costs (with "
+            "`--jobs 2` its wall time is about half of it). Wall time: the sum of the run's sessions, including "
+            "sessions that re-ran tasks (to add predictions), on a machine that may have been busy."), ""]
     for name, definition in definitions.runs.items():
         out += [f"**{name}**: {definition.title}. {definition.description}", ""]
         for note in statuses[name].notes:
             out += [f"- {note}", ""]
-    if complete:
-        out += [f"Total: {_hours(total_task)} of task time, {_hours(total_wall)} of wall time: how long `make "
-                "leaderboard` takes from scratch on this machine with `--jobs 2`.", ""]
-    else:
-        out += [f"Total: {_hours(total_task)} of task time, {_hours(total_wall)} of wall time so far. Once every "
-                "run has finished, the total wall time is how long `make leaderboard` takes from scratch on this "
-                "machine with `--jobs 2`.", ""]
+    state = "every run complete" if complete else "so far"
+    out += [f"Total ({state}): {_hours(total_task)} of task time, so about {_hours(total_task / 2)} of wall time "
+            f"for `make leaderboard` from scratch with `--jobs 2`; {_hours(total_wall)} of wall time over all "
+            "sessions.", ""]
     if machine:
         out += [f"Machine: {machine.get('processor', '?')}, {machine.get('cpu_count', '?')} cores, "
                 f"{machine.get('platform', '?')}. Versions: "

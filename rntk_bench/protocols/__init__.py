@@ -34,7 +34,14 @@ from rntk_bench.kernels import Kernel
 from rntk_bench.protocols.arora_uci import ARORA_FOLDS, score_arora_uci
 from rntk_bench.protocols.base import GramFunction, Protocol
 from rntk_bench.protocols.inner_uci import score_inner_uci
-from rntk_bench.protocols.inputs import KernelInput, check_magnitudes, kernel_input, resample_linear, take
+from rntk_bench.protocols.inputs import (
+    SERIES_SCALINGS,
+    KernelInput,
+    check_magnitudes,
+    kernel_input,
+    resample_linear,
+    take,
+)
 from rntk_bench.protocols.selection import Candidate, first_best
 from rntk_bench.protocols.svm import SVC_MAX_ITER, stratified_folds, svc_accuracy
 from rntk_bench.protocols.train_cv_test import score_train_cv_test
@@ -42,6 +49,7 @@ from rntk_bench.protocols.train_cv_test import score_train_cv_test
 __all__ = [
     "ARORA_FOLDS",
     "PROTOCOLS",
+    "SERIES_SCALINGS",
     "SVC_MAX_ITER",
     "Candidate",
     "KernelInput",
@@ -119,9 +127,10 @@ def get_protocol(name: str) -> Protocol:
         raise InvalidParameterError(f"unknown protocol {name!r}; protocols: {', '.join(PROTOCOLS)}") from None
 
 
-def protocol_input(dataset: Dataset, input_kind: str, protocol: Protocol) -> KernelInput:
+def protocol_input(dataset: Dataset, input_kind: str, protocol: Protocol,
+                   series_scaling: str = "train-norm") -> KernelInput:
     """:func:`kernel_input` with the series scaling taken from ``protocol``'s training rows."""
-    return kernel_input(dataset, input_kind, protocol.training_rows(dataset))
+    return kernel_input(dataset, input_kind, protocol.training_rows(dataset), series_scaling)
 
 
 def grid_training_input(dataset: Dataset, X, protocol: Protocol) -> Any:
@@ -145,6 +154,7 @@ def evaluate_setting(
     seed: int = 0,
     gram: GramFunction | None = None,
     svc_max_iter: int = SVC_MAX_ITER,
+    series_scaling: str = "train-norm",
 ) -> dict[str, Any]:
     """Score one kernel setting on ``dataset`` under ``protocol``, for every value of ``C_grid``.
 
@@ -163,6 +173,8 @@ def evaluate_setting(
         calls ``kernel`` directly.
     svc_max_iter : int
         Iteration cap of every SVM fit (:data:`SVC_MAX_ITER` by default).
+    series_scaling : {"train-norm", "none"}
+        How sequence kernels read series (:data:`~rntk_bench.protocols.inputs.SERIES_SCALINGS`).
 
     Returns
     -------
@@ -173,7 +185,7 @@ def evaluate_setting(
     if not isinstance(protocol, Protocol):
         protocol = get_protocol(protocol or dataset.default_protocol)
     protocol.check(dataset)
-    prepared = protocol_input(dataset, kernel.spec.input_kind, protocol)
+    prepared = protocol_input(dataset, kernel.spec.input_kind, protocol, series_scaling)
 
     def direct(block: str, A, B) -> np.ndarray:
         return _finite(np.asarray(kernel(A, B), dtype=np.float64), kernel, block)

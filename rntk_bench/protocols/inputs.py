@@ -11,7 +11,11 @@ import numpy as np
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import InvalidInputError
 
-__all__ = ["KernelInput", "check_magnitudes", "kernel_input", "resample_linear", "take"]
+__all__ = ["SERIES_SCALINGS", "KernelInput", "check_magnitudes", "kernel_input", "resample_linear", "take"]
+
+SERIES_SCALINGS = ("train-norm", "none")
+"""How a sequence kernel reads series: divided by the largest norm of a training series (default), or as
+distributed (what the ICLR 2021 RNTK paper describes for UCR)."""
 
 
 def resample_linear(series: Sequence[np.ndarray], length: int) -> np.ndarray:
@@ -85,7 +89,8 @@ def check_magnitudes(dataset: Dataset) -> None:
                 )
 
 
-def kernel_input(dataset: Dataset, input_kind: str, training_rows: np.ndarray) -> KernelInput:
+def kernel_input(dataset: Dataset, input_kind: str, training_rows: np.ndarray,
+                 series_scaling: str = "train-norm") -> KernelInput:
     """The input a kernel of ``input_kind`` (``"vector"`` or ``"sequence"``) reads for ``dataset``.
 
     * Vector kernels read feature vectors as they are, and series flattened; series of unequal lengths are
@@ -94,7 +99,8 @@ def kernel_input(dataset: Dataset, input_kind: str, training_rows: np.ndarray) -
       series (``training_rows``: the rows the protocol trains on). Tabular rows are read as univariate
       sequences of their features (T = n_features, one channel), divided by the largest row norm over all
       rows of the dataset: the label-free scaling of Alemohammad et al.'s released UCI code
-      (docs/kernels.md, section 6).
+      (docs/kernels.md, section 6). ``series_scaling="none"`` leaves series as distributed (tabular rows are
+      still scaled: the released code does it).
 
     Raises
     ------
@@ -126,6 +132,8 @@ def kernel_input(dataset: Dataset, input_kind: str, training_rows: np.ndarray) -
                 f"row norm over all {len(rows)} rows ({largest:.6g}; label-free, as the released RNTK code)"),
             ),
         )
+    if series_scaling == "none":
+        return KernelInput(X, ("series read as distributed (no scaling)",))
     # Series: the same scaling, from the training series only. Without it the RNTK's scale grows with T and
     # the grid's sigma_b and sigma_h vanish beside z-normalised inputs (row norms ~ sqrt(T)).
     largest = max(float(np.linalg.norm(X[i])) for i in np.asarray(training_rows))
