@@ -27,9 +27,36 @@ from rntk_bench.protocols.base import GramFunction
 from rntk_bench.protocols.inputs import take
 from rntk_bench.protocols.svm import SVC_MAX_ITER, svc_accuracy, svc_predict
 
-__all__ = ["ARORA_FOLDS", "score_arora_uci"]
+__all__ = ["ARORA_FOLDS", "score_arora_uci", "split_gram"]
 
 ARORA_FOLDS = tuple(f"fold-{index}" for index in range(4))
+
+
+def split_gram(gram: GramFunction, X, dataset: Dataset, names: Sequence[str]):
+    """The Gram matrix of every row that the splits ``names`` use, computed once, to be sliced per split.
+
+    Returns
+    -------
+    splits : dict
+        Split name -> (train rows, test rows), disjoint (checked).
+    position : ndarray of shape (n_cases,), int
+        Row index of each case in the Gram matrix (-1 for cases no split uses).
+    K : ndarray of shape (n_rows, n_rows)
+    gram_seconds : float
+    """
+    splits = {}
+    for name in names:
+        split = dataset.split(name)
+        train, test = np.asarray(split.train), np.asarray(split.test)
+        if np.intersect1d(train, test).size:
+            raise DatasetError(f"dataset {dataset.name!r}: split {name!r} has rows in both train and test")
+        splits[name] = (train, test)
+    rows = np.unique(np.concatenate([np.concatenate(pair) for pair in splits.values()]))
+    position = np.full(len(dataset.y), -1)
+    position[rows] = np.arange(len(rows))
+    start = time.perf_counter()
+    K = gram("rows-rows", take(X, rows), None)
+    return splits, position, K, time.perf_counter() - start
 
 
 def score_arora_uci(
@@ -49,21 +76,7 @@ def score_arora_uci(
         :mod:`rntk_bench.predictions`), ``validation`` (sizes of the validation split), ``gram_seconds``,
         ``fit_seconds``.
     """
-    names = ("validation",) + ARORA_FOLDS
-    splits = {}
-    for name in names:
-        split = dataset.split(name)
-        train, test = np.asarray(split.train), np.asarray(split.test)
-        if np.intersect1d(train, test).size:
-            raise DatasetError(f"dataset {dataset.name!r}: split {name!r} has rows in both train and test")
-        splits[name] = (train, test)
-    rows = np.unique(np.concatenate([np.concatenate(pair) for pair in splits.values()]))
-    position = np.full(len(dataset.y), -1)
-    position[rows] = np.arange(len(rows))
-
-    start = time.perf_counter()
-    K = gram("rows-rows", take(X, rows), None)
-    gram_seconds = time.perf_counter() - start
+    splits, position, K, gram_seconds = split_gram(gram, X, dataset, ("validation",) + ARORA_FOLDS)
 
     start = time.perf_counter()
     blocks = {}

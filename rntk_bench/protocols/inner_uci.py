@@ -27,9 +27,8 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import DatasetError
 from rntk_bench.predictions import encode_split
-from rntk_bench.protocols.arora_uci import ARORA_FOLDS
+from rntk_bench.protocols.arora_uci import ARORA_FOLDS, split_gram
 from rntk_bench.protocols.base import GramFunction
-from rntk_bench.protocols.inputs import take
 from rntk_bench.protocols.svm import SVC_MAX_ITER, svc_accuracy, svc_predict
 
 __all__ = ["inner_halves", "score_inner_uci"]
@@ -69,20 +68,7 @@ def score_inner_uci(gram: GramFunction, X, dataset: Dataset, C_grid: Sequence[fl
         first-best C of this setting)}}``); ``selection_accuracy`` (the mean over folds of the inner scores,
         per C, for summaries only); ``predictions``; ``gram_seconds``; ``fit_seconds``.
     """
-    splits = {}
-    for name in ARORA_FOLDS:
-        split = dataset.split(name)
-        train, test = np.asarray(split.train), np.asarray(split.test)
-        if np.intersect1d(train, test).size:
-            raise DatasetError(f"dataset {dataset.name!r}: split {name!r} has rows in both train and test")
-        splits[name] = (train, test)
-    rows = np.unique(np.concatenate([np.concatenate(pair) for pair in splits.values()]))
-    position = np.full(len(dataset.y), -1)
-    position[rows] = np.arange(len(rows))
-
-    start = time.perf_counter()
-    K = gram("rows-rows", take(X, rows), None)
-    gram_seconds = time.perf_counter() - start
+    splits, position, K, gram_seconds = split_gram(gram, X, dataset, ARORA_FOLDS)
 
     start = time.perf_counter()
     counts: dict[str, int] = {}
