@@ -75,7 +75,8 @@ def published_rows(accuracy: pd.DataFrame, published: Mapping[str, float], n_sui
             rows.append(f"| {kernel} | {figure:.2f} | not run yet | | |")
             continue
         ours = 100 * coverage.loc[kernel, "mean_accuracy"]
-        rows.append(f"| {kernel} | {figure:.2f} | {ours:.2f} | {ours - figure:+.2f} | "
+        difference = round(ours - figure, 2) or 0.0  # no "-0.00" for a difference below the shown precision
+        rows.append(f"| {kernel} | {figure:.2f} | {ours:.2f} | {difference:+.2f} | "
                     f"{int(coverage.loc[kernel, 'n_datasets'])} of {n_suite} |")
     return rows
 
