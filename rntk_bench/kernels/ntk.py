@@ -11,8 +11,8 @@ import inspect
 import numba
 import numpy as np
 
-from rntk_bench.kernels.dual import DUALS
-from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial
+from rntk_bench.kernels.dual import DUALS, relu_correlation, relu_dual_w
+from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial, fc_side
 from rntk_bench.kernels.registry import check_fixed_layers, with_defaults
 from rntk_bench.kernels.validation import check_same_width, check_vectors
 
@@ -32,15 +32,19 @@ def _input_variances(X: np.ndarray, Y: np.ndarray):
     return var_x, (var_x if Y is X else np.einsum("ij,ij->i", Y, Y))
 
 
-def _layer_variances(var: np.ndarray, n_layers: int, sigma_w: float, sigma_b: float, activation: str):
-    """Variances entering hidden layers 1..n_layers, shape (max(n_layers, 1), n); the reference's formula."""
-    dual = DUALS[activation]
-    layers = np.empty((max(n_layers, 1), len(var)))
-    layers[0] = var
-    for layer in range(1, n_layers):
-        var = sigma_w**2 * dual(var, var, var)[0] + sigma_b**2
-        layers[layer] = var
-    return layers
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    return X / np.where(norms > 0, norms, 1.0)[:, None]
+
+
+def _input_correlations(X: np.ndarray, Y: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """``1 - c`` of every pair of rows, as half the squared distance of the unit rows (no cancellation)."""
+    ux, uy = _unit_rows(X), _unit_rows(Y)
+    w = np.empty((len(X), len(Y)))
+    for start in range(0, len(X), chunk):
+        block = ux[start:start + chunk]
+        w[start:start + chunk] = 0.5 * sum((block[:, None, k] - uy[None, :, k]) ** 2 for k in range(X.shape[1]))
+    return w
 
 
 def ntk_reference(X, Y=None, **params) -> np.ndarray:
@@ -64,20 +68,38 @@ def ntk_reference(X, Y=None, **params) -> np.ndarray:
     p = with_defaults(ntk, params)
     n_layers, fixed_layers, sigma_w, sigma_b = p["n_layers"], p["fixed_layers"], p["sigma_w"], p["sigma_b"]
     X, Y, _ = _checked(X, Y, n_layers, fixed_layers)
+    relu = p["activation"] == "relu"
     dual = DUALS[p["activation"]]
     sigma = X @ Y.T                                # Sigma_0 (n_x, n_y)
     var_x, var_y = _input_variances(X, Y)
     var_x, var_y = var_x[:, None], var_y[None, :]
+    # ReLU: w = 1 - c of each layer's correlation, without cancellation (see dual.relu_correlation)
+    w = _input_correlations(X, Y) if relu and n_layers > 0 else None
     theta = sigma.copy() if fixed_layers == 0 else np.zeros_like(sigma)
     for layer in range(1, n_layers + 1):
-        vphi, vphi_dot = dual(var_x, var_y, sigma)
+        if relu:
+            vphi, vphi_dot, w_phi = relu_dual_w(np.sqrt(var_x * var_y), w)
+        else:
+            vphi, vphi_dot = dual(var_x, var_y, sigma)
         sigma = sigma_w**2 * vphi + sigma_b**2
         theta *= sigma_w**2 * vphi_dot
         if layer >= fixed_layers:
             theta += sigma
-        var_x = sigma_w**2 * dual(var_x, var_x, var_x)[0] + sigma_b**2
-        var_y = sigma_w**2 * dual(var_y, var_y, var_y)[0] + sigma_b**2
+        vphi_x, vphi_y = dual(var_x, var_x, var_x)[0], dual(var_y, var_y, var_y)[0]
+        var_x = sigma_w**2 * vphi_x + sigma_b**2
+        var_y = sigma_w**2 * vphi_y + sigma_b**2
+        if relu and layer < n_layers:
+            # the next covariance sums sigma_w^2 Vphi (whose 1 - c is w_phi) and sigma_b^2 (1 - c = 0)
+            root_x, root_y = np.sqrt(var_x), np.sqrt(var_y)
+            w = relu_correlation(
+                [(_share(sigma_w**2 * vphi_x, root_x), _share(sigma_w**2 * vphi_y, root_y)),
+                 (_share(sigma_b**2, root_x), _share(sigma_b**2, root_y))], [w_phi])
     return theta
+
+
+def _share(term, root):
+    """``sqrt(term) / root`` (0 where root is 0): a term's share in the norm of a covariance's variance."""
+    return np.where(root > 0, np.sqrt(term) / np.where(root > 0, root, 1.0), 0.0)
 
 
 def ntk(
@@ -116,10 +138,10 @@ def ntk(
     X, Y, same = _checked(X, Y, n_layers, fixed_layers)
     gram = X @ Y.T                                 # Sigma_0, overwritten with the NTK
     var_x, var_y = _input_variances(X, Y)
-    layers_x = _layer_variances(var_x, n_layers, sigma_w, sigma_b, activation)
-    layers_y = layers_x if same else _layer_variances(var_y, n_layers, sigma_w, sigma_b, activation)
+    side_x = fc_side(X, var_x, n_layers, sigma_w, sigma_b, activation)
+    side_y = side_x if same else fc_side(Y, var_y, n_layers, sigma_w, sigma_b, activation)
     fused = fc_ntk_inplace if numba.get_num_threads() > 1 else fc_ntk_inplace_serial
-    fused(*fc_arguments(gram, layers_x, layers_y, sigma_w, sigma_b, n_layers, fixed_layers, activation, same))
+    fused(*fc_arguments(gram, side_x, side_y, sigma_w, sigma_b, n_layers, fixed_layers, activation, same))
     return gram
 
 

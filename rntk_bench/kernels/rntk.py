@@ -15,16 +15,19 @@ from collections import deque
 
 import numpy as np
 
-from rntk_bench.kernels.dual import DUALS
+from rntk_bench.kernels.dual import DUALS, relu_correlation, relu_dual_w
 from rntk_bench.kernels.engine import compute_rntk
 from rntk_bench.kernels.registry import with_defaults
-from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, prepare_call, self_inner, variances
+from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, SampleTerms, prepare_call, self_inner, unit_distances
 
 
-def _diagonal_chain(
-    px: Padded, py: Padded, qx: np.ndarray, qy: np.ndarray, offset: int, same: bool, p: RNTKParams
-):
+def _diagonal_chain(px: Padded, py: Padded, tx: SampleTerms, ty: SampleTerms, offset: int, same: bool,
+                    p: RNTKParams):
     """Walk the pairs ``(s, s + offset)`` of padded steps; yield the output terms at every step.
+
+    ReLU carries, beside each covariance ``sigma[l]``, ``w[l] = 1 - c`` of its correlation, formed without
+    cancellation from ``w`` of the terms it sums (``dual.relu_correlation``): next to c = 1 a ``1 - c`` taken
+    from the rounded ``c = sigma / sqrt(q_x q_y)`` would move the arc-cosine of the dual activation by ~1e-8.
 
     Yields
     ------
@@ -33,14 +36,24 @@ def _diagonal_chain(
     nngp, ntk : ndarray of shape (n_x, n_y)
         The last-layer output kernels for this pair of time steps.
     """
+    relu = p.activation == "relu"
     dual = DUALS[p.activation]
     n_x, t_max, n_channels = px.values.shape
     n_y = py.values.shape[0]
     start, stop = max(0, -offset), min(t_max, t_max - offset)
     sigma = [np.zeros((n_x, n_y)) for _ in range(p.n_layers)]
+    w = [np.ones((n_x, n_y)) for _ in range(p.n_layers)]
     theta = [np.zeros((n_x, n_y)) for _ in range(p.n_layers)]
     was_valid = np.zeros((n_x, n_y), dtype=bool)
     diagonal_inner = self_inner(px) if same and offset == 0 else None
+
+    def pair_dual(layer, s, u, covariance, correlation):
+        """The dual activation (with, for ReLU, the ``w`` of Vphi) of layer ``layer`` at steps ``(s, u)``."""
+        qx, qy = tx.q[layer, :, s, None], ty.q[layer, None, :, u]
+        if relu:
+            return relu_dual_w(np.sqrt(qx * qy), correlation)
+        return (*dual(qx, qy, covariance), None)
+
     for s in range(start, stop):
         u = s + offset
         valid = px.mask[:, s, None] & py.mask[None, :, u]
@@ -50,20 +63,27 @@ def _diagonal_chain(
             shared_start = np.diag(px.mask[:, s] & (s == px.values.shape[1] - px.lengths))
         for layer in range(p.n_layers):
             if s > start:
-                r, r_dot = dual(qx[layer, :, s - 1, None], qy[layer, None, :, u - 1], sigma[layer])
+                r, r_dot, w_r = pair_dual(layer, s - 1, u - 1, sigma[layer], w[layer])
                 r, r_dot = np.where(was_valid, r, 0.0), np.where(was_valid, r_dot, 0.0)
             else:
-                r, r_dot = np.zeros((n_x, n_y)), np.zeros((n_x, n_y))
+                r, r_dot, w_r = np.zeros((n_x, n_y)), np.zeros((n_x, n_y)), None
             if shared_start is not None:
                 r = r + p.sigma_h**2 * shared_start
             if layer == 0:
                 inner = px.values[:, s] @ py.values[:, u].T / n_channels
                 if diagonal_inner is not None:
                     np.fill_diagonal(inner, diagonal_inner[:, s])
-                inner_dot = None
+                inner_dot, w_in = None, (unit_distances(tx.unit[:, s], ty.unit[:, u]) if relu else None)
             else:
-                inner, inner_dot = dual(qx[layer - 1, :, s, None], qy[layer - 1, None, :, u], sigma[layer - 1])
+                inner, inner_dot, w_in = pair_dual(layer - 1, s, u, sigma[layer - 1], w[layer - 1])
             new_sigma = p.sigma_w**2 * r + p.sigma_u**2 * inner + p.sigma_b**2
+            if relu:
+                # a zero recurrent term (no state yet) is uncorrelated, a shared initial state fully correlated
+                w_r = np.ones((n_x, n_y)) if w_r is None else np.where(was_valid, w_r, 1.0)
+                if shared_start is not None:
+                    w_r = np.where(shared_start, 0.0, w_r)
+                shares = [(tx.shares[k][layer, :, s, None], ty.shares[k][layer, None, :, u]) for k in range(3)]
+                w[layer] = np.where(valid, relu_correlation(shares, [w_r, w_in]), 1.0)
             if layer + 1 > p.fixed_layers:                       # Theta of a frozen layer is zero
                 new_theta = new_sigma + p.sigma_w**2 * theta[layer] * r_dot
                 if layer >= 1 and layer > p.fixed_layers:         # depth path from a trained layer only
@@ -72,7 +92,7 @@ def _diagonal_chain(
             sigma[layer] = np.where(valid, new_sigma, 0.0)
         was_valid = valid
         top = p.n_layers - 1
-        out, out_dot = dual(qx[top, :, s, None], qy[top, None, :, u], sigma[top])
+        out, out_dot, _ = pair_dual(top, s, u, sigma[top], w[top])
         nngp = p.sigma_v**2 * out
         ntk = nngp + p.sigma_v**2 * theta[top] * out_dot if p.n_layers > p.fixed_layers else nngp
         yield valid, nngp, ntk
@@ -82,16 +102,16 @@ def _one_direction(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RN
     t_max = max(len(seq) for seq in xs + ys)
     px = Padded.from_sequences(xs, t_max)
     py = px if same else Padded.from_sequences(ys, t_max)
-    qx = variances(px, p)
-    qy = qx if same else variances(py, p)
+    tx = SampleTerms.of(px, p)
+    ty = tx if same else SampleTerms.of(py, p)
     use_ntk = p.fixed_layers < p.n_layers
     if p.output == "last":
         # only the chain's final step is read out; maxlen=1 keeps one step's matrices alive, not all T
-        _, nngp, ntk = deque(_diagonal_chain(px, py, qx, qy, 0, same, p), maxlen=1)[0]
+        _, nngp, ntk = deque(_diagonal_chain(px, py, tx, ty, 0, same, p), maxlen=1)[0]
         return ntk if use_ntk else nngp
     total = np.zeros((len(xs), len(ys)))
     for offset in range(-(t_max - 1), t_max):
-        for valid, nngp, ntk in _diagonal_chain(px, py, qx, qy, offset, same, p):
+        for valid, nngp, ntk in _diagonal_chain(px, py, tx, ty, offset, same, p):
             total += np.where(valid, ntk if use_ntk else nngp, 0.0)
     return total / np.outer(px.lengths, py.lengths)
 

@@ -91,9 +91,26 @@ def variances(padded: Padded, p: RNTKParams) -> np.ndarray:
     ndarray of shape (n_layers, n, T_max)
         Zero at padded (not real) steps.
     """
+    return variance_terms(padded, p)[0]
+
+
+def variance_terms(padded: Padded, p: RNTKParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The variances ``q[l](t; x)`` of :func:`variances` and the two terms they are made of.
+
+    ``q = sigma_w^2 * recurrent + sigma_u^2 * below + sigma_b^2``, where ``recurrent`` is ``sigma_h^2`` at a
+    series' first step and the dual activation of the previous step's variance after it, and ``below`` is
+    ``<x_t, x_t> / m`` for the first layer and the dual activation of the layer below's variance for the others.
+
+    Returns
+    -------
+    q, recurrent, below : ndarray of shape (n_layers, n, T_max)
+        Zero at padded (not real) steps.
+    """
     dual = DUALS[p.activation]
     n, t_max, n_channels = padded.values.shape
     q = np.zeros((p.n_layers, n, t_max))
+    recurrent_terms = np.zeros_like(q)
+    below_terms = np.zeros_like(q)
     inner = self_inner(padded)                                                     # I[1](t, t)
     first = padded.mask & ~np.pad(padded.mask, ((0, 0), (1, 0)))[:, :t_max]       # each series' t = 1
     for layer in range(p.n_layers):
@@ -105,8 +122,69 @@ def variances(padded: Padded, p: RNTKParams) -> np.ndarray:
                 previous = dual(q[layer, :, s - 1], q[layer, :, s - 1], q[layer, :, s - 1])[0]
             recurrent = np.where(first[:, s], p.sigma_h**2, previous)
             q[layer, :, s] = p.sigma_w**2 * recurrent + p.sigma_u**2 * below[:, s] + p.sigma_b**2
+            recurrent_terms[layer, :, s] = recurrent
+        below_terms[layer] = below
         q[layer] *= padded.mask
-    return q
+        recurrent_terms[layer] *= padded.mask
+        below_terms[layer] *= padded.mask
+    return q, recurrent_terms, below_terms
+
+
+def term_weights(q: np.ndarray, recurrent: np.ndarray, below: np.ndarray,
+                 p: RNTKParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The shares of the recurrent, input and bias terms in the norm of a pre-activation (any shapes alike).
+
+    A pre-activation's covariance is the sum of three covariances, each an inner product of two feature
+    vectors (of the previous state, of the input or the layer below, of the bias), so its variance ``q`` is
+    the sum of their squared norms: ``sigma_w^2 recurrent``, ``sigma_u^2 below`` and ``sigma_b^2``. These
+    are the three norms divided by ``sqrt(q)`` (zero where ``q = 0``); the squares of each sample's three sum
+    to 1. The ReLU recursions form ``1 - c`` from them without cancellation (``dual.relu_correlation``).
+
+    Returns
+    -------
+    rec, inp, bias : ndarray
+    """
+    with np.errstate(divide="ignore"):
+        scale = np.where(q > 0, 1.0 / np.sqrt(np.where(q > 0, q, 1.0)), 0.0)
+    return (np.sqrt(p.sigma_w**2 * recurrent) * scale, np.sqrt(p.sigma_u**2 * below) * scale,
+            abs(p.sigma_b) * scale)
+
+
+@dataclass(frozen=True)
+class SampleTerms:
+    """What the reference recursion reads of each sample: variances, term shares, unit inputs.
+
+    Attributes
+    ----------
+    q : ndarray of shape (n_layers, n, T_max)
+        :func:`variances`.
+    shares : tuple of three ndarray of shape (n_layers, n, T_max)
+        :func:`term_weights`: the recurrent, input and bias shares in ``sqrt(q)``.
+    unit : ndarray of shape (n, T_max, n_channels)
+        :func:`unit_inputs`.
+    """
+
+    q: np.ndarray
+    shares: tuple
+    unit: np.ndarray
+
+    @classmethod
+    def of(cls, padded: Padded, p: RNTKParams) -> SampleTerms:
+        q, recurrent, below = variance_terms(padded, p)
+        return cls(q, term_weights(q, recurrent, below, p), unit_inputs(padded))
+
+
+def unit_distances(ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+    """Half the squared distances ``|ux_i - uy_j|^2 / 2`` of two sets of unit vectors (shapes (n_x, m) and
+    (n_y, m)): ``1 - c`` of their inner products, without cancellation."""
+    return sum(0.5 * (ux[:, None, c] - uy[None, :, c]) ** 2 for c in range(ux.shape[1]))
+
+
+def unit_inputs(padded: Padded) -> np.ndarray:
+    """``x_t / |x_t|`` of every sample and padded step, shape (n, T_max, n_channels) (zero where x_t = 0)."""
+    norms = np.sqrt(np.einsum("nsc,nsc->ns", padded.values, padded.values))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(norms[..., None] > 0, padded.values / np.where(norms > 0, norms, 1.0)[..., None], 0.0)
 
 
 def prepare_call(X, Y, p: RNTKParams) -> tuple[list[np.ndarray], list[np.ndarray], bool]:

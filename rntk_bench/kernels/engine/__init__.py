@@ -1,12 +1,14 @@
 """Fast RNTK engine: tiled, vectorised and multi-threaded numba loops over the pairs that are needed.
 
 ``compute_rntk`` is what the registered ``rntk`` kernel calls; it equals ``rntk_reference`` to about 1e-15
-relative on well-conditioned data (tests check 1e-12). ``warm_up`` compiles the engine (RNTK and fully
-connected NTK) ahead of use, and ``is_cached`` tells without compiling whether that will be quick.
+relative (tests check 1e-12), next to correlation 1 as well, where both carry ``1 - c`` of the ReLU
+correlations without cancellation (tests/test_kernel_precision.py checks both against 80-digit values).
+``warm_up`` compiles the engine (RNTK and fully connected NTK) ahead of use, and ``is_cached`` tells without
+compiling whether that will be quick.
 
 Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most
-``(2 n_channels + 6 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y
-(all of X for K(X)) and for one chunk of ``ROW_CHUNK`` rows of X; and ``(3 n_layers + 3) * BLOCK * 8`` bytes
+``(4 n_channels + 14 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y
+(all of X for K(X)) and for one chunk of ``ROW_CHUNK`` rows of X; and ``(4 n_layers + 6) * BLOCK * 8`` bytes
 of tile state per thread. For K(X_test, X_train) that does not grow with the number of test samples; for
 K(X) it is a small multiple of the input's size. Nothing of size ``n_x * n_y`` besides the output.
 """
@@ -24,7 +26,7 @@ from numba.core.dispatcher import Dispatcher
 
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.dual import ACTIVATIONS
-from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial
+from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial, fc_side
 from rntk_bench.kernels.engine.prepare import Side, prepare_side
 from rntk_bench.kernels.engine.tiles import BLOCK, rntk_pairs, rntk_pairs_serial
 from rntk_bench.kernels.rntk_inputs import OUTPUTS, RNTKParams
@@ -64,11 +66,11 @@ def _pairs_arguments(out: np.ndarray, out_gp: np.ndarray, x: Side, y: Side, copi
     """
     return (
         bool(same), p.activation == "relu", p.output == "mean",
-        x.start, x.lengths, x.values, x.first, x.second, x.variance, copies,
-        y.start, y.lengths, y.n_real, y.values, y.first, y.second,
+        x.start, x.lengths, (x.values, x.scaled, x.factors), copies,
+        y.start, y.lengths, (y.values, y.scaled, y.factors, y.n_real),
         x.order, y.order, out, out_gp,
-        float(p.sigma_w) ** 2, float(p.sigma_u) ** 2, float(p.sigma_b) ** 2, float(p.sigma_h) ** 2,
-        float(p.sigma_v) ** 2, int(p.n_layers), int(p.fixed_layers),
+        float(p.sigma_w) ** 2, float(p.sigma_u) ** 2, float(p.sigma_b) ** 2, abs(float(p.sigma_b)),
+        float(p.sigma_h) ** 2, float(p.sigma_v) ** 2, int(p.n_layers), int(p.fixed_layers),
     )
 
 
@@ -134,9 +136,9 @@ def _add_directions(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], y
 def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_layers: int,
                       n_threads: int) -> int:
     """Upper bound of the bytes the engine holds besides the output, for K(X) (``n_y=None``) or K(X, Y)."""
-    per_sample = (2 * n_channels + 6 * n_layers + 1) * t_max * 8
+    per_sample = (4 * n_channels + 14 * n_layers + 1) * t_max * 8
     samples = n_x if n_y is None else n_y + min(n_x, ROW_CHUNK)
-    return per_sample * samples + n_threads * (3 * n_layers + 3) * BLOCK * 8
+    return per_sample * samples + n_threads * (4 * n_layers + 6) * BLOCK * 8
 
 
 # ------------------------------------------------------------------------------ compilation ahead of use
@@ -173,9 +175,9 @@ def _specialisations() -> list[tuple[Dispatcher, tuple]]:
                                     lambda arguments: record((rntk_pairs, rntk_pairs_serial), arguments))
         for same in (True, False):
             X = np.array([[0.5, -0.25], [1.0, 0.0]])
-            variances = np.ones((1, 2))
+            side = fc_side(X, np.einsum("ij,ij->i", X, X), 1, 1.0, 0.0, activation)
             record((fc_ntk_inplace, fc_ntk_inplace_serial),
-                   fc_arguments(X @ X.T, variances, variances, 1.0, 0.0, 1, 0, activation, same))
+                   fc_arguments(X @ X.T, side, side, 1.0, 0.0, 1, 0, activation, same))
     return list(found)
 
 

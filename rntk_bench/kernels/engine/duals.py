@@ -10,8 +10,9 @@ Both branches evaluate the same ``R`` on ``z`` in ``[0, 1/4]`` (a 6/4 rational, 
 vector lane computes one square root and one division whichever branch it takes. The relative error of the
 results is a few units in the last place (tests check 1e-15 against libm).
 
-Every function takes the per-sample reciprocal square roots of the variances (computed once per sample and
-time step) so that the correlation costs two multiplications instead of a square root and a division.
+The erf dual takes per-sample factors of the variances (computed once per sample and time step), so that
+its correlation costs multiplications only. The ReLU dual takes the correlation as ``w = 1 - c``, which the
+loops form without cancellation (``tiles._pairs``, ``fc._row``), and returns the ``w`` of its own output.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _Q4 = 7.70381505559019352791e-02
 
 _HALF_PI = 0.5 * math.pi
 _INV_2PI = 0.5 / math.pi
+_INV_PI = 1.0 / math.pi
 _TWO_OVER_PI = 2.0 / math.pi
 _FOUR_OVER_PI = 4.0 / math.pi
 
@@ -70,28 +72,40 @@ def asin(x):
 
 
 @njit(inline="always", **JIT)
-def relu_dual(k12, rx, ry, sx, sy, itself):
-    """ReLU dual for covariance ``k12`` of variances ``sx^2`` and ``sy^2``; ``rx = 1/sx``, ``ry = 1/sy``.
+def relu_dual(w, norm):
+    """ReLU dual for correlation ``c = 1 - w`` of variances with ``sqrt(k11 k22) = norm``.
 
-    A zero variance is passed as ``r = 0`` (then c = 0, Vphi = 0 and Vphi' = 1/4, as in ``dual.relu_dual``).
-    ``itself`` marks the chain of a sample with itself, whose correlation is exactly 1: the derivative of
-    arccos is unbounded there, and the few units of rounding that ``k12 rx ry`` carries would move Vphi' by
-    ~1e-8.
+    The correlation arrives as ``w = 1 - c`` (see ``tiles._pairs``), computed without cancellation: next to
+    c = 1 the arc-cosine's slope is unbounded, and a ``1 - c`` formed from a rounded ``c`` would carry an
+    absolute error of ~1e-16, which moves ``arccos c`` by ~1e-16 / sin(arccos c) (1e-8 at c = 1 - 1e-16).
+    From ``w``, the angle ``theta = arccos c`` is accurate to a few units of 1e-16 for every c >= 0 (the
+    arcsine of ``sqrt(w / 2)``, as ``acos_abs`` takes it for ``|c| >= 1/2``). A zero variance (``norm = 0``)
+    gives Vphi = 0, and Vphi' there multiplies a Theta that is zero too (the covariances of a sample with
+    zero variance are zero), so ``w`` needs no special value (``dual.relu_dual_w`` takes c = 0).
 
     Returns
     -------
     vphi, vphi_dot : float
+        The dual activation and its derivative's.
+    w_phi : float
+        ``1 - Vphi / (norm / 2)``, the ``w`` of the covariance ``Vphi`` (whose variances are ``k11 / 2`` and
+        ``k22 / 2``): ``(pi - J) / pi`` with ``J = sin(theta) + (pi - theta) c``, again without cancellation.
     """
-    c = k12 * (rx * ry)
-    c = c if c < 1.0 else 1.0  # noqa: FURB136 (a select LLVM vectorises)
-    c = 1.0 if itself else c
-    c = c if c > -1.0 else -1.0  # noqa: FURB136 (a select LLVM vectorises)
+    w = w if w < 2.0 else 2.0  # noqa: FURB136 (a select LLVM vectorises)
+    c = 1.0 - w
     a = abs(c)
-    acos_a = acos_abs(a)
-    angle = math.pi - acos_a if c >= 0.0 else acos_a           # pi - arccos(c)
-    sine = math.sqrt((1.0 - a) * (1.0 + a))                      # sqrt(1 - c^2) without cancellation
-    vphi = (sx * sy) * (c * angle + sine) * _INV_2PI
-    return vphi, angle * _INV_2PI
+    big = a >= 0.5
+    one_minus_a = min(w, 2.0 - w)                                 # 1 - |c|, exactly
+    z = one_minus_a * 0.5 if big else a * a
+    s = math.sqrt(z) if big else a
+    asin_s = s + s * _ratio(z)
+    acos_a = 2.0 * asin_s if big else _HALF_PI - asin_s          # arccos |c|
+    theta = acos_a if c >= 0.0 else math.pi - acos_a              # arccos c
+    angle = math.pi - acos_a if c >= 0.0 else acos_a              # pi - arccos c
+    sine = math.sqrt(one_minus_a * (2.0 - one_minus_a))           # sqrt(1 - c^2) = sqrt((1 - |c|)(1 + |c|))
+    vphi = norm * (c * angle + sine) * _INV_2PI
+    w_phi = w - (sine - theta * c) * _INV_PI
+    return vphi, angle * _INV_2PI, w_phi
 
 
 @njit(inline="always", **JIT)

@@ -2,8 +2,14 @@
 
 The reference (``ntk.ntk_reference``) makes about ten passes over ``(n_x, n_y)`` arrays per layer with libm
 ``arccos``; here the BLAS Gram matrix ``X Y^T`` is overwritten row by row, layer after layer, with the
-branch-free duals of ``duals.py``. The correlation is formed exactly as the reference forms it
-(``k12 / sqrt(k11 k22)``), so the two agree to rounding even next to c = 1.
+branch-free duals of ``duals.py``.
+
+ReLU carries each pair's correlation as ``w = 1 - c``, formed without cancellation, as the reference does
+(``dual.relu_correlation``): next to c = 1 the arc-cosine's slope is unbounded, and a ``1 - c`` taken from the
+rounded ``c = k12 / sqrt(k11 k22)`` would move the kernel by up to ~1e-8 (near-duplicate rows). At the input
+``w`` is half the squared distance of the unit rows ``x / |x|`` and ``y / |y|``, computed where ``w < NEAR``
+(elsewhere the Gram matrix gives it accurately enough); at each hidden layer it follows from the
+previous one through ``duals.relu_dual``.
 """
 
 from __future__ import annotations
@@ -13,28 +19,59 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from rntk_bench.kernels.engine.duals import acos_abs, asin
+from rntk_bench.kernels.dual import DUALS
+from rntk_bench.kernels.engine.duals import asin, relu_dual
 from rntk_bench.kernels.engine.jit import JIT, parallel_and_serial
 
-# No contraction to fused multiply-adds here: the variances come from the NumPy reference, and the diagonal's
-# correlation is exactly 1 only if each pair repeats its operations to the last bit.
+# No contraction to fused multiply-adds here: the variances come from the NumPy reference, and the erf
+# diagonal's correlation is exactly 1 only if each pair repeats its operations to the last bit.
 EXACT = {key: value for key, value in JIT.items() if key != "fastmath"}
 
-_INV_2PI = 0.5 / math.pi
+NEAR = 1.0 / 64.0  # below this w = 1 - c, the inputs' w is recomputed from the unit rows
+
+VARIANCE, ROOT, INVERSE, SHARE, BIAS = range(5)  # the planes of a side's per-sample array (``fc_side``)
 
 
-@njit(inline="always", **EXACT)
-def _relu(k11, k22, k12):
-    norm = math.sqrt(k11 * k22)
-    c = k12 / (norm if norm > 0.0 else 1.0)
-    c = c if norm > 0.0 else 0.0
-    c = c if c < 1.0 else 1.0  # noqa: FURB136 (a select LLVM vectorises)
-    c = c if c > -1.0 else -1.0  # noqa: FURB136 (a select LLVM vectorises)
-    a = abs(c)
-    acos_a = acos_abs(a)
-    angle = math.pi - acos_a if c >= 0.0 else acos_a
-    vphi = norm * (c * angle + math.sqrt((1.0 - c) * (1.0 + c))) / (2.0 * math.pi)
-    return vphi, angle * _INV_2PI
+def fc_side(X: np.ndarray, var: np.ndarray, n_layers: int, sigma_w: float, sigma_b: float,
+            activation: str) -> tuple[np.ndarray, np.ndarray]:
+    """What the fused loop reads of one argument (X or Y).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_features)
+    var : ndarray of shape (n,)
+        ``<x, x>`` of every row.
+
+    Returns
+    -------
+    layers : ndarray of shape (5, max(n_layers, 1), n)
+        Plane ``VARIANCE``: the variances entering hidden layers 1..n_layers (the reference's formula). For
+        ReLU also ``ROOT`` and ``INVERSE``, their square roots and the reciprocals of these (0 for a zero
+        variance), and ``SHARE`` and ``BIAS``: the norms of the two terms of
+        layer ``l``'s covariance, ``sigma_w^2 Vphi`` and ``sigma_b^2``, over ``sqrt(variance)`` (0 where it
+        is 0; layer 0 has none).
+    unit : ndarray of shape (n, n_features), or (0, 0) for erf
+        The rows divided by their norms (zero rows stay zero).
+    """
+    dual = DUALS[activation]
+    layers = np.zeros((5, max(n_layers, 1), len(var)))
+    layers[VARIANCE, 0] = var
+    for layer in range(1, n_layers):
+        vphi = dual(var, var, var)[0]
+        var = sigma_w**2 * vphi + sigma_b**2
+        layers[VARIANCE, layer] = var
+        if activation == "relu":
+            layers[SHARE, layer] = np.sqrt(sigma_w**2 * vphi)
+            layers[BIAS, layer] = abs(sigma_b)
+    if activation != "relu":
+        return layers, np.zeros((0, 0))
+    layers[ROOT] = np.sqrt(layers[VARIANCE])
+    layers[INVERSE] = np.where(layers[ROOT] > 0, 1.0 / np.where(layers[ROOT] > 0, layers[ROOT], 1.0), 0.0)
+    layers[SHARE] *= layers[INVERSE]
+    layers[BIAS] *= layers[INVERSE]
+    norms = layers[ROOT, 0]
+    unit = X / np.where(norms > 0, norms, 1.0)[:, None]
+    return layers, unit
 
 
 @njit(inline="always", **EXACT)
@@ -51,31 +88,87 @@ def _erf(k11, k22, k12):
 
 
 @njit(**EXACT)
-def _row(gram, theta, var_x, var_y, i, lo, sw2, sb2, n_layers, fixed, relu):
-    """Row ``i`` of the NTK for columns ``j >= lo``, in place; ``theta`` is scratch of length >= n_y."""
+def _input_correlations(row, w, i, lo, x_layers, y_layers, x_unit, y_unit):
+    """``w = 1 - c`` of the inputs of row ``i``, columns ``j >= lo``: from the Gram row, then, where
+    ``w < NEAR``, again as half the squared distance of the unit rows. The Gram row's rounding (a few units
+    of 1e-16 in c) moves ``arccos c`` by that over ``sin(arccos c)``: at most 6 times as much where
+    ``w >= NEAR``, without bound next to c = 1."""
+    n = row.shape[0]
+    if i < 0 or lo < 0:
+        return
+    rx = x_layers[INVERSE, 0, i]
+    for jj in range(n):
+        c = row[jj] * (rx * y_layers[INVERSE, 0, lo + jj])
+        c = c if c < 1.0 else 1.0  # noqa: FURB136 (a select LLVM vectorises)
+        c = c if c > -1.0 else -1.0  # noqa: FURB136 (a select LLVM vectorises)
+        w[jj] = 1.0 - c
+    d_features = x_unit.shape[1]
+    for jj in range(n):
+        if w[jj] < NEAR:
+            # four partial sums, so that the additions of one pair need not wait for each other
+            s0 = s1 = s2 = s3 = 0.0
+            j = lo + jj
+            k = 0
+            while k + 4 <= d_features:
+                d0 = x_unit[i, k] - y_unit[j, k]
+                d1 = x_unit[i, k + 1] - y_unit[j, k + 1]
+                d2 = x_unit[i, k + 2] - y_unit[j, k + 2]
+                d3 = x_unit[i, k + 3] - y_unit[j, k + 3]
+                s0 += d0 * d0
+                s1 += d1 * d1
+                s2 += d2 * d2
+                s3 += d3 * d3
+                k += 4
+            while k < d_features:
+                d0 = x_unit[i, k] - y_unit[j, k]
+                s0 += d0 * d0
+                k += 1
+            w[jj] = 0.5 * ((s0 + s1) + (s2 + s3))
+
+
+@njit(**EXACT)
+def _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, i, lo, sw2, sb2, n_layers, fixed, relu):
+    """Row ``i`` of the NTK for columns ``j >= lo``, in place; ``theta``, ``w`` are scratch of length >= n_y."""
     n = gram.shape[1] - lo
     row = gram[i, lo:]
     th = theta[:n]
     start = 1.0 if fixed == 0 else 0.0
     for jj in range(n):
         th[jj] = row[jj] * start
-    for layer in range(1, n_layers + 1):
-        vx = var_x[layer - 1, i]
-        vy = var_y[layer - 1, lo:]
-        add = 1.0 if layer >= fixed else 0.0
-        for jj in range(n):
-            if relu:
-                v, vd = _relu(vx, vy[jj], row[jj])
-            else:
+    if relu:
+        wc = w[:n]
+        _input_correlations(row, wc, i, lo, x_layers, y_layers, x_unit, y_unit)
+        for layer in range(1, n_layers + 1):
+            sx = x_layers[ROOT, layer - 1, i]
+            sy = y_layers[ROOT, layer - 1, lo:]
+            add = 1.0 if layer >= fixed else 0.0
+            last = layer == n_layers
+            # the shares of the next layer's two terms (none after the last)
+            nxt = layer if not last else 0
+            ax, bx = x_layers[SHARE, nxt, i], x_layers[BIAS, nxt, i]
+            ay, by = y_layers[SHARE, nxt, lo:], y_layers[BIAS, nxt, lo:]
+            for jj in range(n):
+                v, vd, w_phi = relu_dual(wc[jj], sx * sy[jj])
+                sigma = sw2 * v + sb2
+                th[jj] = th[jj] * (sw2 * vd) + add * sigma
+                da = ax - ay[jj]
+                db = bx - by[jj]
+                wc[jj] = 0.5 * (da * da + db * db) + (ax * ay[jj]) * w_phi
+    else:
+        for layer in range(1, n_layers + 1):
+            vx = x_layers[VARIANCE, layer - 1, i]
+            vy = y_layers[VARIANCE, layer - 1, lo:]
+            add = 1.0 if layer >= fixed else 0.0
+            for jj in range(n):
                 v, vd = _erf(vx, vy[jj], row[jj])
-            sigma = sw2 * v + sb2
-            row[jj] = sigma
-            th[jj] = th[jj] * (sw2 * vd) + add * sigma
+                sigma = sw2 * v + sb2
+                row[jj] = sigma
+                th[jj] = th[jj] * (sw2 * vd) + add * sigma
     for jj in range(n):
         row[jj] = th[jj]
 
 
-def fc_arguments(gram, var_x, var_y, sigma_w, sigma_b, n_layers, fixed_layers, activation, same) -> tuple:
+def fc_arguments(gram, x_side, y_side, sigma_w, sigma_b, n_layers, fixed_layers, activation, same) -> tuple:
     """The arguments of ``fc_ntk_inplace`` (and its serial twin), every scalar in the type it is compiled for.
 
     numba compiles one specialisation per combination of argument types, so a scale given as a Python int
@@ -87,8 +180,8 @@ def fc_arguments(gram, var_x, var_y, sigma_w, sigma_b, n_layers, fixed_layers, a
     ----------
     gram : ndarray of shape (n_x, n_y)
         ``X Y^T``, overwritten with the NTK.
-    var_x, var_y : ndarray of shape (max(n_layers, 1), n_x) and (max(n_layers, 1), n_y)
-        Per-sample variances entering each hidden layer.
+    x_side, y_side : tuple
+        ``fc_side`` of X and of Y.
     sigma_w, sigma_b : float
     n_layers, fixed_layers : int
     activation : {"relu", "erf"}
@@ -98,10 +191,11 @@ def fc_arguments(gram, var_x, var_y, sigma_w, sigma_b, n_layers, fixed_layers, a
     Returns
     -------
     tuple
-        ``(gram, var_x, var_y, sigma_w^2, sigma_b^2, n_layers, fixed_layers, relu, same)``.
+        ``(gram, x_layers, y_layers, x_unit, y_unit, sigma_w^2, sigma_b^2, n_layers, fixed_layers, relu,
+        same)``.
     """
-    return (gram, var_x, var_y, float(sigma_w) ** 2, float(sigma_b) ** 2, int(n_layers), int(fixed_layers),
-            activation == "relu", bool(same))
+    return (gram, x_side[0], y_side[0], x_side[1], y_side[1], float(sigma_w) ** 2, float(sigma_b) ** 2,
+            int(n_layers), int(fixed_layers), activation == "relu", bool(same))
 
 
 _MIRROR_TILE = 64  # rows and columns of the cache-sized tiles in which the upper triangle is mirrored
@@ -118,10 +212,10 @@ def _mirror_tile_row(a, bi):
                 a[i, j] = a[j, i]
 
 
-def _fc_ntk_inplace(gram, var_x, var_y, sw2, sb2, n_layers, fixed, relu, same):
+def _fc_ntk_inplace(gram, x_layers, y_layers, x_unit, y_unit, sw2, sb2, n_layers, fixed, relu, same):
     """Turn ``gram`` (``X Y^T``, shape (n_x, n_y)) into the NTK in place.
 
-    ``var_x[l]``, ``var_y[l]`` are the per-sample variances entering hidden layer ``l + 1``. With ``same``
+    ``x_layers``, ``y_layers``, ``x_unit``, ``y_unit`` are the per-sample arrays of ``fc_side``. With ``same``
     only ``j >= i`` is computed and then mirrored; rows are paired ``(k, n-1-k)`` to balance the threads.
     ``fc_ntk_inplace`` spreads the rows over numba's threads; ``fc_ntk_inplace_serial`` runs on the calling
     thread only and never starts the thread pool (see ``jit.py``).
@@ -130,16 +224,19 @@ def _fc_ntk_inplace(gram, var_x, var_y, sw2, sb2, n_layers, fixed, relu, same):
     if same:
         for task in prange((n_x + 1) // 2):
             theta = np.empty(n_y)
-            _row(gram, theta, var_x, var_y, task, task, sw2, sb2, n_layers, fixed, relu)
+            w = np.empty(n_y)
+            _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, task, task, sw2, sb2, n_layers, fixed, relu)
             other = n_x - 1 - task
             if other != task:
-                _row(gram, theta, var_x, var_y, other, other, sw2, sb2, n_layers, fixed, relu)
+                _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, other, other, sw2, sb2, n_layers, fixed,
+                     relu)
         for bi in prange((n_x + _MIRROR_TILE - 1) // _MIRROR_TILE):
             _mirror_tile_row(gram, bi)
     else:
         for i in prange(n_x):
             theta = np.empty(n_y)
-            _row(gram, theta, var_x, var_y, i, 0, sw2, sb2, n_layers, fixed, relu)
+            w = np.empty(n_y)
+            _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, i, 0, sw2, sb2, n_layers, fixed, relu)
 
 
 fc_ntk_inplace, fc_ntk_inplace_serial = parallel_and_serial(_fc_ntk_inplace, "fc_ntk_inplace", **EXACT)

@@ -1,9 +1,13 @@
 """The tiled RNTK loops (numba): one row of pairs at a time, in column blocks, advanced through time together.
 
-For a row ``i`` and a block of columns ``j``, the state of every pair lives in three ``(n_layers, block)``
-arrays that stay in the L1/L2 cache: ``vphi[l]`` and ``vdot[l]`` hold the dual activation of layer ``l`` at the
-previous step (``Vphi(K[l](t-1, t'-1))`` and its derivative) and ``theta[l]`` the layer's NTK. One step of one
-layer is a loop over the block's columns with no branch and no libm call, which LLVM vectorises.
+For a row ``i`` and a block of columns ``j``, the state of every pair lives in one array
+``state[plane, 1 + l, jj]`` of shape ``(4, n_layers + 1, block)`` that stays in the L1/L2 cache: for layer
+``l``, the planes ``VPHI`` and ``VDOT`` hold its dual activation at the previous step
+(``Vphi(K[l](t-1, t'-1))`` and its derivative), ``WPHI`` (ReLU) one minus the correlation that this ``Vphi``
+has as a covariance of the features ``phi(g)``, and ``THETA`` the layer's NTK. Row 0 stands for what lies
+below the first layer: for series with several channels, the inputs' inner product in the ``VPHI`` plane and
+(ReLU) what ``1 - c`` needs of them in ``WPHI``. One step of one layer is a loop over the block's columns with
+no branch and no libm call, which LLVM vectorises.
 
 Each ``Vphi(K[l](t, t'))`` is evaluated once and used twice: as the input term of layer ``l + 1`` at this step
 and as the recurrent term of layer ``l`` at the next step (the reference evaluates it twice).
@@ -15,6 +19,9 @@ For the Gram matrix of X with itself only pairs ``j >= i`` are computed and each
 Unequal lengths: the samples are sorted by decreasing length (see ``prepare.py``), so the pairs that are real
 at a step are a prefix of the block; a pair whose chain has not started yet keeps its zero state, which is
 exactly the zero recurrent term of its first step.
+
+The loops index the arrays they are given (no views of them): a view would cost two atomic reference-count
+updates each time a step creates it, more than the arithmetic of a short block.
 """
 
 from __future__ import annotations
@@ -24,149 +31,236 @@ from numba import njit, prange
 
 from rntk_bench.kernels.engine.duals import erf_dual, relu_dual
 from rntk_bench.kernels.engine.jit import JIT, parallel_and_serial
+from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 
-BLOCK = 256  # columns per tile: (3 n_layers + 3) * 256 * 8 bytes of state per thread (12 KiB for one layer)
+BLOCK = 1024  # columns per tile: (4 n_layers + 6) * 1024 * 8 bytes of state per thread (80 KiB for one layer)
+
+VPHI, VDOT, WPHI, THETA = range(4)  # the planes of the pairs' state
+ACC, ACC_GP = range(2)              # the rows of the mean-pooling sums
 
 
 @njit(inline="always", **JIT)
-def _pairs(n, relu, pooled, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2, sb2,
-           trained, weight, acc, acc_gp, self_jj, q_self):
-    """One layer, one step, for the ``n`` pairs of a block: Sigma and Theta of section 2, then the dual
-    activation at the new K. ``relu`` and ``pooled`` (mean pooling: add the step's output kernel, weighted by
-    ``weight``, to ``acc``, and its NNGP part alone to ``acc_gp``) are compile-time constants in each caller,
+def _pairs(relu, pooled, first, direct, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+    """One layer, one step, for the ``n`` pairs ``(i, j0 + jj)`` of a block: Sigma and Theta of section 2,
+    then the dual activation at the new K. ``relu``, ``pooled`` (mean pooling: add the step's output kernel,
+    weighted by ``weight``, to ``acc[ACC]``, and its NNGP part alone to ``acc[ACC_GP]``), ``first`` (the first
+    layer) and ``direct`` (the first layer of univariate series) are compile-time constants in each caller,
     so the loop holds only what it needs.
 
-    ``inner`` is the input term (``<x, y>/m`` or the layer below's Vphi), ``depth * theta_below * dot_below``
-    the Theta that flows in from the layer below. The chain of a sample with itself (column ``self_jj``)
-    takes its covariance from the variance ``q_self``, which it equals exactly: recomputed, it would differ in
-    the last bits, and for erf with sigma_w^2 E[phi'^2] > 1 (the chaotic phase, e.g. the default
-    sigma_w = 1.4142) the recursion amplifies such a difference ~2.5 times per step along the diagonal, where
-    correlation 1 is an unstable fixed point.
+    The input term is the layer below's Vphi, and ``depth`` times the layer below's Theta and Vphi' is the
+    Theta that flows in from below. In the first layer nothing flows in from below, and the input term is
+    the inner product of the inputs: ``x_s y_u``, formed here (``direct``), or row 0 of the state.
+
+    The chain of a sample with itself (column ``self_jj``) takes its covariance from the variance
+    ``q_self``, which it equals exactly: recomputed, it would differ in the last bits, and for erf with
+    sigma_w^2 E[phi'^2] > 1 (the chaotic phase, e.g. the default sigma_w = 1.4142) the recursion amplifies
+    such a difference ~2.5 times per step along the diagonal, where correlation 1 is an unstable fixed point.
+
+    ReLU takes the correlation as ``w = 1 - c``, formed without cancellation: Sigma is the sum of a recurrent,
+    an input and a bias term, each an inner product of feature vectors of the two samples, and ``1 - c`` is
+    half the squared distance of the two normalised sums,
+
+        w = ((rx_rec - ry_rec)^2 + (rx_in - ry_in)^2 + (rx_b - ry_b)^2) / 2
+            + rx_rec ry_rec w_rec + rx_in ry_in w_in
+
+    where ``r*_rec``, ``r*_in`` and ``r*_b = sb / sqrt(q)`` are the norms of the three terms over that of their
+    sum (``prepare.Side``), and ``w_rec``, ``w_in`` the ``1 - c`` of the recurrent and the input term: the
+    previous step's ``WPHI`` and the layer below's. In the first layer the input term's part (its square
+    and product) is half the squared distance of the vectors ``sigma_u x / sqrt(m q)``: with ``direct`` that
+    of the signed shares ``r*_in = sigma_u x / sqrt(q)``, else row 0 of ``WPHI``. Every part is a
+    non-negative number with a small relative error, so w is as accurate next to c = 1 as anywhere else; a
+    ``1 - c`` taken from a rounded ``c = Sigma / sqrt(q_x q_y)`` would move ``arccos c`` by ~1e-8 there.
     """
+    sw2, su2, sb2, sb, depth, trained, weight = scales
+    if n <= 0 or l < 0 or s < 0 or u < 0 or i < 0 or j0 < 0:
+        return                    # never taken: it tells LLVM that no index below wraps around
+    here = l + 1
+    fx, gx, q_self = xp[FIRST, l, s, i], xp[SECOND, l, s, i], xp[VARIANCE, l, s, i]
+    rx_rec = rx_in = 0.0
+    if relu:
+        rx_rec, rx_in = xp[REC, l, s, i], xp[INP, l, s, i]
+    x0 = xv[s, 0, i]
     for jj in range(n):
+        j = j0 + jj
         itself = jj == self_jj
-        sigma = sw2 * vphi[jj] + su2 * inner[jj] + sb2
-        sigma = q_self if itself else sigma
-        th = (sigma + sw2 * theta[jj] * vdot[jj] + depth * theta_below[jj] * dot_below[jj]) * trained
-        if relu:
-            v, vd = relu_dual(sigma, fx, fy[jj], gx, gy[jj], itself)
+        if direct:
+            sigma = sw2 * state[VPHI, here, jj] + su2 * (x0 * yv[u, 0, j]) + sb2
         else:
-            v, vd = erf_dual(sigma, fx, fy[jj], gx, gy[jj])
-        theta[jj] = th
-        vphi[jj] = v
-        vdot[jj] = vd
+            sigma = sw2 * state[VPHI, here, jj] + su2 * state[VPHI, l, jj] + sb2
+        sigma = q_self if itself else sigma
+        th = sigma + sw2 * state[THETA, here, jj] * state[VDOT, here, jj]
+        if not first:
+            th += depth * state[THETA, l, jj] * state[VDOT, l, jj]
+        th *= trained
+        if relu:
+            ry_rec = yp[REC, l, u, j]
+            d_rec = rx_rec - ry_rec
+            d_b = sb * (fx - yp[FIRST, l, u, j])
+            if direct:
+                d_in = rx_in - yp[INP, l, u, j]
+                squares = d_rec * d_rec + d_in * d_in + d_b * d_b
+            elif first:
+                squares = d_rec * d_rec + d_b * d_b + state[WPHI, 0, jj]
+            else:
+                ry_in = yp[INP, l, u, j]
+                d_in = rx_in - ry_in
+                squares = d_rec * d_rec + d_in * d_in + d_b * d_b
+            w = 0.5 * squares + (rx_rec * ry_rec) * state[WPHI, here, jj]
+            if not first:
+                w += (rx_in * ry_in) * state[WPHI, l, jj]
+            w = 0.0 if itself else w
+            v, v_dot, w_phi = relu_dual(w, gx * yp[SECOND, l, u, j])
+            state[WPHI, here, jj] = w_phi
+        else:
+            v, v_dot = erf_dual(sigma, fx, yp[FIRST, l, u, j], gx, yp[SECOND, l, u, j])
+        state[THETA, here, jj] = th
+        state[VPHI, here, jj] = v
+        state[VDOT, here, jj] = v_dot
         if pooled:
-            acc[jj] += weight * v + weight * th * vd
-            acc_gp[jj] += weight * v
+            acc[ACC, jj] += weight * v + weight * th * v_dot
+            acc[ACC_GP, jj] += weight * v
+
+
+# One compiled loop per combination of the compile-time flags of ``_pairs``.
+
+@njit(**JIT)
+def _pairs_relu_last(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, False, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**JIT)
-def _pairs_relu_last(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2, sb2,
-                     trained, weight, acc, acc_gp, self_jj, q_self):
-    _pairs(n, True, False, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2,
-           sb2, trained, weight, acc, acc_gp, self_jj, q_self)
+def _pairs_relu_mean(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, True, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**JIT)
-def _pairs_relu_mean(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2, sb2,
-                     trained, weight, acc, acc_gp, self_jj, q_self):
-    _pairs(n, True, True, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2,
-           sb2, trained, weight, acc, acc_gp, self_jj, q_self)
+def _pairs_erf_last(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, False, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**JIT)
-def _pairs_erf_last(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2, sb2,
-                    trained, weight, acc, acc_gp, self_jj, q_self):
-    _pairs(n, False, False, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2,
-           sb2, trained, weight, acc, acc_gp, self_jj, q_self)
+def _pairs_erf_mean(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, True, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**JIT)
-def _pairs_erf_mean(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2, sb2,
-                    trained, weight, acc, acc_gp, self_jj, q_self):
-    _pairs(n, False, True, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vphi, vdot, theta, sw2, su2,
-           sb2, trained, weight, acc, acc_gp, self_jj, q_self)
+def _pairs_relu_last_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, False, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**JIT)
-def _layer_step(l, s, u, i, j0, j_end, relu, xv, xf, xs, xq, yv, yf, ys, vphi, vdot, theta, inner0, zero,
-                sw2, su2, sb2, inv_m, trained, depth, weight, acc, acc_gp, self_jj):
-    """Advance layer ``l`` of the pairs ``(i, j)``, ``j0 <= j < j_end``, by one step (x at ``s``, y at ``u``).
+def _pairs_relu_mean_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, True, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
-    ``trained`` is 1.0 when the layer's Theta is not frozen, else 0.0; ``depth`` is the weight of the depth
-    path (``su2`` or 0); ``weight`` (``sv2`` or 0) adds the step's output kernel to ``acc`` (mean pooling).
-    ``self_jj`` is the block column of the chain of sample ``i`` with itself (-1 if none). ``zero`` is a
-    block of zeros standing for the (absent) layer below layer 0. Every array is sliced to the block first:
-    indices that provably start at 0 let LLVM drop numba's negative-index wraparound and emit vector loads.
-    """
-    n = j_end - j0
-    fy = yf[l, u, j0:j_end]
-    gy = ys[l, u, j0:j_end]
-    if l == 0:
-        # <x_s, y_u> / m for the block, channel by channel so that the pair loop stays a flat vector loop
-        inner = inner0[:n]
-        x0 = xv[s, 0, i]
-        y0 = yv[u, 0, j0:j_end]
+
+@njit(**JIT)
+def _pairs_erf_last_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, False, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+
+
+@njit(**JIT)
+def _pairs_erf_mean_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, True, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+
+
+@njit(**JIT)
+def _pairs_relu_last_first(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, False, True, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+
+
+@njit(**JIT)
+def _pairs_relu_mean_first(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, True, True, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+
+
+@njit(**JIT)
+def _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m):
+    """Series with several channels: ``<x_s, y_u> / m`` of the pairs of a block into row 0 of the ``VPHI``
+    plane and, for ReLU, the squared distance of the vectors ``sigma_u x / sqrt(m q)``
+    (``prepare.Side.scaled``) into row 0 of ``WPHI``; one flat vector loop per channel."""
+    if n <= 0 or s < 0 or u < 0 or i < 0 or j0 < 0:
+        return
+    if not relu:
+        x0 = xv[s, 0, i] * inv_m
         for jj in range(n):
-            inner[jj] = x0 * y0[jj]
+            state[VPHI, 0, jj] = x0 * yv[u, 0, j0 + jj]
         for c in range(1, xv.shape[1]):
-            xc = xv[s, c, i]
-            yc = yv[u, c, j0:j_end]
+            xc = xv[s, c, i] * inv_m
             for jj in range(n):
-                inner[jj] += xc * yc[jj]
+                state[VPHI, 0, jj] += xc * yv[u, c, j0 + jj]
+        return
+    x0, z0 = xv[s, 0, i] * inv_m, xs[s, 0, i]
+    for jj in range(n):
+        d = z0 - ys[u, 0, j0 + jj]
+        state[VPHI, 0, jj] = x0 * yv[u, 0, j0 + jj]
+        state[WPHI, 0, jj] = d * d
+    for c in range(1, xv.shape[1]):
+        xc, zc = xv[s, c, i] * inv_m, xs[s, c, i]
         for jj in range(n):
-            inner[jj] *= inv_m
-        theta_below = zero[:n]
-        dot_below = zero[:n]
-    else:
-        inner = vphi[l - 1, :n]
-        theta_below = theta[l - 1, :n]
-        dot_below = vdot[l - 1, :n]
-    fx, gx, q_self = xf[l, s, i], xs[l, s, i], xq[l, s, i]
-    vp, vd, th, ac, ag = vphi[l, :n], vdot[l, :n], theta[l, :n], acc[:n], acc_gp[:n]
-    if relu and weight == 0.0:
-        _pairs_relu_last(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vp, vd, th, sw2, su2, sb2,
-                         trained, weight, ac, ag, self_jj, q_self)
-    elif relu:
-        _pairs_relu_mean(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vp, vd, th, sw2, su2, sb2,
-                         trained, weight, ac, ag, self_jj, q_self)
-    elif weight == 0.0:
-        _pairs_erf_last(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vp, vd, th, sw2, su2, sb2,
-                        trained, weight, ac, ag, self_jj, q_self)
-    else:
-        _pairs_erf_mean(n, inner, theta_below, dot_below, depth, fx, gx, fy, gy, vp, vd, th, sw2, su2, sb2,
-                        trained, weight, ac, ag, self_jj, q_self)
+            d = zc - ys[u, c, j0 + jj]
+            state[VPHI, 0, jj] += xc * yv[u, c, j0 + jj]
+            state[WPHI, 0, jj] += d * d
 
 
 @njit(**JIT)
-def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_side, y_side,
-           vphi, vdot, theta, inner0, zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, mean, acc, acc_gp):
+def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_side, y_side, state, acc,
+           sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, mean):
     """Run the chains of pairs ``(i, j)``, ``j0 <= j < j1``, along ``u = s + offset`` for ``s_begin <= s < s_end``.
 
     ``self_jj`` is the block column whose chain is that of sample ``i`` with itself (or with an identical
     copy), -1 if none; with ``shared_start`` (K(X), same sample) it also starts from the sigma_h state.
+    Other chains start from a zero recurrent term, which is uncorrelated: its ``WPHI`` is 1.
     """
-    xv, xf, xs, xq = x_side
-    yv, yf, ys, y_real = y_side
-    vphi[:, : j1 - j0] = 0.0
-    vdot[:, : j1 - j0] = 0.0
-    theta[:, : j1 - j0] = 0.0
+    xv, xs, xp = x_side
+    yv, ys, yp, y_real = y_side
+    width = j1 - j0
+    state[VPHI, 1:, :width] = 0.0
+    state[VDOT, 1:, :width] = 0.0
+    state[WPHI, 1:, :width] = 1.0
+    state[THETA, 1:, :width] = 0.0
     if shared_start:                     # a sample with itself shares the random initial state
-        vphi[:, self_jj] = sh2
+        state[VPHI, 1:, self_jj] = sh2
+        state[WPHI, 1:, self_jj] = 0.0
+    univariate = xv.shape[1] == 1
     for s in range(s_begin, s_end):
         u = s + offset
-        j_end = min(j1, y_real[u])
+        n = min(j1, y_real[u]) - j0
         for l in range(n_layers):
             trained = 1.0 if l + 1 > fixed else 0.0
             depth = su2 if (l >= 1 and l > fixed) else 0.0
             weight = sv2 if (mean and l == n_layers - 1) else 0.0
-            _layer_step(l, s, u, i, j0, j_end, relu, xv, xf, xs, xq, yv, yf, ys, vphi, vdot, theta, inner0,
-                        zero, sw2, su2, sb2, inv_m, trained, depth, weight, acc, acc_gp, self_jj)
+            scales = (sw2, su2, sb2, sb, depth, trained, weight)
+            if l == 0 and univariate:
+                if relu and weight == 0.0:
+                    _pairs_relu_last_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                elif relu:
+                    _pairs_relu_mean_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                elif weight == 0.0:
+                    _pairs_erf_last_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                else:
+                    _pairs_erf_mean_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                continue
+            if l == 0:
+                _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m)
+                if relu and weight == 0.0:
+                    _pairs_relu_last_first(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                    continue
+                if relu:
+                    _pairs_relu_mean_first(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                    continue
+            if relu and weight == 0.0:
+                _pairs_relu_last(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+            elif relu:
+                _pairs_relu_mean(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+            elif weight == 0.0:
+                _pairs_erf_last(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+            else:
+                _pairs_erf_mean(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**JIT)
-def _row(i, same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf, ys,
-         x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi):
+def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order, out, out_gp,
+         sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi):
     """All pairs ``(i, j)`` with ``j_lo <= j < j_hi``, written (added) to ``out`` in the original order.
 
     With a non-empty ``out_gp`` (and ``fixed = 0``) the NNGP kernel of the same pairs is added to it: the
@@ -174,24 +268,16 @@ def _row(i, same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y
     ``fixed_layers = n_layers`` to the last bit (there every Theta term is an exact zero).
     """
     gp = out_gp.shape[0] > 0
-    t_max = xv.shape[0]
-    x_side = (xv, xf, xs, xq)
-    y_side = (yv, yf, ys, y_real)
-    vphi = np.zeros((n_layers, BLOCK))
-    vdot = np.zeros((n_layers, BLOCK))
-    theta = np.zeros((n_layers, BLOCK))
-    acc = np.zeros(BLOCK)
-    acc_gp = np.zeros(BLOCK)
-    inner0 = np.zeros(BLOCK)
-    zero = np.zeros(BLOCK)
-    top = n_layers - 1
+    t_max = x_side[0].shape[0]
+    state = np.zeros((4, n_layers + 1, BLOCK))
+    acc = np.zeros((2, BLOCK))
+    top = n_layers
     for j0 in range(j_lo, j_hi, BLOCK):
         j1 = min(j0 + BLOCK, j_hi)
         copy = x_copy[i]
         self_jj = copy - j0 if j0 <= copy < j1 else -1
         if mean:
-            acc[:] = 0.0
-            acc_gp[:] = 0.0
+            acc[:, :] = 0.0
             # offsets u - s at which some pair of the block has a real step: u >= y_start[j0], s >= x_start[i]
             for offset in range(y_start[j0] - (t_max - 1), t_max - x_start[i]):
                 s_begin = max(x_start[i], y_start[j0] - offset, 0)
@@ -200,26 +286,25 @@ def _row(i, same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y
                     continue
                 diagonal_jj = self_jj if offset == 0 else -1
                 shared_start = same and diagonal_jj >= 0
-                _chain(i, j0, j1, offset, s_begin, s_end, relu, diagonal_jj, shared_start, x_side, y_side,
-                       vphi, vdot, theta, inner0, zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, True, acc,
-                       acc_gp)
+                _chain(i, j0, j1, offset, s_begin, s_end, relu, diagonal_jj, shared_start, x_side, y_side, state,
+                       acc, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True)
             for j in range(j0, j1):
-                value = acc[j - j0] / (x_len[i] * y_len[j])
+                value = acc[ACC, j - j0] / (x_len[i] * y_len[j])
                 _store(out, x_order[i], y_order[j], value, same and j != i)
                 if gp:
-                    _store(out_gp, x_order[i], y_order[j], acc_gp[j - j0] / (x_len[i] * y_len[j]), same and j != i)
+                    _store(out_gp, x_order[i], y_order[j], acc[ACC_GP, j - j0] / (x_len[i] * y_len[j]),
+                           same and j != i)
         else:
             s_begin = max(x_start[i], y_start[j0])
             shared_start = same and self_jj >= 0
-            _chain(i, j0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side,
-                   vphi, vdot, theta, inner0, zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, False, acc,
-                   acc_gp)
+            _chain(i, j0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side, state, acc,
+                   sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, False)
             for j in range(j0, j1):
                 jj = j - j0
-                value = sv2 * vphi[top, jj] + sv2 * theta[top, jj] * vdot[top, jj]
+                value = sv2 * state[VPHI, top, jj] + sv2 * state[THETA, top, jj] * state[VDOT, top, jj]
                 _store(out, x_order[i], y_order[j], value, same and j != i)
                 if gp:
-                    _store(out_gp, x_order[i], y_order[j], sv2 * vphi[top, jj], same and j != i)
+                    _store(out_gp, x_order[i], y_order[j], sv2 * state[VPHI, top, jj], same and j != i)
 
 
 @njit(**JIT)
@@ -229,38 +314,38 @@ def _store(out, a, b, value, mirror):
         out[b, a] += value
 
 
-def _rntk_pairs(same, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf, ys,
-                x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, n_layers, fixed):
+def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
+                out, out_gp, sw2, su2, sb2, sb, sh2, sv2, n_layers, fixed):
     """Add the RNTK of every pair to ``out`` (shape ``(n_x, n_y)``, original order).
 
     With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed. ``x_copy[i]`` is the
-    sorted column of Y identical to sorted row ``i`` of X (``i`` itself with ``same``), or -1. Arguments are the
-    fields of two ``prepare.Side`` objects; scalars are the squared scales of section 1 of docs/kernels.md.
-    ``out_gp``: shape ``(n_x, n_y)`` to receive the NNGP kernel as well (with ``fixed = 0``), else ``(0, 0)``.
-    ``rntk_pairs`` spreads the rows over numba's threads; ``rntk_pairs_serial`` runs on the calling thread
-    only and never starts the thread pool (see ``jit.py``).
+    sorted column of Y identical to sorted row ``i`` of X (``i`` itself with ``same``), or -1. ``x_side`` is
+    ``(values, scaled, factors)`` of a ``prepare.Side`` and ``y_side`` the same with ``n_real`` added; scalars
+    are the squared scales of section 1 of docs/kernels.md, and ``sb = sqrt(sb2)``. ``out_gp``: shape
+    ``(n_x, n_y)`` to receive the NNGP kernel as well (with ``fixed = 0``), else ``(0, 0)``. ``rntk_pairs``
+    spreads the rows over numba's threads; ``rntk_pairs_serial`` runs on the calling thread only and never
+    starts the thread pool (see ``jit.py``).
     """
-    n_x = xv.shape[2]
-    n_y = yv.shape[2]
-    inv_m = 1.0 / xv.shape[1]
+    n_x = x_side[0].shape[2]
+    n_y = y_side[0].shape[2]
+    inv_m = 1.0 / x_side[0].shape[1]
     if same:
         n_tasks = (n_x + 1) // 2
         for task in prange(n_tasks):
             first = task
             second = n_x - 1 - task
-            _row(first, True, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                 ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, first, n_y)
+            _row(first, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
+                 out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, first, n_y)
             if second != first:
-                _row(second, True, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                     ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, second, n_y)
+                _row(second, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order,
+                     y_order, out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, second, n_y)
     else:
         n_blocks = (n_y + BLOCK - 1) // BLOCK
         for task in prange(n_x * n_blocks):
             i = task // n_blocks
             j_lo = (task % n_blocks) * BLOCK
-            _row(i, False, relu, mean, x_start, x_len, xv, xf, xs, xq, x_copy, y_start, y_len, y_real, yv, yf,
-                 ys, x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
-                 min(j_lo + BLOCK, n_y))
+            _row(i, False, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
+                 out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, j_lo, min(j_lo + BLOCK, n_y))
 
 
 rntk_pairs, rntk_pairs_serial = parallel_and_serial(_rntk_pairs, "rntk_pairs", **JIT)
