@@ -116,11 +116,11 @@ def test_serial_fc_twin_mirrors_the_upper_triangle():
     """The mirroring loop is part of the twin's body now; the serial twin must run it as well."""
     rng = np.random.default_rng(2)
     X = rng.normal(size=(150, 4))            # more than two mirror tiles
-    var = np.einsum("ij,ij->i", X, X)[None]
+    side = fc.fc_side(X, np.einsum("ij,ij->i", X, X), 1, 1.0, 0.0, "relu")
     grams = []
     for function in (fc.fc_ntk_inplace, fc.fc_ntk_inplace_serial):
         gram = X @ X.T
-        function(gram, var, var, 1.0, 0.0, 1, 0, True, True)
+        function(*fc.fc_arguments(gram, side, side, 1.0, 0.0, 1, 0, "relu", True))
         grams.append(gram)
     for gram in grams:
         np.testing.assert_array_equal(gram, gram.T)
