@@ -1,58 +1,14 @@
-"""The kernel contract, as a check anyone can run: is a registered kernel fit for the harness?
-
-The harness computes Gram matrices through :class:`~rntk_bench.kernels.Kernel` in worker processes, stores and
-shares them, and hands them to SVMs. It relies on the properties below, which :func:`check_kernel` tests on
-small, seeded random input (7 samples, 2 channels, lengths up to 6; unequal lengths for sequence kernels),
-in this order:
-
-``result``
-    ``function(X)`` and ``function(X, Y)`` return finite float64 arrays of shape (n_x, n_x) and (n_x, n_y).
-``determinism``
-    Two calls give identical matrices (the Gram store keeps one, parts computed apart are added up).
-``symmetry``
-    ``K(X)`` equals its transpose within :data:`RTOL` times its largest magnitude.
-``cross-gram``
-    ``K(X)`` equals ``K(X, X)`` apart from documented diagonal terms, which may only add to the diagonal
-    (see ``diagonal_params`` of :func:`check_kernel_report`), and
-    ``K(X, Y)`` equals the X-Y block of the Gram matrix of X and Y stacked: a cross Gram matrix of test
-    against training samples means the same as the training Gram matrix.
-``psd``
-    The smallest eigenvalue of ``K(X)`` is at least ``-PSD_TOL`` times the largest eigenvalue magnitude.
-``input-kinds``
-    The input conventions of :mod:`rntk_bench.kernels.validation` give the same matrix. Sequence kernels:
-    ``(n, T)`` equals ``(n, 1, T)`` equals a list of ``(T,)`` or ``(1, T)`` series, and ``(n, c, T)``
-    equals a list of ``(c, T)`` series. Vector kernels: ``(n, c, T)`` equals its flattening ``(n, c * T)``
-    and a list of ``(c, T)`` arrays.
-``bad-input``
-    The kernel function itself (not only the :class:`Kernel` wrapper, which refuses non-finite results)
-    refuses NaN in X, inf in Y, 1-D and 4-D arrays, X and Y of different widths, and series of unequal
-    lengths (vector kernels) or unequal channel counts (sequence kernels), with ``input_error``.
-``pickling``
-    The bound :class:`Kernel` and its :class:`KernelSpec` survive a cloudpickle round trip (the pickler of
-    joblib's loky workers and of dask) and compute the same matrix after it; the spec's functions that
-    cloudpickle stores by reference (by module and name) are importable in a fresh worker.
-
-A plugin's own tests need one line per setting::
-
-    from rntk_bench.testing import check_kernel
-
-    def test_my_kernel_keeps_the_contract():
-        check_kernel("my_kernel", gamma=0.5)
-
-Nothing here prints; :func:`check_kernel_report` returns one :class:`CheckResult` per property, for a command
-line to show.
-"""
+"""The properties of the kernel contract, one check each, on small seeded inputs (used by
+:func:`rntk_bench.testing.check_kernel`)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from rntk_bench.errors import InvalidParameterError
-from rntk_bench.kernels import get_spec
 from rntk_bench.kernels.registry import Kernel, KernelSpec
 
 try:
@@ -60,7 +16,7 @@ try:
 except ImportError:  # joblib before 1.5 bundles it instead of depending on it
     from joblib.externals import cloudpickle
 
-__all__ = ["PROPERTIES", "PSD_TOL", "RTOL", "CheckResult", "check_kernel", "check_kernel_report"]
+__all__ = ["PROPERTIES", "PSD_TOL", "RTOL", "CheckResult", "Failed", "Subject", "run_check"]
 
 RTOL = 1e-12
 """Tolerance of every comparison of two Gram matrices that should be equal (symmetry, ``K(X)`` with
@@ -94,11 +50,11 @@ class CheckResult(NamedTuple):
     detail: str
 
 
-class _Failed(Exception):
+class Failed(Exception):
     """A property does not hold; the message is its detail line."""
 
 
-class _Subject:
+class Subject:
     """The kernel under check with its inputs, and the matrices that more than one property reads."""
 
     def __init__(self, spec: KernelSpec, params: dict[str, Any], diagonal_params: tuple[str, ...],
@@ -116,7 +72,7 @@ class _Subject:
         try:
             return (kernel or self.kernel)(X, Y)
         except Exception as exc:  # a plugin may raise anything: it fails the property, not the check
-            raise _Failed(f"{what} raised {type(exc).__name__}: {exc}") from None
+            raise Failed(f"{what} raised {type(exc).__name__}: {exc}") from None
 
     def raw(self, what: str, X, Y=None) -> Any:
         """What the kernel function returns, unchecked by the :class:`Kernel` wrapper."""
@@ -124,18 +80,18 @@ class _Subject:
             with np.errstate(all="ignore"):  # the result is judged below; NumPy's warnings would only repeat it
                 return self.spec.function(X, Y, **self.params)
         except Exception as exc:
-            raise _Failed(f"{what} raised {type(exc).__name__}: {exc}") from None
+            raise Failed(f"{what} raised {type(exc).__name__}: {exc}") from None
 
     def memo(self, what: str, X, Y=None) -> np.ndarray:
         """:meth:`call`, computed once per ``what`` (a failure is remembered and fails each reader)."""
         if what not in self._memo:
             try:
                 self._memo[what] = self.call(what, X, Y)
-            except _Failed as failed:
+            except Failed as failed:
                 self._memo[what] = str(failed)
         value = self._memo[what]
         if isinstance(value, str):
-            raise _Failed(value)
+            raise Failed(value)
         return value
 
     @property
@@ -175,42 +131,42 @@ def _compare(actual: np.ndarray, reference: np.ndarray, what: str, mask: np.ndar
     row, column = np.unravel_index(int(np.argmax(difference)), difference.shape)
     worst = float(difference[row, column])
     if worst > RTOL * float(np.max(np.abs(reference), initial=0.0)):
-        raise _Failed(f"{what} by {worst:.2g} at ({row}, {column})")
+        raise Failed(f"{what} by {worst:.2g} at ({row}, {column})")
     return worst
 
 
-def _check_result(s: _Subject) -> str:
+def _check_result(s: Subject) -> str:
     for what, Y, shape in (("K(X)", None, (_N_X, _N_X)), ("K(X, Y)", s.Y, (_N_X, _N_Y))):
         gram = s.raw(what, s.X, Y)
         if not isinstance(gram, np.ndarray):
-            raise _Failed(f"{what} returned a {type(gram).__name__}, not a NumPy array")
+            raise Failed(f"{what} returned a {type(gram).__name__}, not a NumPy array")
         if gram.dtype != np.float64:
-            raise _Failed(f"{what} has dtype {gram.dtype}, not float64")
+            raise Failed(f"{what} has dtype {gram.dtype}, not float64")
         if gram.shape != shape:
-            raise _Failed(f"{what} has shape {gram.shape}, not (n_x, n_y) = {shape}")
+            raise Failed(f"{what} has shape {gram.shape}, not (n_x, n_y) = {shape}")
         bad = np.argwhere(~np.isfinite(gram))
         if bad.size:
             row, column = (int(i) for i in bad[0])
-            raise _Failed(f"{what} has the non-finite entry {gram[row, column]} at ({row}, {column}) for finite input")
+            raise Failed(f"{what} has the non-finite entry {gram[row, column]} at ({row}, {column}) for finite input")
     return f"K(X) and K(X, Y) are finite float64 arrays of shapes {(_N_X, _N_X)} and {(_N_X, _N_Y)}"
 
 
-def _check_determinism(s: _Subject) -> str:
+def _check_determinism(s: Subject) -> str:
     for what, first, Y in (("K(X)", s.gram, None), ("K(X, Y)", s.cross, s.Y)):
         again = s.call(what, s.X, Y)
         if not np.array_equal(again, first):
             difference = np.abs(again - first)
             row, column = np.unravel_index(int(np.argmax(difference)), difference.shape)
-            raise _Failed(f"two calls of {what} differ by {difference[row, column]:.2g} at ({row}, {column})")
+            raise Failed(f"two calls of {what} differ by {difference[row, column]:.2g} at ({row}, {column})")
     return "two calls of K(X), and of K(X, Y), give identical matrices"
 
 
-def _check_symmetry(s: _Subject) -> str:
+def _check_symmetry(s: Subject) -> str:
     worst = _compare(s.gram, s.gram.T, "K(X) differs from its transpose")
     return f"largest |K(X) - K(X).T| = {worst:.2g}"
 
 
-def _check_cross_gram(s: _Subject) -> str:
+def _check_cross_gram(s: Subject) -> str:
     gram = s.gram
     cross_self = s.call("K(X, X)", s.X, s.X)
     off_diagonal = ~np.eye(_N_X, dtype=bool)
@@ -227,7 +183,7 @@ def _check_cross_gram(s: _Subject) -> str:
         shortfall = np.diag(cross_self) - np.diag(gram)
         worst = int(np.argmax(shortfall))
         if shortfall[worst] > RTOL * float(np.max(np.abs(cross_self))):
-            raise _Failed(f"K(X) is below K(X, X) on the diagonal by {shortfall[worst]:.2g} at ({worst}, {worst}), "
+            raise Failed(f"K(X) is below K(X, X) on the diagonal by {shortfall[worst]:.2g} at ({worst}, {worst}), "
                           f"though the terms of {', '.join(active)} only add to it")
         diagonal = f"K(X) = K(X, X) off the diagonal and >= on it ({', '.join(active)} > 0)"
     joint = s.call("K([X; Y])", _stack(s.X, s.Y))
@@ -235,17 +191,17 @@ def _check_cross_gram(s: _Subject) -> str:
     return f"{diagonal}; K(X, Y) = the X-Y block of K([X; Y])"
 
 
-def _check_psd(s: _Subject) -> str:
+def _check_psd(s: Subject) -> str:
     gram = s.gram
     eigenvalues = np.linalg.eigvalsh((gram + gram.T) / 2)  # the symmetric part: symmetry is checked apart
     smallest, largest = float(eigenvalues[0]), float(np.max(np.abs(eigenvalues)))
     if smallest < -PSD_TOL * largest:
-        raise _Failed(f"the smallest eigenvalue of K(X) is {smallest:.3g}, below -{PSD_TOL:g} times the largest "
+        raise Failed(f"the smallest eigenvalue of K(X) is {smallest:.3g}, below -{PSD_TOL:g} times the largest "
                       f"magnitude {largest:.3g}")
     return f"eigenvalues of K(X) from {smallest:.3g} to {float(eigenvalues[-1]):.3g}"
 
 
-def _check_input_kinds(s: _Subject) -> str:
+def _check_input_kinds(s: Subject) -> str:
     rng = np.random.default_rng(1)
     series = rng.normal(size=(4, 2, 6))
     if s.spec.input_kind == "sequence":
@@ -267,7 +223,7 @@ def _check_input_kinds(s: _Subject) -> str:
     return "; ".join(" = ".join(name for name, _ in group) for group in groups)
 
 
-def _bad_inputs(s: _Subject) -> list[tuple[str, Any, Any]]:
+def _bad_inputs(s: Subject) -> list[tuple[str, Any, Any]]:
     """(description, X, Y) of inputs the kernel function must refuse."""
     X, Y = s.X, s.Y
     rng = np.random.default_rng(2)
@@ -297,7 +253,7 @@ def _bad_inputs(s: _Subject) -> list[tuple[str, Any, Any]]:
     ]
 
 
-def _check_bad_input(s: _Subject) -> str:
+def _check_bad_input(s: Subject) -> str:
     problems, raised = [], set()
     for description, X, Y in _bad_inputs(s):
         try:
@@ -310,7 +266,7 @@ def _check_bad_input(s: _Subject) -> str:
         else:
             problems.append(f"{description} was accepted without an error")
     if problems:
-        raise _Failed("; ".join(problems))
+        raise Failed("; ".join(problems))
     return f"NaN, inf, 1-D, 4-D, mismatched and unequal inputs refused with {', '.join(sorted(raised))}"
 
 
@@ -367,11 +323,11 @@ def _spec_functions(spec: KernelSpec) -> list[tuple[str, Callable[..., Any]]]:
     return [(field, getattr(value, "func", value)) for field, value in found if value is not None]
 
 
-def _check_pickling(s: _Subject) -> str:
+def _check_pickling(s: Subject) -> str:
     for field, function in _spec_functions(s.spec):
         module = _by_reference(function)
         if module is not None and not _importable(module):
-            raise _Failed(
+            raise Failed(
                 f"cloudpickle stores {field} {function.__qualname__!r} by reference to module {module!r}, which "
                 "a worker process cannot import; load the module without adding it to sys.modules, or call "
                 "cloudpickle.register_pickle_by_value(module), so that its code travels by value"
@@ -379,17 +335,17 @@ def _check_pickling(s: _Subject) -> str:
     try:
         loaded = cloudpickle.loads(cloudpickle.dumps(s.kernel))
     except Exception as exc:
-        raise _Failed(f"the Kernel does not survive a cloudpickle round trip: {type(exc).__name__}: {exc}") from None
+        raise Failed(f"the Kernel does not survive a cloudpickle round trip: {type(exc).__name__}: {exc}") from None
     if loaded.id != s.kernel.id or loaded.spec.name != s.spec.name:
-        raise _Failed(f"the Kernel comes back from cloudpickle as {loaded!r}, not {s.kernel!r}")
+        raise Failed(f"the Kernel comes back from cloudpickle as {loaded!r}, not {s.kernel!r}")
     gram = s.call("K(X) of the unpickled Kernel", s.X, kernel=loaded)
     if not np.array_equal(gram, s.gram):
         _compare(gram, s.gram, "K(X) of the unpickled Kernel differs from the original's")
-        raise _Failed("K(X) of the unpickled Kernel differs from the original's in the last bits")
+        raise Failed("K(X) of the unpickled Kernel differs from the original's in the last bits")
     return "the Kernel and its KernelSpec survive a cloudpickle round trip (joblib's loky, dask) unchanged"
 
 
-_CHECKS: dict[str, Callable[[_Subject], str]] = {
+_CHECKS: dict[str, Callable[[Subject], str]] = {
     "result": _check_result,
     "determinism": _check_determinism,
     "symmetry": _check_symmetry,
@@ -404,111 +360,8 @@ PROPERTIES: tuple[str, ...] = tuple(_CHECKS)
 """The properties :func:`check_kernel_report` reports, in its order."""
 
 
-def check_kernel_report(
-    name: str | KernelSpec,
-    /,
-    *,
-    diagonal_params: Iterable[str] | None = None,
-    input_error: type[BaseException] = ValueError,
-    **params: Any,
-) -> list[CheckResult]:
-    """Check every property of the kernel contract and report each, without raising for a failed one.
-
-    Parameters
-    ----------
-    name : str or KernelSpec
-        A registered kernel's name, or a spec (registered or not).
-    diagonal_params : iterable of str, optional
-        Parameters whose term only a sample paired with itself has, so that it enters the diagonal of ``K(X)``
-        and never ``K(X, Y)``, not even ``K(X, X)`` (the RNTK's ``sigma_h``, an initial state drawn afresh
-        for every input, like scikit-learn's ``WhiteKernel``). Where one is nonzero, the diagonal of ``K(X)``
-        may exceed that of ``K(X, X)`` (such a term is a variance: it adds) but not fall below it; the
-        off-diagonal entries must be equal in every case, and where all are 0 (or None) the diagonal too.
-        None: the spec's ``diagonal_params`` attribute where it has one, else none.
-    input_error : exception class
-        What the kernel function must raise for bad input. The default accepts any ``ValueError``, such as
-        a plugin's own checks raise; rntk-bench's validation helpers (``check_vectors``,
-        ``check_sequences``) raise :class:`~rntk_bench.errors.InvalidInputError`, a subclass, which the
-        command line shows as a one-line message instead of a traceback: pass it to require that.
-    **params
-        The kernel's parameters; omitted ones take their defaults. (A kernel parameter named like one of the
-        options here cannot be set through this function.)
-
-    Returns
-    -------
-    list of CheckResult
-        One per property of :data:`PROPERTIES`, in that order. A property whose computation raised (the
-        kernel failed on valid input) is reported failed with the exception.
-
-    Raises
-    ------
-    InvalidParameterError
-        For an unknown kernel, an invalid parameter value, or a ``diagonal_params`` name the kernel lacks.
-    """
-    spec = name if isinstance(name, KernelSpec) else get_spec(name)
-    bound = spec.validate(params)
-    if diagonal_params is None:
-        diagonal_params = getattr(spec, "diagonal_params", ())
-    diagonal = tuple(diagonal_params)
-    unknown = sorted(set(diagonal) - set(spec.params))
-    if unknown:
-        raise InvalidParameterError(
-            f"diagonal_params names {', '.join(map(repr, unknown))}, which kernel {spec.name!r} does not take; "
-            f"its parameters: {', '.join(sorted(spec.params)) or 'none'}"
-        )
-    subject = _Subject(spec, bound, diagonal, input_error)
-    report = []
-    for prop, check in _CHECKS.items():
-        try:
-            report.append(CheckResult(prop, True, check(subject)))
-        except _Failed as failed:
-            report.append(CheckResult(prop, False, str(failed)))
-    return report
 
 
-def check_kernel(
-    name: str | KernelSpec,
-    /,
-    *,
-    diagonal_params: Iterable[str] | None = None,
-    input_error: type[BaseException] = ValueError,
-    raise_on_failure: bool = True,
-    **params: Any,
-) -> list[CheckResult]:
-    """Check that kernel ``name`` with ``params`` keeps the contract the harness relies on.
-
-    Parameters
-    ----------
-    name : str or KernelSpec
-        A registered kernel's name, or a spec (registered or not).
-    diagonal_params, input_error
-        See :func:`check_kernel_report`.
-    raise_on_failure : bool
-        Raise for a failed property (the default, for tests), or only report it.
-    **params
-        The kernel's parameters; omitted ones take their defaults.
-
-    Returns
-    -------
-    list of CheckResult
-        One per property of :data:`PROPERTIES`, in that order (all passed when this raised nothing and
-        ``raise_on_failure`` is true).
-
-    Raises
-    ------
-    AssertionError
-        With ``raise_on_failure``, if a property fails: one line ``property: detail`` per failed property,
-        such as ``symmetry: K(X) differs from its transpose by 3.2e-05 at (4, 6)``.
-    InvalidParameterError
-        For an unknown kernel, an invalid parameter value, or a ``diagonal_params`` name the kernel lacks.
-
-    Examples
-    --------
-    >>> check_kernel("rntk", sigma_h=0.5, diagonal_params=("sigma_h",))  # doctest: +SKIP
-    """
-    report = check_kernel_report(name, diagonal_params=diagonal_params, input_error=input_error, **params)
-    failed = [f"{result.property}: {result.detail}" for result in report if not result.passed]
-    if failed and raise_on_failure:
-        raise AssertionError("\n".join(failed))
-    return report
-
+def run_check(prop: str, subject: Subject) -> str:
+    """Run the check of property ``prop`` on ``subject``; returns its one-line detail or raises Failed."""
+    return _CHECKS[prop](subject)
