@@ -173,3 +173,19 @@ def test_a_dataset_with_one_training_case_per_class_is_left_out_of_rankings(tmp_
     row = outcome.table.set_index("dataset").loc["tiny"]
     assert row["status"] == "no-selection" and "single training case" in row["error"]
     assert accuracy_table(outcome.table).loc["tiny"].isna().all()
+
+
+def test_the_metrics_equal_scikit_learns_on_random_labels(rng):
+    import warnings
+
+    from rntk_bench.metrics import METRICS
+
+    for _ in range(300):
+        k, n = int(rng.integers(2, 8)), int(rng.integers(1, 60))
+        truth, predicted = rng.integers(0, k, n), rng.integers(0, k, n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = (balanced_accuracy_score(truth, predicted),
+                        f1_score(truth, predicted, average="macro", zero_division=0))
+        assert (METRICS["balanced_accuracy"](truth, predicted), METRICS["macro_f1"](truth, predicted)) == \
+            pytest.approx(expected, rel=1e-12, abs=1e-15)
