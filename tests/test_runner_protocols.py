@@ -254,17 +254,17 @@ def test_folds_when_every_class_has_one_training_sample():
 
 
 def test_inner_uci_selects_in_each_fold_on_its_training_rows_only(monkeypatch):
-    from rntk_bench.protocols import inner_uci
+    from rntk_bench.protocols import fitting, inner_uci
 
     dataset = synthetic.uci_dataset()
     seen = []
-    original = inner_uci.svc_accuracy
+    original = fitting.GramRows.predict
 
-    def watching(K_fit, y_fit, K_val, y_val, C, counts=None, max_iter=None):
-        seen.append((K_fit.shape, K_val.shape))
-        return original(K_fit, y_fit, K_val, y_val, C, counts, max_iter)
+    def watching(self, fit, scored, y_fit, C, counts=None, max_iter=None):
+        seen.append((np.asarray(fit), np.asarray(scored)))
+        return original(self, fit, scored, y_fit, C, counts, max_iter)
 
-    monkeypatch.setattr(inner_uci, "svc_accuracy", watching)
+    monkeypatch.setattr(fitting.GramRows, "predict", watching)
     scores = evaluate_setting(get_kernel("rbf", gamma=0.5), dataset, [1.0, 10.0], protocol="inner-uci")
     assert scores["selection_by_split"] and set(scores["splits"]) == {"fold-0", "fold-1", "fold-2", "fold-3"}
     for name, fold in scores["splits"].items():
@@ -273,9 +273,20 @@ def test_inner_uci_selects_in_each_fold_on_its_training_rows_only(monkeypatch):
         assert len(fit) + len(validation) == len(split.train) and not set(fit) & set(validation)
         assert fold["n_inner_fit"] == len(fit) and len(fold["selection_accuracy"]) == 2
         assert sum(value is not None for value in fold["test_accuracy"]) == 1
-    # every selection fit and score lies inside a fold's training part (half of it each)
-    assert all(fit_shape[0] + val_shape[0] <= max(len(dataset.split(f"fold-{k}").train) for k in range(4))
-               for fit_shape, val_shape in seen)
+    # Map the representation's positions back to dataset rows (every row is used by some fold, in order).
+    used = np.unique(np.concatenate([np.concatenate([s.train, s.test]) for s in dataset.splits
+                                     if s.name.startswith("fold-")]))
+    trains = [set(np.asarray(dataset.split(f"fold-{k}").train)) for k in range(4)]
+    tests = [set(np.asarray(dataset.split(f"fold-{k}").test)) for k in range(4)]
+    selection = [(set(used[fit]), set(used[scored])) for fit, scored in seen
+                 if any(set(used[fit]) | set(used[scored]) <= train for train in trains)]
+    reports = [(set(used[fit]), set(used[scored])) for fit, scored in seen
+               if any(set(used[scored]) == test for test in tests)]
+    # 4 folds x 2 C selection fits, each inside one fold's training rows; 4 refits scored on the test rows
+    assert len(selection) == 8 and len(reports) == 4 and len(seen) == 12
+    for fit, scored in reports:
+        k = next(k for k in range(4) if scored == tests[k])
+        assert fit == trains[k]
 
 
 def test_a_run_under_inner_uci_may_select_different_settings_per_fold(tmp_path):

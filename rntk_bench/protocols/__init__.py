@@ -33,6 +33,7 @@ from rntk_bench.errors import InvalidInputError, InvalidParameterError
 from rntk_bench.kernels import Kernel
 from rntk_bench.protocols.arora_uci import ARORA_FOLDS, score_arora_uci
 from rntk_bench.protocols.base import GramFunction, Protocol
+from rntk_bench.protocols.fitting import exact_rows
 from rntk_bench.protocols.inner_uci import score_inner_uci
 from rntk_bench.protocols.inputs import (
     SERIES_SCALINGS,
@@ -191,7 +192,7 @@ def evaluate_setting(
         return _finite(np.asarray(kernel(A, B), dtype=np.float64), kernel, block)
 
     compute = direct if gram is None else (lambda block, A, B: _finite(gram(block, A, B), kernel, block))
-    scores = protocol.score(compute, prepared.X, dataset, C_grid, cv_folds=cv_folds, seed=seed,
+    scores = protocol.score(exact_rows(compute), prepared.X, dataset, C_grid, cv_folds=cv_folds, seed=seed,
                             max_iter=svc_max_iter)
     scores["protocol"] = protocol.name
     scores["n_classes"] = len(dataset.class_labels)

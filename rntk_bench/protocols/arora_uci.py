@@ -23,17 +23,18 @@ import numpy as np
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import DatasetError
 from rntk_bench.predictions import encode_split
-from rntk_bench.protocols.base import GramFunction
+from rntk_bench.protocols.base import RowsFunction
 from rntk_bench.protocols.inputs import take
-from rntk_bench.protocols.svm import SVC_MAX_ITER, svc_accuracy, svc_predict
+from rntk_bench.protocols.svm import SVC_MAX_ITER
 
-__all__ = ["ARORA_FOLDS", "score_arora_uci", "split_gram"]
+__all__ = ["ARORA_FOLDS", "score_arora_uci", "split_rows"]
 
 ARORA_FOLDS = tuple(f"fold-{index}" for index in range(4))
 
 
-def split_gram(gram: GramFunction, X, dataset: Dataset, names: Sequence[str]):
-    """The Gram matrix of every row that the splits ``names`` use, computed once, to be sliced per split.
+def split_rows(represent: RowsFunction, X, dataset: Dataset, names: Sequence[str]):
+    """The representation (Gram matrix or features) of every row that the splits ``names`` use, computed once,
+    to be sliced per split.
 
     Returns
     -------
@@ -41,7 +42,8 @@ def split_gram(gram: GramFunction, X, dataset: Dataset, names: Sequence[str]):
         Split name -> (train rows, test rows), disjoint (checked).
     position : ndarray of shape (n_cases,), int
         Row index of each case in the Gram matrix (-1 for cases no split uses).
-    K : ndarray of shape (n_rows, n_rows)
+    rows : GramRows or FeatureRows
+        Over the used rows in increasing order (a Gram matrix of shape (n_rows, n_rows) when exact).
     gram_seconds : float
     """
     splits = {}
@@ -55,17 +57,17 @@ def split_gram(gram: GramFunction, X, dataset: Dataset, names: Sequence[str]):
     position = np.full(len(dataset.y), -1)
     position[rows] = np.arange(len(rows))
     start = time.perf_counter()
-    K = gram("rows-rows", take(X, rows), None)
-    return splits, position, K, time.perf_counter() - start
+    represented = represent(("rows-rows", ""), take(X, rows), None)
+    return splits, position, represented, time.perf_counter() - start
 
 
 def score_arora_uci(
-    gram: GramFunction, X, dataset: Dataset, C_grid: Sequence[float], max_iter: int = SVC_MAX_ITER
+    represent: RowsFunction, X, dataset: Dataset, C_grid: Sequence[float], max_iter: int = SVC_MAX_ITER
 ) -> dict[str, Any]:
     """Scores of one kernel setting under Arora et al.'s UCI protocol, for every C.
 
-    The Gram matrix of every row used by a split is computed once and sliced; train and test rows of each
-    split are disjoint (checked), so the slices equal ``K(train)`` and ``K(test, train)``.
+    The Gram matrix (or the features) of every row used by a split is computed once and sliced; train and
+    test rows of each split are disjoint (checked), so the slices equal ``K(train)`` and ``K(test, train)``.
 
     Returns
     -------
@@ -76,15 +78,14 @@ def score_arora_uci(
         :mod:`rntk_bench.predictions`), ``validation`` (sizes of the validation split), ``gram_seconds``,
         ``fit_seconds``.
     """
-    splits, position, K, gram_seconds = split_gram(gram, X, dataset, ("validation",) + ARORA_FOLDS)
+    splits, position, rows, gram_seconds = split_rows(represent, X, dataset, ("validation",) + ARORA_FOLDS)
 
     start = time.perf_counter()
-    blocks = {}
-    for name, (train, test) in splits.items():
-        p_train, p_test = position[train], position[test]
-        blocks[name] = (K[np.ix_(p_train, p_train)], K[np.ix_(p_test, p_train)], dataset.y[train], dataset.y[test])
+    blocks = {name: (position[train], position[test], dataset.y[train], dataset.y[test])
+              for name, (train, test) in splits.items()}
     counts: dict[str, int] = {}
-    validation = [svc_accuracy(*_order(blocks["validation"]), C, counts, max_iter) for C in C_grid]
+    p_fit, p_val, y_fit, y_val = blocks["validation"]
+    validation = [float(np.mean(rows.predict(p_fit, p_val, y_fit, C, counts, max_iter) == y_val)) for C in C_grid]
     # The first-best selection keeps the first strictly better candidate with C as the inner loop, so whichever
     # setting wins, it wins with its own first-best C; the follow-up's vote (selection.vote) takes every
     # (setting, C) tied at the best validation accuracy, each of them at its setting's best. So the folds are
@@ -93,8 +94,8 @@ def score_arora_uci(
     tied = {index for index, score in enumerate(validation) if score == max(validation)}
     folds, predictions = {}, {}
     for name in ARORA_FOLDS:
-        K_train, K_test, y_train, y_test = blocks[name]
-        predicted = [svc_predict(K_train, y_train, K_test, C, counts, max_iter) if index in tied else None
+        p_train, p_test, y_train, y_test = blocks[name]
+        predicted = [rows.predict(p_train, p_test, y_train, C, counts, max_iter) if index in tied else None
                      for index, C in enumerate(C_grid)]
         folds[name] = {
             "n_train": len(splits[name][0]),
@@ -112,8 +113,3 @@ def score_arora_uci(
         "gram_seconds": gram_seconds,
         "fit_seconds": time.perf_counter() - start,
     }
-
-
-def _order(block):
-    K_train, K_test, y_train, y_test = block
-    return K_train, y_train, K_test, y_test

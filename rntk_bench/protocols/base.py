@@ -12,13 +12,18 @@ from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.protocols.selection import Candidate
 
-__all__ = ["GramFunction", "Protocol", "ScoreFunction", "SelectFunction"]
+__all__ = ["GramFunction", "Protocol", "RowsFunction", "ScoreFunction", "SelectFunction"]
 
 GramFunction = Callable[[str, Any, Any], np.ndarray]
 """``gram(block, A, B)``: the kernel's Gram matrix of ``A`` with itself (``B is None``) or with ``B``."""
 
+RowsFunction = Callable[[tuple[str, str], Any, Any], Any]
+"""``represent((block_AA, block_BA), A, B) -> Rows``: the representation (exact Gram blocks or approximate
+features, :mod:`rntk_bench.protocols.fitting`) of the rows of ``A`` followed by those of ``B`` (``None``: none),
+where only rows of ``A`` may be fit on; the block names key the exact blocks in a Gram store."""
+
 ScoreFunction = Callable[..., dict[str, Any]]
-"""``score(gram, X, dataset, C_grid, *, cv_folds, seed, max_iter) -> dict``: the scores of one kernel setting
+"""``score(represent, X, dataset, C_grid, *, cv_folds, seed, max_iter) -> dict``: the scores of one kernel setting
 for every C: ``selection_accuracy`` (one per C), ``splits`` (per reported split: ``n_train``, ``n_test``,
 ``test_accuracy`` per C), ``svc_fits``, ``svc_unconverged``, ``gram_seconds``, ``fit_seconds``."""
 

@@ -27,9 +27,9 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import DatasetError
 from rntk_bench.predictions import encode_split
-from rntk_bench.protocols.arora_uci import ARORA_FOLDS, split_gram
-from rntk_bench.protocols.base import GramFunction
-from rntk_bench.protocols.svm import SVC_MAX_ITER, svc_accuracy, svc_predict
+from rntk_bench.protocols.arora_uci import ARORA_FOLDS, split_rows
+from rntk_bench.protocols.base import RowsFunction
+from rntk_bench.protocols.svm import SVC_MAX_ITER
 
 __all__ = ["inner_halves", "score_inner_uci"]
 
@@ -56,7 +56,7 @@ def inner_halves(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[: n // 2]), np.sort(order[n // 2:])
 
 
-def score_inner_uci(gram: GramFunction, X, dataset: Dataset, C_grid: Sequence[float], seed: int = 0,
+def score_inner_uci(represent: RowsFunction, X, dataset: Dataset, C_grid: Sequence[float], seed: int = 0,
                     max_iter: int = SVC_MAX_ITER) -> dict[str, Any]:
     """Scores of one kernel setting under ``inner-uci``, for every C and fold.
 
@@ -68,7 +68,7 @@ def score_inner_uci(gram: GramFunction, X, dataset: Dataset, C_grid: Sequence[fl
         first-best C of this setting)}}``); ``selection_accuracy`` (the mean over folds of the inner scores,
         per C, for summaries only); ``predictions``; ``gram_seconds``; ``fit_seconds``.
     """
-    splits, position, K, gram_seconds = split_gram(gram, X, dataset, ARORA_FOLDS)
+    splits, position, rows, gram_seconds = split_rows(represent, X, dataset, ARORA_FOLDS)
 
     start = time.perf_counter()
     counts: dict[str, int] = {}
@@ -78,11 +78,11 @@ def score_inner_uci(gram: GramFunction, X, dataset: Dataset, C_grid: Sequence[fl
         fit, validation = inner_halves(y_train, seed)
         p_train, p_test = position[train], position[test]
         p_fit, p_val = p_train[fit], p_train[validation]
-        inner = [svc_accuracy(K[np.ix_(p_fit, p_fit)], y_train[fit], K[np.ix_(p_val, p_fit)], y_train[validation],
-                              C, counts, max_iter) for C in C_grid]
+        inner = [float(np.mean(rows.predict(p_fit, p_val, y_train[fit], C, counts, max_iter) == y_train[validation]))
+                 for C in C_grid]
         best = int(np.argmax(inner))  # the first C of this setting's best inner score: the only one reportable
-        predicted = [svc_predict(K[np.ix_(p_train, p_train)], y_train, K[np.ix_(p_test, p_train)], C, counts,
-                                 max_iter) if index == best else None for index, C in enumerate(C_grid)]
+        predicted = [rows.predict(p_train, p_test, y_train, C, counts, max_iter) if index == best else None
+                     for index, C in enumerate(C_grid)]
         folds[name] = {
             "n_train": len(train),
             "n_test": len(test),

@@ -17,15 +17,15 @@ import numpy as np
 
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.predictions import encode_split
-from rntk_bench.protocols.base import GramFunction
+from rntk_bench.protocols.base import RowsFunction
 from rntk_bench.protocols.inputs import take
-from rntk_bench.protocols.svm import SVC_MAX_ITER, stratified_folds, svc_accuracy, svc_predict
+from rntk_bench.protocols.svm import SVC_MAX_ITER, stratified_folds
 
 __all__ = ["score_train_cv_test"]
 
 
 def score_train_cv_test(
-    gram: GramFunction,
+    represent: RowsFunction,
     X,
     dataset: Dataset,
     C_grid: Sequence[float],
@@ -46,23 +46,19 @@ def score_train_cv_test(
     train, test = np.asarray(split.train), np.asarray(split.test)
     y_train, y_test = dataset.y[train], dataset.y[test]
     start = time.perf_counter()
-    X_train = take(X, train)
-    K_train = gram("train-train", X_train, None)
-    K_test = gram("test-train", take(X, test), X_train)
+    rows = represent(("train-train", "test-train"), take(X, train), take(X, test))
     gram_seconds = time.perf_counter() - start
+    everything, scored = np.arange(len(train)), len(train) + np.arange(len(test))  # positions in rows
 
     start = time.perf_counter()
     folds = stratified_folds(y_train, cv_folds, seed)
     counts: dict[str, int] = {}
     cv_accuracy, test_accuracy, predicted = [], [], []
     for C in C_grid:
-        scores = [
-            svc_accuracy(K_train[np.ix_(fit, fit)], y_train[fit], K_train[np.ix_(val, fit)], y_train[val], C, counts,
-                         max_iter)
-            for fit, val in folds
-        ]
+        scores = [float(np.mean(rows.predict(fit, val, y_train[fit], C, counts, max_iter) == y_train[val]))
+                  for fit, val in folds]
         cv_accuracy.append(float(np.mean(scores)))
-        predicted.append(svc_predict(K_train, y_train, K_test, C, counts, max_iter))
+        predicted.append(rows.predict(everything, scored, y_train, C, counts, max_iter))
         test_accuracy.append(float(np.mean(predicted[-1] == y_test)))
     return {
         "svc_fits": counts.get("fits", 0),
