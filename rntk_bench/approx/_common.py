@@ -64,6 +64,24 @@ def input_kind(kernel: Any, X: Any) -> str:
     return "vector"
 
 
+def check_rows(kernel: Any, X: Any) -> None:
+    """Run a registered kernel's input checks on all of ``X`` (a fit reads only some rows through the kernel,
+    yet a bad training row should be named at fit); other callables check their own input when called.
+
+    Raises
+    ------
+    InvalidInputError
+        As :func:`~rntk_bench.kernels.validation.check_vectors` or ``check_sequences``.
+    """
+    from rntk_bench.kernels.validation import check_sequences, check_vectors
+
+    kind = getattr(getattr(kernel, "spec", None), "input_kind", None)
+    if kind == "vector":
+        check_vectors(X, "X")
+    elif kind == "sequence":
+        check_sequences(X, "X")
+
+
 def resolve_kernel(kernel: Any) -> Callable[..., np.ndarray]:
     """A kernel callable from a :class:`~rntk_bench.kernels.Kernel`, a registered name, or a callable
     ``k(X, Y)``.

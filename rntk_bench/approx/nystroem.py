@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from rntk_bench.approx._common import (
     NotFittedError,
     check_positive_int,
+    check_rows,
     chunk_rows,
     cross_gram,
     kernel_label,
@@ -108,6 +109,9 @@ class NystroemMap(TransformerMixin, BaseEstimator):
             ``m`` larger than the number of training rows (naming both), a non-positive ``m``, an unknown
             sampling (listing the choices), ``kmeans`` for sequences, a negative ``rtol``, a kernel without a
             cross Gram matrix (naming it), or landmarks whose Gram matrix has no positive eigenvalue.
+        InvalidInputError
+            Rows a registered kernel refuses (NaN or inf values, wrong shapes), found here for every training
+            row, not only for the landmarks.
         """
         kernel = resolve_kernel(self.kernel)
         m = check_positive_int(self.m, "m")
@@ -120,6 +124,7 @@ class NystroemMap(TransformerMixin, BaseEstimator):
                 f"m={m} landmarks need at least m training rows, but X has n={n} rows; choose m <= {n}"
             )
         chunk_rows(m, self.chunk_rows)  # a bad chunk size is refused now, not at the first transform
+        check_rows(kernel, X)
         indices = select_landmarks(kernel, X, m, self.sampling, rng_from(self.seed), pool_factor=self.pool_factor)
         landmarks = take_rows(X, indices)
         gram = cross_gram(kernel, landmarks, landmarks)
