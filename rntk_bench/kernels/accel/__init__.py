@@ -201,7 +201,7 @@ def gram(name: str, params: dict | None, X, Y=None, device: str | Device | None 
     InvalidInputError
         Invalid input, or a result with an inf or NaN entry (named by row and column).
     """
-    return device_kernel(name, device, **(params or {}))(X, Y)
+    return device_kernel(name, device, memory_bytes=memory_bytes, **(params or {}))(X, Y)
 
 
 @dataclass(frozen=True, eq=False)

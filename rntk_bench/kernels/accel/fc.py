@@ -117,17 +117,18 @@ def fc_gram(X: np.ndarray, Y: np.ndarray, same: bool, n_layers: int, fixed_layer
     result = np.zeros((n_x, n_y))
     with float64():
         put = functools.partial(jax.device_put, device=device)
-        xd = [put(padded(a, n_x)) for a in (X, x_unit)]
-        yd = [put(padded(a, n_y)) for a in (Y, y_unit)]
-        xl = put(np.concatenate([x_layers, np.zeros(x_layers.shape[:2] + (n_x - len(X),))], axis=2))
-        yl = put(np.concatenate([y_layers, np.zeros(y_layers.shape[:2] + (n_y - len(Y),))], axis=2))
+        # sliced on the host per tile: slicing device arrays would compile a slicing function per shape
+        xd = [padded(a, n_x) for a in (X, x_unit)]
+        yd = [padded(a, n_y) for a in (Y, y_unit)]
+        xl = np.concatenate([x_layers, np.zeros(x_layers.shape[:2] + (n_x - len(X),))], axis=2)
+        yl = np.concatenate([y_layers, np.zeros(y_layers.shape[:2] + (n_y - len(Y),))], axis=2)
         add = put(np.array([1.0 if layer >= fixed_layers else 0.0 for layer in range(1, max(n_layers, 1) + 1)]))
         scalars = [put(np.float64(value)) for value in (sigma_w**2, sigma_b**2, 1.0 if fixed_layers == 0 else 0.0)]
         pending = []
         for a, b in tiles(len(X), len(Y), rows, columns, same):
             ra, cb = slice(a * rows, (a + 1) * rows), slice(b * columns, (b + 1) * columns)
-            pending.append((ra, cb, _tile(xd[0][ra], yd[0][cb], xl[:, :, ra], yl[:, :, cb], xd[1][ra], yd[1][cb],
-                                          *scalars, add, relu=relu, n_layers=n_layers)))
+            arrays = [put(a) for a in (xd[0][ra], yd[0][cb], xl[:, :, ra], yl[:, :, cb], xd[1][ra], yd[1][cb])]
+            pending.append((ra, cb, _tile(*arrays, *scalars, add, relu=relu, n_layers=n_layers)))
         for ra, cb, block in pending:
             result[ra, cb] = np.asarray(block)
     result = result[:len(X), :len(Y)]

@@ -201,19 +201,22 @@ def _one_direction(xs, ys, same: bool, p: RNTKParams, device, memory_bytes) -> n
                                 tile_budget(device, memory_bytes))
     n_x, n_y = -(-len(xs) // rows) * rows, -(-len(ys) // columns) * columns
     put = functools.partial(jax.device_put, device=device)
-    x_dev = [put(a) for a in _side_arrays(x, copies, n_x, mean)]
-    y_dev = [put(a) for a in _side_arrays(y, np.arange(len(ys)), n_y, mean)]
+    x_host = _side_arrays(x, copies, n_x, mean)
+    y_host = _side_arrays(y, np.arange(len(ys)), n_y, mean)
     n_layers, fixed = p.n_layers, p.fixed_layers
     scales = put(np.array([p.sigma_w**2, p.sigma_u**2, p.sigma_b**2, abs(p.sigma_b), p.sigma_h**2, p.sigma_v**2,
                            1.0 / xs[0].shape[1]], dtype=float))
     trained = put(np.array([1.0 if l + 1 > fixed else 0.0 for l in range(n_layers)]))
     depth = put(np.array([p.sigma_u**2 if (l >= 1 and l > fixed) else 0.0 for l in range(n_layers)]))
     flags = dict(relu=relu, mean=mean, univariate=xs[0].shape[1] == 1)
+    same_flag = put(np.array(same))
     pending = []
     for a, b in tiles(len(xs), len(ys), rows, columns, same):
-        xa = tuple(arr[..., a * rows:(a + 1) * rows] for arr in x_dev)
-        yb = tuple(arr[..., b * columns:(b + 1) * columns] for arr in y_dev)
-        pending.append((a, b, _tile(xa, yb, scales, trained, depth, jnp.asarray(same), **flags)))
+        # sliced on the host: per-sample arrays are small next to a tile's work, and slicing device arrays
+        # would compile a slicing function for every shape
+        xa = tuple(put(arr[..., a * rows:(a + 1) * rows]) for arr in x_host)
+        yb = tuple(put(arr[..., b * columns:(b + 1) * columns]) for arr in y_host)
+        pending.append((a, b, _tile(xa, yb, scales, trained, depth, same_flag, **flags)))
     result = np.zeros((n_x, n_y))
     for a, b, block in pending:                              # dispatched asynchronously, fetched in order
         result[a * rows:(a + 1) * rows, b * columns:(b + 1) * columns] = np.asarray(block)
