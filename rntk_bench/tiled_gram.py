@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import numpy as np
 from rntk_bench.errors import InvalidParameterError, RunError
 from rntk_bench.kernels import Kernel
 from rntk_bench.kernels.plugins import Plugin
+from rntk_bench.threads import limit_threads
 from rntk_bench.tiled_gram_parts import (
     DEFAULT_TILE_BUDGET,
     TILE_COPIES,
@@ -31,6 +33,7 @@ from rntk_bench.tiled_gram_parts import (
     KernelRef,
     Output,
     compute_tile,
+    copies_gram,
     default_tile,
     place,
     prepare,
@@ -114,10 +117,13 @@ def tiled_gram(
     bitwise when the workers run the same NumPy, BLAS and CPU type (with ``threads=1``); tested against a
     ``dask scheduler`` and two ``dask worker`` processes, one of them killed mid-run. Against ``kernel(X)``:
 
-    * **rntk** (no BLAS): equal to the last bit, unequal lengths, ``sigma_h``, mean pooling and both
-      directions included. The engine orders samples by decreasing length and computes a pair with the
-      earlier one as its row; mean pooling sums in an order that depends on which sample that is. The blocks
-      are therefore cut from X in that order (see ``tiled_gram_parts.Blocks``) and the rows scattered back.
+    * **rntk** (no BLAS): equal to the last bit, unequal lengths, ``sigma_h``, mean pooling, both directions
+      and repeated series included. Two things had to be matched (``tiled_gram_parts.Prepared``): the engine
+      orders samples by decreasing length and computes a pair with the earlier one as its row, and mean
+      pooling sums in an order that depends on which one that is, so the blocks are cut from X in that order
+      and the rows scattered back; and ``K(X, Y)`` without ``sigma_h`` takes a pair of identical series from
+      their variances where ``K(X)`` runs its chain (1 ulp apart), so such pairs in different blocks are
+      recomputed here as ``kernel(copies)`` (``g x g`` for ``g`` copies of one series).
     * **ntk, linear, poly, rbf**: not bitwise. Their inner products ``X_i @ X_j.T`` come from OpenBLAS, whose
       rounding depends on the shapes (``X @ X.T`` is one ``syrk`` call on all of X; a tile is a ``gemm`` or,
       for one row, a ``gemv``), on the thread count and on the CPU, so no tiling can reproduce ``kernel(X)``;
@@ -147,11 +153,13 @@ def tiled_gram(
         output = Output(prepared.n, out)
         try:
             tiles = list(tile_pairs(len(data)))
-            if dask_client is None:
-                _run_here(kernel, data, rows, tiles, output.matrix, threads, progress)
-            else:
-                _run_on_cluster(dask_client, KernelRef.of(kernel, plugins), data, rows, tiles, output.matrix,
-                                threads, retries, progress, timeout)
+            with limit_threads(threads) if threads else nullcontext():  # once here: threadpoolctl is slow
+                if dask_client is None:
+                    _run_here(kernel, data, rows, tiles, output.matrix, progress)
+                else:
+                    _run_on_cluster(dask_client, KernelRef.of(kernel, plugins), data, rows, tiles, output.matrix,
+                                    threads, retries, progress, timeout)
+                copies_gram(kernel, prepared, int(tile), output.matrix, None)
             return output.finish()
         except BaseException:
             output.discard()
@@ -161,9 +169,9 @@ def tiled_gram(
             owned.close()
 
 
-def _run_here(kernel, data, rows, tiles, result, threads, progress) -> None:
+def _run_here(kernel, data, rows, tiles, result, progress) -> None:
     for done, (a, b) in enumerate(tiles, 1):
-        values = compute_tile(kernel, data[a], None if a == b else data[b], threads)
+        values = compute_tile(kernel, data[a], None if a == b else data[b], None)
         if isinstance(values, Failure):
             raise values.error
         place(result, rows[a], rows[b], values)

@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,10 @@ class Prepared:
     pooling sums its steps in an order that depends on which sample that is. In this order every
     upper-triangle tile has the earlier sample as its row, as ``kernel(X)`` has, so the tiles equal
     ``kernel(X)`` to the last bit; ``order`` scatters them back. Vector input keeps its order (``order`` None).
+
+    ``copies`` are the groups (positions in that order) of identical series: in ``K(X, Y)`` without
+    ``sigma_h`` the engine takes a pair of identical series from their variances, where ``K(X)`` runs the pair's
+    chain (which may differ in the last bit); :func:`copies_gram` recomputes those pairs the way ``K(X)`` does.
     """
 
     data: Any
@@ -53,6 +57,7 @@ class Prepared:
     nbytes: int
     t_max: int = 0
     channels: int = 0
+    copies: list[np.ndarray] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -84,7 +89,24 @@ def prepare(kernel: Kernel, X: Any) -> Prepared:
     lengths = np.array([len(item) for item in series])
     order = np.argsort(-lengths, kind="stable")
     ordered = [series[k].T for k in order]         # back to the kernel's (channels, T_i)
-    return Prepared(ordered, order, sum(item.nbytes for item in series), int(lengths.max()), series[0].shape[1])
+    groups: dict[tuple, list[int]] = {}
+    for position, item in enumerate(ordered):
+        groups.setdefault((item.shape, item.tobytes()), []).append(position)
+    copies = [np.array(group) for group in groups.values() if len(group) > 1]
+    return Prepared(ordered, order, sum(item.nbytes for item in series), int(lengths.max()), series[0].shape[1],
+                    copies)
+
+
+def copies_gram(kernel: Kernel, prepared: Prepared, tile: int, result: np.ndarray, threads: int | None) -> None:
+    """Overwrite the pairs of identical series that lie in different blocks with their values in
+    ``kernel(group)``, which are those of ``kernel(X)`` (one ``g x g`` matrix per group of ``g`` copies)."""
+    for group in prepared.copies:
+        if group[0] // tile != group[-1] // tile:
+            values = compute_tile(kernel, [prepared.data[k] for k in group], None, threads)
+            if isinstance(values, Failure):
+                raise values.error
+            rows = prepared.order[group]
+            place(result, rows, rows, values)
 
 
 def tile_pairs(n_blocks: int) -> Iterator[tuple[int, int]]:
