@@ -1,9 +1,11 @@
-"""``python -m benchmarks [--full] [--jobs N] [--repeat K]``: time the fast engines against the NumPy references.
+"""``python -m benchmarks [--full] [--jobs N] [--repeat K] [--device D]``: time the fast engines against the NumPy
+references.
 
 Prints a table (implementation, N, T, L, seconds, pair-steps/s, speed-up over the NumPy reference, share of the
 arithmetic limit, peak memory) and writes it to results/bench/ as ``bench.csv`` and ``bench.md``.
 Quick by default (about a minute on 2 cores); ``--full`` adds (N, T) = (2000, 500), mean pooling at
-N = 200, and the bounded-memory run (a 20000 x 2000 cross Gram with T = 100).
+N = 200, and the bounded-memory run (a 20000 x 2000 cross Gram with T = 100). ``--device`` adds the accelerator
+engine (JAX, float64) as one more implementation of every RNTK and FC case (``benchmarks/accelerator.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.accelerator import Accelerator, accelerator
 from benchmarks.authors_numpy import rntk_authors
 from benchmarks.limits import arithmetic_limit
 from benchmarks.measure import cross_gram_rss, measure
@@ -130,8 +133,11 @@ def _human_bytes(count: float) -> str:
         count /= 1024
 
 
-def run(full: bool, jobs: int, repeat: int, out_dir: Path) -> list[dict]:
+def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none") -> list[dict]:
     rows = []
+    accel, reason = accelerator(device)
+    if reason:
+        print(f"accelerator engine left out: {reason}", flush=True)
     load_before = os.getloadavg()
     print(f"measuring the arithmetic limit on {jobs} core(s) ...", flush=True)
     limit = arithmetic_limit(jobs)
@@ -146,9 +152,15 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path) -> list[dict]:
             implementations = [("engine", rntk), ("numpy reference", rntk_reference)]
             if case.authors_comparable:
                 implementations.append(("numpy, authors' algorithm", _authors))
+            if accel is not None:
+                implementations.append((accel.label, accel.kernel("rntk")))
             for label, function in implementations:
                 if label != "engine" and not case.baseline:
                     continue
+                if accel is not None and label == accel.label:
+                    print(f"{case.name}: N={case.n} T={case.t} L={case.n_layers} [{label}, first call] ...", flush=True)
+                    accel.warm_up(f"{case.name} N={case.n} T={case.t} L={case.n_layers}",
+                                  lambda f=function, X=X, params=params: f(X, **params))
                 print(f"{case.name}: N={case.n} T={case.t} L={case.n_layers} [{label}] ...", flush=True)
                 result = measure(lambda f=function, X=X, params=params: f(X, **params),
                                  repeat if label == "engine" else max(1, repeat - 1))
@@ -158,26 +170,39 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path) -> list[dict]:
                     "seconds": result.seconds, "pair_steps_per_s": work / result.seconds,
                     "peak_memory_bytes": result.peak_bytes,
                 })
+                _first_call(rows[-1], accel, f"{case.name} N={case.n} T={case.t} L={case.n_layers}")
             case_rows = rows[-len(timings):]
             for row in case_rows:
                 row["speedup_vs_numpy"] = timings["numpy reference"].seconds / row["seconds"]
                 if "numpy, authors' algorithm" in timings:
                     row["speedup_vs_authors"] = timings["numpy, authors' algorithm"].seconds / row["seconds"]
-                row["share_of_limit"] = row["pair_steps_per_s"] / limit["limit_pair_steps_per_s"]
+                if accel is None or row["implementation"] != accel.label:   # the limit is the CPU's
+                    row["share_of_limit"] = row["pair_steps_per_s"] / limit["limit_pair_steps_per_s"]
             # accuracy on this benchmark's data, against the reference just timed
             reference = timings["numpy reference"].value
             for row, result in zip(case_rows, timings.values()):
                 if row["implementation"] != "numpy reference":
                     row["max_rel_diff"] = float(np.abs(result.value - reference).max() / np.abs(reference).max())
         X = np.random.default_rng(0).normal(size=(2000, 20))
-        for label, function in (("fc engine", ntk), ("fc numpy reference", ntk_reference)):
+        fc = [("fc engine", ntk), ("fc numpy reference", ntk_reference)]
+        if accel is not None:
+            fc.append((f"fc {accel.label}", accel.kernel("ntk")))
+            accel.warm_up("fc", lambda: accel.kernel("ntk")(X, n_layers=3))
+        values = {}
+        for label, function in fc:
             print(f"fc ntk: N=2000 d=20 L=3 [{label}] ...", flush=True)
             result = measure(lambda f=function: f(X, n_layers=3), max(repeat, 3))
+            values[label] = result.value
             rows.append({"case": "fc ntk relu, 20 features", "implementation": label, "N": 2000, "T": 1, "L": 3,
                          "seconds": result.seconds, "pair_steps_per_s": 2000 * 2001 / 2 * 3 / result.seconds,
                          "peak_memory_bytes": result.peak_bytes})
-        for row in rows[-2:]:
-            row["speedup_vs_numpy"] = rows[-1]["seconds"] / row["seconds"]
+            _first_call(rows[-1], accel, "fc")
+        reference = values["fc numpy reference"]
+        for row in rows[-len(fc):]:
+            row["speedup_vs_numpy"] = rows[-len(fc) + 1]["seconds"] / row["seconds"]
+            if row["implementation"] != "fc numpy reference":
+                value = values[row["implementation"]]
+                row["max_rel_diff"] = float(np.abs(value - reference).max() / np.abs(reference).max())
         rows.extend(_grid_sharing(jobs, repeat))
     if full:
         print("bounded memory: cross Gram 20000 x 2000, T = 100 (engine, own process) ...", flush=True)
@@ -198,8 +223,14 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path) -> list[dict]:
             if "share_of_limit" in row:
                 row["share_of_limit"] *= limit["limit_pair_steps_per_s"] / again["limit_pair_steps_per_s"]
         limit = again
-    _write(rows, limit, jobs, full, load_before, os.getloadavg(), out_dir)
+    _write(rows, limit, jobs, full, load_before, os.getloadavg(), out_dir, accel)
     return rows
+
+
+def _first_call(row: dict, accel: Accelerator | None, key: str) -> None:
+    """Add the accelerator's first-call seconds (compilation included) to its row."""
+    if accel is not None and row["implementation"].endswith(accel.label) and key in accel.first_calls:
+        row["first_call_seconds"] = accel.first_calls[key]
 
 
 def _table(rows: list[dict]) -> list[str]:
@@ -221,7 +252,7 @@ def _table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path) -> None:
+def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path, accel: Accelerator | None) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     fields = sorted({key for row in rows for key in row}, key=lambda k: list(rows[0]).index(k)
                     if k in rows[0] else 99)
@@ -250,6 +281,10 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path) -> N
          f"per second per core -> {limit['limit_pair_steps_per_s']:.3g} pair-layer-steps per second on "
          f"{limit['cores']} core(s)."),
         *(["", *notes] if notes else []),
+        *(["", (f"Accelerator: {accel.description}, float64. Its seconds are the best of the calls after a "
+                "first one per case, which compiles (first_call_seconds in bench.csv); its peak memory counts "
+                "host allocations only, not the device's; its 'of limit' is left empty (the limit is the CPU's).")]
+          if accel is not None else []),
     ]
     (out_dir / "bench.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -262,8 +297,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=available_cpus(), help="threads (default: all cores)")
     parser.add_argument("--repeat", type=int, default=3, help="timings per implementation (best is kept)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench", help="output folder")
+    parser.add_argument("--device", default="auto",
+                        help="add the accelerator engine (JAX): auto (a GPU if JAX sees one), gpu, gpu:N, cpu, "
+                             "or none (default: auto)")
     args = parser.parse_args(argv)
-    run(args.full, max(1, args.jobs), max(1, args.repeat), args.out)
+    run(args.full, max(1, args.jobs), max(1, args.repeat), args.out, args.device)
 
 
 if __name__ == "__main__":
