@@ -23,6 +23,10 @@ CPU_BUDGET_BYTES = 512 * 2**20
 DEVICE_SHARE = 0.5
 """Share of an accelerator's free memory (as reported by JAX's allocator) that a tile may use."""
 
+MAX_LANES = 2**24
+"""Most pair-chains one tile advances per step (16.8 M): enough to fill a large GPU; beyond it a larger tile
+only risks running out of memory where the per-pair estimate is low."""
+
 MIN_JAX = (0, 10)
 """Oldest JAX release tested (``jax.enable_x64`` as a context manager is needed)."""
 
@@ -94,8 +98,10 @@ MIN_BLOCK = 8
 """Smallest block side: blocks are powers of two from here on, so that few distinct shapes are compiled."""
 
 
-def block_sides(n_x: int, n_y: int, same: bool, bytes_per_pair: int, budget: int) -> tuple[int, int]:
-    """Rows and columns of one tile of pairs, both powers of two, so that a tile needs at most ``budget``.
+def block_sides(n_x: int, n_y: int, same: bool, bytes_per_pair: int, budget: int,
+                chains: int = 1) -> tuple[int, int]:
+    """Rows and columns of one tile of pairs, both powers of two, so that a tile needs at most ``budget``
+    and advances at most :data:`MAX_LANES` pair-chains (``chains`` per pair) at a time.
 
     For K(X) (``same``) the tiles are square and at most a quarter of the samples wide, so that the tiles
     below the diagonal, which are skipped, are most of the lower triangle. For K(X, Y) a tile takes as many
@@ -105,7 +111,7 @@ def block_sides(n_x: int, n_y: int, same: bool, bytes_per_pair: int, budget: int
     -------
     rows, columns : int
     """
-    pairs = max(MIN_BLOCK * MIN_BLOCK, budget // max(bytes_per_pair, 1))
+    pairs = max(MIN_BLOCK * MIN_BLOCK, min(budget // max(bytes_per_pair, 1), MAX_LANES // max(chains, 1)))
     if same:
         side = min(_power_of_two_at_most(int(pairs**0.5)), _power_of_two_at_least(-(-n_x // 4)))
         side = max(side, MIN_BLOCK)

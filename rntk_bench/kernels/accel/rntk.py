@@ -198,7 +198,7 @@ def _one_direction(xs, ys, same: bool, p: RNTKParams, device, memory_bytes) -> n
     else:                  # with sigma_h, K(X, Y) has no shared initial state: every pair is computed alike
         copies = np.full(len(xs), -1)
     rows, columns = block_sides(len(xs), len(ys), same, bytes_per_pair(t_pad, p.n_layers, mean),
-                                tile_budget(device, memory_bytes))
+                                tile_budget(device, memory_bytes), chains=t_pad if mean else 1)
     n_x, n_y = -(-len(xs) // rows) * rows, -(-len(ys) // columns) * columns
     put = functools.partial(jax.device_put, device=device)
     x_host = _side_arrays(x, copies, n_x, mean)
