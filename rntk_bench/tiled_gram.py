@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError
 from contextlib import nullcontext
 from typing import Any
 
@@ -43,6 +44,8 @@ from rntk_bench.tiled_gram_parts import (
 
 __all__ = ["DEFAULT_TILE_BUDGET", "TILE_COPIES", "default_tile", "tiled_gram", "worker_peak_bytes"]
 
+LOST_TILE_LIMIT = 3
+"""How often a tile may be cancelled because a worker holding its input died, before the call gives up."""
 CONNECT_TIMEOUT = "30s"
 """How long :func:`tiled_gram` tries to reach a scheduler given by address, and waits for a first worker."""
 
@@ -74,10 +77,11 @@ def tiled_gram(
         copies fit 1 GiB (6688 rows), and, on a cluster, at least two tiles per worker thread.
     client : distributed.Client or str, optional
         A dask client, or a scheduler address (``tcp://HOST:PORT``) to connect to for this call. The blocks are
-        broadcast to every worker once (a worker that dies leaves copies on the others); tiles are tasks with
-        ``retries``, at most two per worker thread in flight, gathered as they complete and released at once,
-        so neither the workers nor this process hold more than a few. The scheduler reschedules the tile of a
-        worker that dies; finished tiles are already written. None: the same tiles, one after another, here.
+        scattered to the workers once; tiles are tasks with ``retries``, at most two per worker thread in
+        flight, gathered as they complete and released at once, so neither the workers nor this process hold
+        more than a few. A worker that dies costs only the tiles it was running: the scheduler runs them
+        again elsewhere (blocks it held are scattered again), and finished tiles are already written here.
+        None: the same tiles, one after another, here.
     out : path, optional
         Write the matrix to this ``.npy`` file (its folder must exist) and return it opened with
         ``mmap_mode="r"``. It is written under a temporary name in the same folder and renamed when complete;
@@ -103,7 +107,8 @@ def tiled_gram(
     Raises
     ------
     InvalidParameterError
-        ``tile`` not a whole number >= 1, ``kernel`` not a Kernel, ``retries`` < 0.
+        ``tile`` not a whole number >= 1, ``kernel`` not a Kernel, ``retries`` < 0, or, with a client, a
+        plugin's kernel without its plugin in ``plugins``.
     InvalidInputError
         ``X`` is not input of the kernel's kind (named with the kernel), or a tile's kernel call refused it.
     WriteError
@@ -143,6 +148,11 @@ def tiled_gram(
         raise InvalidParameterError(f"tile must be a whole number of rows >= 1; got {tile!r}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise InvalidParameterError(f"retries must be a whole number >= 0; got {retries!r}")
+    origin = kernel.spec.origin
+    if client is not None and origin != "built-in" and not origin.startswith("entry point") and not any(
+            kernel.name in plugin.kernels for plugin in plugins):
+        raise InvalidParameterError(f"kernel {kernel.name!r} comes from {origin}, which dask workers do not import "
+                                    "by themselves: pass plugins=[rntk_bench.kernels.plugins.load_plugin(SPEC)]")
     prepared = prepare(kernel, X)
     owned = _connect(client, timeout) if isinstance(client, str) else None
     try:
@@ -183,8 +193,13 @@ def _run_on_cluster(client, ref, data, rows, tiles, result, threads, retries, pr
     from distributed import KilledWorker, as_completed
 
     slots = sum(_nthreads(client, timeout).values())
-    scattered = client.scatter(data, broadcast=True, hash=False)  # once, to every worker
+    # Sent once; a block is then copied between workers, never again from here, unless the worker holding its
+    # last copy dies: the scheduler cannot recompute scattered data (and its memory manager soon drops the
+    # extra copies that broadcast=True would make), so a tile cancelled for a lost block is resubmitted with
+    # the block scattered again.
+    scattered = client.scatter(data, hash=False)
     where: dict[str, tuple[int, int]] = {}
+    lost: dict[tuple[int, int], int] = {}
     pending = iter(tiles)
 
     def submit(a: int, b: int):
@@ -193,23 +208,33 @@ def _run_on_cluster(client, ref, data, rows, tiles, result, threads, retries, pr
         where[future.key] = (a, b)
         return future
 
-    first = [submit(a, b) for a, b in itertools.islice(pending, max(2, 2 * slots))]
-    running = as_completed(first, loop=client.loop)
-    del first
+    running = as_completed([submit(a, b) for a, b in itertools.islice(pending, max(2, 2 * slots))], loop=client.loop)
+    done = 0
     try:
-        for done, future in enumerate(running, 1):
+        for future in running:
             a, b = where.pop(future.key)
             try:
                 values = future.result()
             except KilledWorker as exc:
                 raise RunError(f"tile ({a}, {b}) of the Gram matrix of {ref.name} was lost with every worker that "
                                f"ran it: {exc}") from None
+            except CancelledError as exc:
+                lost[a, b] = lost.get((a, b), 0) + 1
+                if lost[a, b] > LOST_TILE_LIMIT:
+                    raise RunError(f"tile ({a}, {b}) of the Gram matrix of {ref.name} was cancelled "
+                                   f"{lost[a, b]} times: {exc}") from None
+                gone = [k for k in {a, b} if scattered[k].status != "finished"] or sorted({a, b})
+                for k, again in zip(gone, client.scatter([data[k] for k in gone], hash=False)):
+                    scattered[k] = again
+                running.add(submit(a, b))
+                continue
             future.release()
             del future
             if isinstance(values, Failure):
                 raise values.error
             place(result, rows[a], rows[b], values)
             del values
+            done += 1
             if progress is not None:
                 progress(done, len(tiles))
             following = next(pending, None)

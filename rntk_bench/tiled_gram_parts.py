@@ -1,7 +1,7 @@
 """The pieces of :func:`rntk_bench.tiled_gram.tiled_gram`: the row blocks, one tile's computation (the same
 function in-process and on a dask worker), the memory rule and the output file.
 
-Memory rule: a worker holds the input (every block: it is broadcast once) and, per task it runs at a time,
+Memory rule: a worker holds at most the input (the blocks its tiles read) and, per task it runs at a time,
 :data:`TILE_COPIES` float64 arrays of ``tile x tile`` (the tile it returns, one temporary of that size inside
 the kernel such as scikit-learn's distance matrix before ``exp``, and one in transit while it is sent), plus
 for the RNTK the engine's per-sample arrays (``engine.working_set_bytes``). :func:`default_tile` inverts it:
@@ -192,8 +192,9 @@ def default_tile(n: int, *, memory_budget: int = DEFAULT_TILE_BUDGET, workers: i
 
 def worker_peak_bytes(kernel: Kernel, X: Any, tile: int, *, tasks: int = 1, threads: int = 1) -> int:
     """Estimated peak memory of one dask worker (or of the process, without a client, besides the result)
-    that runs ``tasks`` tiles at a time with ``threads`` threads each: the whole input (its blocks are
-    broadcast), plus per task :data:`TILE_COPIES` tiles and, for the RNTK, the engine's per-sample arrays."""
+    that runs ``tasks`` tiles at a time with ``threads`` threads each: the whole input (a worker gathers the
+    blocks its tiles read, eventually all of them), plus per task :data:`TILE_COPIES` tiles and, for the
+    RNTK, the engine's per-sample arrays."""
     prepared = X if isinstance(X, Prepared) else prepare(kernel, X)
     tile = min(tile, prepared.n)
     per_task = TILE_COPIES * 8 * tile * tile

@@ -157,6 +157,8 @@ def test_bad_arguments_are_one_clear_error_each(rng, tmp_path):
     unequal = [rng.random((1, 5)), rng.random((1, 7))]
     with pytest.raises(InvalidInputError, match=r"X is not vector input for kernel rbf\[gamma=None\].*unequal"):
         tiled_gram(get_kernel("rbf"), unequal)
+    with pytest.raises(InvalidParameterError, match="'tg_explode' comes from module .* pass plugins="):
+        tiled_gram(_exploding_kernel(), X, client="tcp://127.0.0.1:9")
     missing = tmp_path / "no" / "such" / "folder" / "K.npy"
     with pytest.raises(WriteError, match=f"folder {missing.parent} does not exist"):
         tiled_gram(get_kernel("rbf"), X, out=missing)
@@ -290,7 +292,7 @@ def tg_slow_rntk(X, Y=None, *, sigma_h: float = 0.0, delay: float = 0.0):
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_loses_no_tile(rng, tmp_path):
     """One of two workers is killed after the first tiles: its tile is recomputed on the other, the blocks
-    it held survive there (broadcast), and the result is the exact one. The kernel comes from a file plugin
+    it held are scattered again, and the result is the exact one. The kernel comes from a file plugin
     that the workers only get as the source shipped with the tasks."""
     plugin_file = tmp_path / "slow_plugin.py"
     plugin_file.write_text(textwrap.dedent(SLOW_PLUGIN))
