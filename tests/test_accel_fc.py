@@ -6,10 +6,15 @@ erf, K(X) and K(X, Y) over several tiles, with near-duplicate rows (``x`` and ``
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 pytest.importorskip("jax")
+
+DEVICE = os.environ.get("RNTK_BENCH_ACCEL_TEST_DEVICE", "cpu")
+"""JAX's CPU backend, where CI runs; ``RNTK_BENCH_ACCEL_TEST_DEVICE=gpu`` checks a GPU's values the same way."""
 
 from rntk_bench.kernels import get_kernel  # noqa: E402
 from rntk_bench.kernels.accel import gram  # noqa: E402
@@ -41,11 +46,11 @@ def test_fc_ntk_equals_reference_and_engine(params):
     Y[2] = X[3]
     Y[4] = X[5] + 1e-9 * rng.normal(size=20)
     for args in ((X,), (X, Y)):
-        accelerated = gram("ntk", params, *args, device="cpu", memory_bytes=1)
+        accelerated = gram("ntk", params, *args, device=DEVICE, memory_bytes=1)
         assert accelerated.dtype == np.float64 and accelerated.shape == (len(X), len(args[-1]))
         assert relative_difference(accelerated, ntk_reference(*args, **params)) < 1e-12
         assert relative_difference(accelerated, get_kernel("ntk", **params)(*args)) < 1e-12
-    K = gram("ntk", params, X, device="cpu", memory_bytes=1)
+    K = gram("ntk", params, X, device=DEVICE, memory_bytes=1)
     assert np.array_equal(K, K.T)
 
 
@@ -53,4 +58,4 @@ def test_default_tiles_give_the_same_values():
     """One tile for the whole matrix (the default budget) or many small ones: the same numbers."""
     X = np.random.default_rng(5).normal(size=(12, 20))
     params = CASES[1]
-    assert np.array_equal(gram("ntk", params, X, device="cpu"), gram("ntk", params, X, device="cpu", memory_bytes=1))
+    assert np.array_equal(gram("ntk", params, X, device=DEVICE), gram("ntk", params, X, device=DEVICE, memory_bytes=1))

@@ -10,10 +10,15 @@ make even these small matrices span several tiles, below and above the diagonal.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 pytest.importorskip("jax")
+
+DEVICE = os.environ.get("RNTK_BENCH_ACCEL_TEST_DEVICE", "cpu")
+"""JAX's CPU backend, where CI runs; ``RNTK_BENCH_ACCEL_TEST_DEVICE=gpu`` checks a GPU's values the same way."""
 
 from rntk_bench.kernels import get_kernel  # noqa: E402
 from rntk_bench.kernels.accel import gram  # noqa: E402
@@ -58,11 +63,11 @@ def test_rntk_equals_reference_and_engine(params, n_channels, lengths):
     Y[3] = X[4].copy()                       # an identical series: its chain is taken as exactly correlated
     Y[4] = X[5] + 1e-9 * rng.normal(size=X[5].shape)
     for args in ((X,), (X, Y)):
-        accelerated = gram("rntk", params, *args, device="cpu", memory_bytes=1)
+        accelerated = gram("rntk", params, *args, device=DEVICE, memory_bytes=1)
         assert accelerated.dtype == np.float64 and accelerated.shape == (len(X), len(args[-1]))
         assert relative_difference(accelerated, rntk_reference(*args, **params)) < 1e-12
         assert relative_difference(accelerated, get_kernel("rntk", **params)(*args)) < 1e-12
-    K = gram("rntk", params, X, device="cpu", memory_bytes=1)
+    K = gram("rntk", params, X, device=DEVICE, memory_bytes=1)
     assert np.array_equal(K, K.T)            # the upper triangle, mirrored
 
 
@@ -70,7 +75,7 @@ def test_sigma_h_is_a_diagonal_term_of_k_x_only():
     """K(X) differs from K(X, X) by the initial-state term exactly on the diagonal, as for the engine."""
     params, n_channels, lengths = CASES[3]   # compiled already by that case
     X = series(np.random.default_rng(3), 10, n_channels, lengths)
-    same, cross = gram("rntk", params, X, device="cpu", memory_bytes=1), gram("rntk", params, X, X, device="cpu",
+    same, cross = gram("rntk", params, X, device=DEVICE, memory_bytes=1), gram("rntk", params, X, X, device=DEVICE,
                                                                               memory_bytes=1)
     off_diagonal = ~np.eye(len(X), dtype=bool)
     assert np.allclose(same[off_diagonal], cross[off_diagonal], rtol=1e-13, atol=0)
