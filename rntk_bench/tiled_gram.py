@@ -107,7 +107,7 @@ def tiled_gram(
     Raises
     ------
     InvalidParameterError
-        ``tile`` not a whole number >= 1, ``kernel`` not a Kernel, ``retries`` < 0, or, with a client, a
+        ``tile`` or ``threads`` not a whole number >= 1, ``kernel`` not a Kernel, ``retries`` < 0, or, with a client, a
         plugin's kernel without its plugin in ``plugins``.
     InvalidInputError
         ``X`` is not input of the kernel's kind (named with the kernel), or a tile's kernel call refused it.
@@ -146,6 +146,8 @@ def tiled_gram(
                                     f"got {type(kernel).__name__}")
     if tile is not None and (isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile < 1):
         raise InvalidParameterError(f"tile must be a whole number of rows >= 1; got {tile!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise InvalidParameterError(f"threads must be None or a whole number >= 1; got {threads!r}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise InvalidParameterError(f"retries must be a whole number >= 0; got {retries!r}")
     origin = kernel.spec.origin

@@ -194,7 +194,8 @@ def worker_peak_bytes(kernel: Kernel, X: Any, tile: int, *, tasks: int = 1, thre
     """Estimated peak memory of one dask worker (or of the process, without a client, besides the result)
     that runs ``tasks`` tiles at a time with ``threads`` threads each: the whole input (a worker gathers the
     blocks its tiles read, eventually all of them), plus per task :data:`TILE_COPIES` tiles and, for the
-    RNTK, the engine's per-sample arrays."""
+    RNTK, the engine's per-sample arrays. ``tasks``: a worker's threads, or twice that to cover finished tiles
+    that wait to be gathered (at most two per worker thread of the cluster are in flight)."""
     prepared = X if isinstance(X, Prepared) else prepare(kernel, X)
     tile = min(tile, prepared.n)
     per_task = TILE_COPIES * 8 * tile * tile

@@ -152,6 +152,8 @@ def test_bad_arguments_are_one_clear_error_each(rng, tmp_path):
     for tile in (0, -2, 2.5, True, "4"):
         with pytest.raises(InvalidParameterError, match="tile must be a whole number of rows >= 1"):
             tiled_gram(get_kernel("rbf"), X, tile=tile)
+    with pytest.raises(InvalidParameterError, match="threads must be None or a whole number >= 1"):
+        tiled_gram(get_kernel("rbf"), X, threads=0)
     with pytest.raises(InvalidParameterError, match="must be a Kernel"):
         tiled_gram("rbf", X)
     unequal = [rng.random((1, 5)), rng.random((1, 7))]
