@@ -140,6 +140,26 @@ def _range_text(param) -> str:
 PROTOCOL_HELP = "Protocol of every dataset: train-cv-test or arora-uci (default: each dataset's own)."
 
 
+def _settle_device(run_config):
+    """Resolve ``--device`` once, saying where the Gram matrices will be computed when it is not as asked; a
+    GPU is driven from this process (one worker), as several processes would each claim its memory."""
+    import dataclasses
+
+    if run_config.device == "numba":
+        return run_config
+    from rntk_bench.kernels.accel import resolve_device
+
+    device, message = resolve_device(run_config.device)
+    if message:
+        typer.secho(f"note: {message}", err=True, fg=typer.colors.YELLOW)
+    changes = {"device": str(device)}
+    if device.platform == "gpu" and run_config.n_jobs > 1 and run_config.backend == "loky":
+        typer.secho(f"note: --device {device} computes in this process: --jobs {run_config.n_jobs} becomes 1",
+                    err=True, fg=typer.colors.YELLOW)
+        changes["n_jobs"] = 1
+    return dataclasses.replace(run_config, **changes)
+
+
 @app.command("run")
 @friendly_errors
 def run_command(
@@ -175,12 +195,22 @@ def run_command(
     series_scaling: str = typer.Option(None, "--series-scaling", metavar="train-norm|none", help="How the RNTK "
                                        "reads series: divided by the largest training norm (default) or as "
                                        "distributed."),
+    approx: str = typer.Option(None, "--approx", metavar="METHOD:m=M[,above=N]", help="Fit linear SVMs on "
+                               "approximate kernel features instead of exact Gram matrices: nystroem:m=M"
+                               "[,sampling=uniform|kmeans|leverage] (any kernel) or ntk-features:m=M (the ntk); "
+                               "above=N keeps datasets of at most N rows exact."),
     cv_folds: int = typer.Option(None, "--cv-folds", metavar="K", help="Cross-validation folds on training "
                                                                        "splits (5)."),
     seed: int = typer.Option(None, "--seed", metavar="N", help="Seed of the fold shuffling (0)."),
     svc_max_iter: int = typer.Option(None, "--svc-max-iter", metavar="N", help="Iteration cap of every SVM fit "
                                      "(10000000); fits that reach it are counted in the results."),
     cache_dir: str = typer.Option(None, "--cache-dir", metavar="DIR", help="Cache Gram matrices on disk here."),
+    distribute_above: int = typer.Option(None, "--distribute-above", metavar="N", help="With --backend dask: "
+                                         "Gram matrices of more rows than N are computed as tiles across the "
+                                         "cluster (5000; 0: never)."),
+    device: str = typer.Option(None, "--device", metavar="numba|auto|cpu|gpu[:N]", help="Where RNTK and NTK Gram "
+                               "matrices are computed: numba (the CPU engine, default), gpu (JAX, pip install "
+                               "'rntk-bench[gpu]'), cpu (JAX on the CPU), auto (a GPU if there is one)."),
     fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing task."),
     accept_failures: bool = typer.Option(False, "--accept-failures", help="Exit 0 even when some tasks failed "
                                          "(default: exit 3)."),
@@ -209,8 +239,9 @@ def run_command(
         data_dir=data_dir, n_jobs=(os.cpu_count() or 1) if jobs is None else jobs, backend=backend,
         scheduler=scheduler, cache_dir=cache_dir, fail_fast=fail_fast, skip_missing=skip_missing,
         embedded=embedded, protocol=protocol, cv_folds=cv_folds, seed=seed, svc_max_iter=svc_max_iter,
-        series_scaling=series_scaling,
+        series_scaling=series_scaling, approx=approx, device=device, distribute_above=distribute_above,
     )
+    run_config = _settle_device(run_config)
     if resume and not out:
         raise RunError("--resume needs --out: the run folder to continue")
     if add_predictions and not resume:

@@ -46,6 +46,9 @@ DEFAULT_KERNELS: tuple[str, ...] = ("rntk", "ntk", "rbf", "poly")
 """Kernels run when none is named."""
 DEFAULT_CV_FOLDS = 5
 DEFAULT_SEED = 0
+DISTRIBUTE_ABOVE = 5000
+"""Rows above which a dask run computes a Gram matrix as tiles across the cluster: 5000 rows make a 200 MB
+matrix, about 5 s of RNTK work (T = 100) on one core, where spreading it starts to pay off."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class RunConfig:
         Iteration cap of every SVM fit (libsvm's ``max_iter``); fits stopped by it are counted in the results.
     series_scaling : {"train-norm", "none"}
         How sequence kernels read series: divided by the largest training-series norm, or as distributed.
+    approx : str or None
+        Approximate kernel features for large datasets (:mod:`rntk_bench.approximation`, canonical text);
+        None: exact Gram matrices everywhere.
     data_dir : str or None
         Where datasets are read from (``None``: the data layer's default).
     n_jobs : int
@@ -88,6 +94,13 @@ class RunConfig:
         Leave out datasets whose files are missing instead of refusing to start.
     embedded : bool
         Whether copies bundled with sktime and scikit-learn serve datasets the data folder lacks.
+    distribute_above : int
+        With the dask backend, a Gram matrix over more rows than this is computed as tiles across the cluster
+        (:func:`rntk_bench.tiled_gram.tiled_gram`) from inside its task; 0: never.
+    device : str
+        Where RNTK and NTK Gram matrices are computed (:func:`rntk_bench.kernels.accel.resolve_device`):
+        ``numba`` (the CPU engine), ``cpu`` (JAX), ``gpu``, ``gpu:N``, ``auto``. Values agree to about 1e-15
+        relative, so it is not part of the hash.
     """
 
     suite: str = "demo"
@@ -99,6 +112,7 @@ class RunConfig:
     seed: int = DEFAULT_SEED
     svc_max_iter: int = SVC_MAX_ITER
     series_scaling: str = "train-norm"
+    approx: str | None = None
     data_dir: str | None = None
     n_jobs: int = 1
     backend: str = "loky"
@@ -107,6 +121,8 @@ class RunConfig:
     fail_fast: bool = False
     skip_missing: bool = False
     embedded: bool = True
+    distribute_above: int = DISTRIBUTE_ABOVE
+    device: str = "numba"
 
     def kernel(self, name: str) -> KernelGrid:
         for grid in self.kernels:
@@ -137,6 +153,8 @@ class RunConfig:
             fields["protocol"] = self.protocol
         if self.series_scaling != "train-norm":
             fields["series_scaling"] = self.series_scaling
+        if self.approx is not None:
+            fields["approx"] = self.approx
         if self.plugins:  # a plugin's file is part of what decides the numbers
             fields["plugins"] = [plugin.record() for plugin in self.plugins]
         return fields
@@ -152,6 +170,8 @@ class RunConfig:
             "fail_fast": self.fail_fast,
             "skip_missing": self.skip_missing,
             "embedded": self.embedded,
+            "device": self.device,
+            "distribute_above": self.distribute_above,
         }
 
     @property
@@ -197,6 +217,10 @@ def _kernel_tables(source: Mapping[str, Any], key: str, where: str) -> Mapping[s
         if not isinstance(axes, Mapping):
             raise InvalidParameterError(f"{where}the {key} of {kernel!r} must map parameter names to values")
     return tables
+
+
+def _given(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _pick(name: str, given: Any, file: Mapping[str, Any], default: Any, source: str | None) -> Any:
@@ -314,6 +338,7 @@ def build_config(
         seed=_pick("seed", execution.pop("seed", None), file, DEFAULT_SEED, source),
         svc_max_iter=_pick("svc_max_iter", execution.pop("svc_max_iter", None), file, SVC_MAX_ITER, source),
         series_scaling=_pick("series_scaling", execution.pop("series_scaling", None), file, "train-norm", source),
+        approx=_pick("approx", execution.pop("approx", None), file, None, source),
         data_dir=None if (data_dir := execution.pop("data_dir", None)) is None else str(data_dir),
         n_jobs=1 if n_jobs is None else resolve_jobs(check_value("n_jobs", n_jobs)),
         backend=check_value("backend", backend),
@@ -322,6 +347,9 @@ def build_config(
         fail_fast=bool(execution.pop("fail_fast", False)),
         skip_missing=_pick("skip_missing", execution.pop("skip_missing", None) or None, file, False, source),
         embedded=bool(execution.pop("embedded", True)),
+        device=check_value("device", execution.pop("device", None) or "numba"),
+        distribute_above=check_value("distribute_above", _given(execution.pop("distribute_above", None),
+                                                                DISTRIBUTE_ABOVE)),
     )
     if config.scheduler and config.backend != "dask":
         raise InvalidParameterError("--scheduler needs --backend dask")

@@ -42,14 +42,19 @@ def run_task(
     fail_fast: bool = False,
     parts_dir: str | None = None,
     plugins: Sequence[Plugin] = (),
+    device: str = "numba",
+    distribute_above: int = 0,
 ) -> dict[str, Any]:
     """Run one task and return its result file's content; a failure becomes ``status="error"``.
 
     Gram blocks go through a :class:`GramStore` in ``cache_dir`` (every kernel) or, for a task that shares
     parts or siblings with others (``Task.shared``; ``KernelSpec.parts``, ``KernelSpec.siblings``), in
     ``parts_dir``, where tasks share them. The task is scored under its planned protocol (``Task.protocol``).
-    The run's ``plugins`` are imported first, so that their kernels exist in this worker.
-    With ``fail_fast`` the exception propagates instead.
+    The run's ``plugins`` are imported first, so that their kernels exist in this worker. ``device`` (a name
+    :func:`rntk_bench.kernels.accel.resolve_device` accepts) computes the RNTK and NTK there; where this worker
+    cannot, it falls back to the numba engine and the task's notes say so. On a dask worker, an exact Gram
+    matrix over more than ``distribute_above`` rows (0: never) is computed as tiles across the cluster
+    (:func:`rntk_bench.tiled_gram.tiled_gram`). With ``fail_fast`` the exception propagates instead.
     """
     result: dict[str, Any] = task.describe()
     result["host"] = socket.gethostname()
@@ -57,12 +62,17 @@ def run_task(
         with limit_threads(max(1, int(n_threads))):
             ensure_loaded(plugins)
             dataset = loader(task.dataset)
-            kernel = get_kernel(task.kernel, **task.params)
+            kernel, device_note = _bound_kernel(task, device)
             store_dir = cache_dir or (parts_dir if task.shared else None)
-            gram = stored_gram(GramStore(store_dir), dataset, task.kernel, kernel.params) if store_dir else None
+            stored = store_dir and not task.approx  # only exact Gram blocks go to a store
+            gram = stored_gram(GramStore(store_dir), dataset, task.kernel, kernel.params) if stored else None
+            if gram is None and distribute_above and not task.approx:
+                gram = _cluster_gram(kernel, distribute_above, plugins)
             scores = evaluate_setting(kernel, dataset, task.C_grid, protocol=task.protocol, cv_folds=task.cv_folds,
                                       seed=task.seed, gram=gram, svc_max_iter=task.svc_max_iter,
-                                      series_scaling=task.series_scaling)
+                                      series_scaling=task.series_scaling, approx=task.approx)
+        if device_note:
+            scores["notes"].append(device_note)
         result.update(scores)
         result.update(status="ok", error="")
     except Exception as exc:
@@ -71,6 +81,34 @@ def run_task(
         result.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     result["finished"] = now()
     return result
+
+
+def _bound_kernel(task: Task, device: str) -> tuple[Any, str | None]:
+    """The task's kernel, on ``device`` unless it is the numba engine (imported only when asked for)."""
+    if device == "numba":
+        return get_kernel(task.kernel, **task.params), None
+    from rntk_bench.kernels.accel import device_kernel, resolve_device
+
+    resolved, message = resolve_device(device)
+    return device_kernel(task.kernel, resolved, **task.params), message
+
+
+def _cluster_gram(kernel: Any, above: int, plugins: Sequence[Plugin]):
+    """A ``gram(block, A, B)`` computing ``K(A)`` of more than ``above`` rows as tiles across the dask cluster
+    this task runs on (seceding from the worker's thread pool while the tiles run); cross blocks and smaller
+    matrices are computed here."""
+
+    def gram(block: str, A, B):
+        if B is not None or len(A) <= above:
+            return kernel(A, B)
+        from distributed import worker_client
+
+        from rntk_bench.tiled_gram import tiled_gram
+
+        with worker_client() as client:
+            return tiled_gram(kernel, A, client=client, plugins=plugins)
+
+    return gram
 
 
 Backend = Callable[[Sequence[Task], Loader, "str | None"], Iterator[dict[str, Any]]]
@@ -108,11 +146,13 @@ def open_backend(config: RunConfig) -> Iterator[Backend]:
         The dask backend is not installed or the scheduler cannot be reached.
     """
     options = (config.cache_dir, config.fail_fast)
+    device = config.device
     if config.backend == "dask":
         with _dask_client(config):
             def on_dask(tasks, loader, parts_dir):
                 with joblib.parallel_config(backend="dask"):
-                    jobs = (joblib.delayed(run_task)(task, loader, 1, *options, parts_dir, config.plugins)
+                    jobs = (joblib.delayed(run_task)(task, loader, 1, *options, parts_dir, config.plugins, device,
+                                                     config.distribute_above)
                             for task in tasks)
                     yield from joblib.Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=1)(jobs)
 
@@ -123,9 +163,9 @@ def open_backend(config: RunConfig) -> Iterator[Backend]:
     def on_loky(tasks, loader, parts_dir):
         if config.n_jobs == 1:
             for task in tasks:
-                yield run_task(task, loader, threads, *options, parts_dir, config.plugins)
+                yield run_task(task, loader, threads, *options, parts_dir, config.plugins, device)
             return
-        jobs = (joblib.delayed(run_task)(task, loader, threads, *options, parts_dir, config.plugins)
+        jobs = (joblib.delayed(run_task)(task, loader, threads, *options, parts_dir, config.plugins, device)
                 for task in tasks)
         parallel = joblib.Parallel(n_jobs=config.n_jobs, backend="loky", return_as="generator_unordered",
                                    batch_size=1, pre_dispatch="2*n_jobs")

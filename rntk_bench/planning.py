@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from rntk_bench.approximation import parse_approx
 from rntk_bench.config import RunConfig
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import RntkBenchError
@@ -39,6 +40,8 @@ class Task:
     seed: int
     svc_max_iter: int = SVC_MAX_ITER
     series_scaling: str = "train-norm"
+    approx: str = ""
+    """Canonical ``--approx`` text when this task fits on approximate features (``""``: exact Gram matrices)."""
     cost: float = 0.0
     shared: tuple[str, ...] = ()
     """Ids of the settings whose Gram files this task reads or writes in the run's parts folder
@@ -59,6 +62,8 @@ class Task:
         data = asdict(self)
         data.pop("cost")
         data.pop("shared")
+        if not self.approx:  # exact tasks keep the file layout of runs made before the option existed
+            data.pop("approx")
         data["C_grid"] = list(self.C_grid)
         return data
 
@@ -202,6 +207,7 @@ def plan_tasks(config: RunConfig, loader: Loader) -> Plan:
     tasks: list[Task] = []
     inputs: dict[str, Any] = {}
     failures: list[dict[str, Any]] = []
+    approx = parse_approx(config.approx)
     for name in config.datasets:
         try:
             dataset = loader(name)
@@ -234,6 +240,9 @@ def plan_tasks(config: RunConfig, loader: Loader) -> Plan:
                 failures.append(_planning_failure(config, name, grid.name, exc, "grid"))
                 continue
             described["kernel_inputs"][grid.name] = list(prepared.notes)
+            approximated = approx is not None and approx.applies(grid.name, protocol.n_rows(dataset))
+            if approximated:
+                described["kernel_inputs"][grid.name].append(f"approximate features: {approx.label}")
             for index, params in enumerate(settings):
                 kernel = get_kernel(grid.name, **params)
                 planned.append(Task(
@@ -242,7 +251,7 @@ def plan_tasks(config: RunConfig, loader: Loader) -> Plan:
                     collection=dataset.collection,
                     protocol=protocol.name,
                     kernel=grid.name,
-                    kernel_id=kernel.id,
+                    kernel_id=f"{kernel.id} ~{approx.label}" if approximated else kernel.id,
                     params=dict(kernel.params),
                     setting_index=index,
                     n_settings=len(settings),
@@ -251,8 +260,10 @@ def plan_tasks(config: RunConfig, loader: Loader) -> Plan:
                     seed=config.seed,
                     svc_max_iter=config.svc_max_iter,
                     series_scaling=config.series_scaling,
+                    approx=approx.label if approximated else "",
                     cost=task_cost(dataset, grid.name, kernel.params),
-                    shared=stored_part_ids(grid.name, kernel.params),
+                    # features are computed per task; only exact Gram blocks are shared through the parts folder
+                    shared=() if approximated else stored_part_ids(grid.name, kernel.params),
                 ))
         tasks += _keep_shared(planned)
         inputs[name] = described

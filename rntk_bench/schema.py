@@ -72,13 +72,19 @@ FIELDS: tuple[Field, ...] = (
     Field("svc_max_iter", "--svc-max-iter", True, True, "iteration cap of every SVM fit (default 10000000)"),
     Field("series_scaling", "--series-scaling", True, True, "train-norm (default) or none: how the RNTK reads "
           "series"),
+    Field("approx", "--approx", True, True, "approximate kernel features: nystroem:m=M[,sampling=S][,above=N] or "
+          "ntk-features:m=M[,above=N] (default: exact Gram matrices)"),
     Field("skip_missing", "--skip-missing", True, False, "leave out datasets whose files are missing"),
     Field("data_dir", "--data-dir", False, False, "folder holding the UCR/UCI data"),
     Field("n_jobs", "--jobs", False, False, "parallel workers (-1: all cores)"),
     Field("backend", "--backend", False, False, "loky (this machine) or dask"),
     Field("scheduler", "--scheduler", False, False, "dask scheduler address tcp://HOST:PORT"),
+    Field("distribute_above", "--distribute-above", False, False, "with --backend dask: Gram matrices of more "
+          "rows than this are computed as tiles across the cluster (default 5000; 0: never)"),
     Field("cache_dir", "--cache-dir", False, False, "on-disk Gram cache folder"),
     Field("fail_fast", "--fail-fast", False, False, "stop at the first failing task"),
+    Field("device", "--device", False, False, "where RNTK and NTK Gram matrices are computed: numba (default), "
+          "auto, cpu (JAX), gpu, gpu:N"),
     Field("embedded", "--no-embedded", False, False, "bundled copies may serve datasets the data folder lacks"),
 )
 FILE_KEYS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.in_file)
@@ -171,6 +177,10 @@ def check_value(name: str, value: Any, source: str | None = None) -> Any:
         if name == "seed" and number >= 2**32:
             raise InvalidParameterError(f"{label} must be below 2**32 (numpy's seed range); got {value!r}")
         return number
+    if name == "distribute_above":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidParameterError(f"{label} must be a whole number >= 0 (0: never); got {value!r}")
+        return value
     if name in ("skip_missing", "fail_fast"):
         if not isinstance(value, bool):
             raise InvalidParameterError(f"{label} must be true or false; got {value!r}")
@@ -184,10 +194,20 @@ def check_value(name: str, value: Any, source: str | None = None) -> Any:
             raise InvalidParameterError(f"{label} {value!r} is not a scheduler address; expected "
                                         "tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)")
         return value.strip()
+    if name == "device":
+        if not isinstance(value, str) or not re.fullmatch(r"auto|numba|cpu|gpu(:\d+)?", value.strip()):
+            raise InvalidParameterError(f"{label} {value!r} is not a device; choices: auto, numba, cpu, gpu, "
+                                        "gpu:N")
+        return value.strip()
     if name == "series_scaling":
         if value not in ("train-norm", "none"):
             raise InvalidParameterError(f"{label} must be 'train-norm' or 'none'; got {value!r}")
         return value
+    if name == "approx":
+        from rntk_bench.approximation import parse_approx
+
+        spec = parse_approx(value)
+        return None if spec is None else spec.label
     if name in ("suite", "protocol"):
         if not isinstance(value, str) or not value:
             raise InvalidParameterError(f"{label} must be a name (a string); got {value!r}")

@@ -134,7 +134,9 @@ def test_uci_predefined_test_file_rows_are_appended(tmp_path):
     ds = load_uci(tmp_path, "toy")
     assert ds.X.shape == (10, 2)
     np.testing.assert_array_equal(ds.X[8], [9.0, 9.5])
-    assert max(int(s.train.max()) for s in ds.splits) < 8
+    assert max(int(s.train.max()) for s in ds.splits if s.name != "train-test") < 8
+    np.testing.assert_array_equal(ds.split("train-test").test, [8, 9])  # the predefined file reports
+    assert ds.default_protocol == "train-cv-test"
     assert any("predefined test file" in note for note in ds.notes)
 
 

@@ -127,3 +127,13 @@ def test_uci_iris_and_embedded_iris_are_different_datasets(shared_datasets):
 def test_verify_shared_checksums(shared_datasets):
     report = verify_data_dir(shared_datasets)
     assert report.ok and report.checked == 639
+
+
+def test_a_predefined_test_file_is_the_test_split_of_train_cv_test(shared_datasets):
+    """The 17 UCI datasets with a fich2 test file: fich1 rows train (CV selects on them), fich2 rows report."""
+    ds = load_dataset("monks-1", shared_datasets)  # 124 fich1 rows, 432 fich2 rows
+    split = ds.split("train-test")
+    np.testing.assert_array_equal(split.train, np.arange(124))
+    np.testing.assert_array_equal(split.test, np.arange(124, 556))
+    assert ds.default_protocol == "train-cv-test"
+    assert load_dataset("uci:iris", shared_datasets).default_protocol == "arora-uci"

@@ -102,7 +102,10 @@ class Dataset:
     @property
     def default_protocol(self) -> str:
         """Name of the protocol that scores this dataset unless a run chooses another
-        (:data:`rntk_bench.protocols.PROTOCOLS`): Arora et al.'s for the UCI collection, else train-cv-test."""
+        (:data:`rntk_bench.protocols.PROTOCOLS`): Arora et al.'s for the UCI collection, except a UCI dataset
+        with a predefined test file (a ``"train-test"`` split), and train-cv-test for everything else."""
+        if self.collection == "uci" and any(split.name == "train-test" for split in self.splits):
+            return "train-cv-test"
         return default_protocol(self.collection)
 
     def take(self, indices: np.ndarray) -> np.ndarray | list:

@@ -8,8 +8,10 @@ Per dataset folder: ``<name>.txt`` (``key= value`` metadata), the data file(s) n
 The splits are used exactly as published: ``"validation"`` from ``conxuntos.dat`` and ``"fold-0"`` ..
 ``"fold-3"`` from ``conxuntos_kfold.dat`` (four random 75/25 splits whose test sets overlap). The published
 indices address the rows of ``fich1`` only. For the 17 datasets with a predefined test file (``fich2``), its
-rows are appended after the ``fich1`` rows so that ``X`` holds the whole dataset; no published split uses
-them (Arora et al.'s 90-dataset protocol leaves these datasets out).
+rows are appended after the ``fich1`` rows so that ``X`` holds the whole dataset, and a ``"train-test"`` split
+(``fich1`` rows train, ``fich2`` rows test) is added; such a dataset is scored by default with
+``train-cv-test`` (cross-validation on the ``fich1`` rows selects, the predefined test file reports), since no
+published split uses its test file (Arora et al.'s 90-dataset protocol leaves these datasets out).
 """
 
 from __future__ import annotations
@@ -247,6 +249,8 @@ def load_uci(root: str | Path, name: str, fetch_name: str | None = None) -> Data
             raise DatasetError(f"{folder / 'conxuntos_kfold.dat'}, lines {2 * k + 1}-{2 * k + 2}: train and "
                                "test indices overlap")
         splits.append(Split(f"fold-{k}", train, test))
+    if "fich2" in meta:
+        splits.append(Split("train-test", np.arange(n1), np.arange(n1, len(y))))
     info = DatasetInfo(
         n_cases=len(y), n_channels=1, min_length=n_features, max_length=n_features, n_classes=n_classes,
         unequal_length=False, has_missing=False,

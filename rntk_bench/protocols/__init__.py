@@ -28,12 +28,13 @@ from typing import Any
 
 import numpy as np
 
+from rntk_bench.approximation import feature_solver, parse_approx
 from rntk_bench.data.dataset import Dataset
 from rntk_bench.errors import InvalidInputError, InvalidParameterError
 from rntk_bench.kernels import Kernel
 from rntk_bench.protocols.arora_uci import ARORA_FOLDS, score_arora_uci
 from rntk_bench.protocols.base import GramFunction, Protocol
-from rntk_bench.protocols.fitting import exact_rows
+from rntk_bench.protocols.fitting import exact_rows, feature_rows
 from rntk_bench.protocols.inner_uci import score_inner_uci
 from rntk_bench.protocols.inputs import (
     SERIES_SCALINGS,
@@ -156,6 +157,7 @@ def evaluate_setting(
     gram: GramFunction | None = None,
     svc_max_iter: int = SVC_MAX_ITER,
     series_scaling: str = "train-norm",
+    approx: str = "",
 ) -> dict[str, Any]:
     """Score one kernel setting on ``dataset`` under ``protocol``, for every value of ``C_grid``.
 
@@ -176,6 +178,10 @@ def evaluate_setting(
         Iteration cap of every SVM fit (:data:`SVC_MAX_ITER` by default).
     series_scaling : {"train-norm", "none"}
         How sequence kernels read series (:data:`~rntk_bench.protocols.inputs.SERIES_SCALINGS`).
+    approx : str
+        ``--approx`` text (:mod:`rntk_bench.approximation`): fit linear SVMs on approximate kernel features
+        whose map is fitted on the protocol's training rows (seeded with ``seed``) instead of exact Gram
+        blocks; ``""``: exact.
 
     Returns
     -------
@@ -192,7 +198,12 @@ def evaluate_setting(
         return _finite(np.asarray(kernel(A, B), dtype=np.float64), kernel, block)
 
     compute = direct if gram is None else (lambda block, A, B: _finite(gram(block, A, B), kernel, block))
-    scores = protocol.score(exact_rows(compute), prepared.X, dataset, C_grid, cv_folds=cv_folds, seed=seed,
+    represent = exact_rows(compute)
+    if approx:
+        spec = parse_approx(approx)
+        feature_map = spec.fit_map(kernel, take(prepared.X, protocol.training_rows(dataset)), seed)
+        represent = feature_rows(feature_map, feature_solver)
+    scores = protocol.score(represent, prepared.X, dataset, C_grid, cv_folds=cv_folds, seed=seed,
                             max_iter=svc_max_iter)
     scores["protocol"] = protocol.name
     scores["n_classes"] = len(dataset.class_labels)

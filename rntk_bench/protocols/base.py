@@ -72,6 +72,12 @@ class Protocol:
                 f"does not have (its splits: {', '.join(have)}; its default protocol: {dataset.default_protocol})"
             )
 
+    def n_rows(self, dataset: Dataset) -> int:
+        """How many distinct rows of ``dataset`` the splits of this protocol use (the size of its Gram matrix)."""
+        used = [np.asarray(part) for name in self.splits for part in (dataset.split(name).train,
+                                                                       dataset.split(name).test)]
+        return int(np.unique(np.concatenate(used)).size) if used else 0
+
     def training_rows(self, dataset: Dataset) -> np.ndarray:
         """Row indices of ``dataset`` that grid expansion and series scaling may look at."""
         return np.asarray(dataset.split(self.training_split).train)

@@ -13,7 +13,7 @@ import numpy as np
 
 from rntk_bench.protocols.svm import SVC_MAX_ITER, svc_predict
 
-__all__ = ["FeatureRows", "GramRows", "Rows", "exact_rows"]
+__all__ = ["FeatureRows", "GramRows", "Rows", "exact_rows", "feature_rows"]
 
 
 class Rows(Protocol):
@@ -82,5 +82,18 @@ def exact_rows(gram: Any):
         if B is not None and len(B):
             K = np.vstack([K, gram(blocks[1], B, A)])
         return GramRows(K)
+
+    return represent
+
+
+def feature_rows(feature_map: Any, solver: Any):
+    """The approximate representation: ``represent(blocks, A, B)`` -> :class:`FeatureRows` of
+    ``feature_map.transform`` applied to the rows of ``A`` and then ``B`` (block names are not used)."""
+
+    def represent(blocks: tuple[str, str], A, B=None) -> FeatureRows:
+        F = feature_map.transform(A)
+        if B is not None and len(B):
+            F = np.vstack([F, feature_map.transform(B)])
+        return FeatureRows(F, solver)
 
     return represent
