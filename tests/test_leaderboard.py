@@ -304,3 +304,21 @@ def test_the_total_says_whether_every_run_is_complete_and_estimates_from_scratch
     data["runs"]["r"]["grid"]["ntk"]["n_layers"] = [1, 2, 3]  # a third setting still to run
     page = lb.write_leaderboard_page(lb.parse_definitions(data, "c.toml"), results).read_text()
     assert "| r | 1 | ntk | 2 of 3 |" in page and "Total (so far): 4 s of task time" in page
+
+
+def test_a_board_shows_another_protocol_side_by_side(hand_results):
+    """``compare``: the same kernel under another board's runs, per kernel, on the datasets both have."""
+    defs, results = hand_results
+    # the "other protocol": ntk better on d1 (0.9 vs 0.8), equal on d2, worse on d3; no d4
+    _run_folder(results / lb.RUNS_DIR / "ntk-inner", {"ntk": {"d1": [0.9] * 4, "d2": [0.5, 0.7, 0.6, 0.6],
+                                                             "d3": [0.5] * 4}}, ["d1", "d2", "d3"])
+    data = {"runs": {"ntk-run": {"datasets": ["iris"], "kernels": ["ntk"]},
+                     "ntk-inner": {"datasets": ["iris"], "kernels": ["ntk"]}},
+            "boards": {"hand": {"runs": ["ntk-run"], "compare": ["inner"]},
+                       "inner": {"title": "Leak-free", "runs": ["ntk-inner"]}}}
+    page = lb.write_leaderboard_page(lb.parse_definitions(data, "h.toml"), results).read_text()
+    assert "**Beside 'Leak-free'**" in page
+    # d1..d3: this board (0.8 + 0.6 + 1.0) / 3 = 80.00, that board (0.9 + 0.6 + 0.5) / 3 = 66.67
+    assert "| ntk | 3 | 80.00 | 66.67 | 1 / 1 / 1 |" in page
+    with pytest.raises(InvalidParameterError, match="compare must list other boards"):
+        lb.parse_definitions({**data, "boards": {"hand": {"runs": ["ntk-run"], "compare": ["nope"]}}}, "h.toml")

@@ -35,7 +35,7 @@ __all__ = [
 DEFINITIONS_FILE = Path("results") / "leaderboard.toml"
 RUNS_DIR = "runs"
 """Folder of the run folders, under the results folder."""
-_BOARD_KEYS = ("title", "runs", "published", "notes", "field", "selections")
+_BOARD_KEYS = ("title", "runs", "published", "notes", "field", "selections", "compare")
 _TOP_KEYS = ("runs", "boards", "ci")
 
 
@@ -74,6 +74,8 @@ class BoardDefinition:
     """Published classifiers (:func:`rntk_bench.field.field_names`) the board places its kernels among."""
     selections: tuple[str, ...] = ("first-best",)
     """Selection rules shown: the first is the board's; each other adds every kernel again as ``KERNEL (rule)``."""
+    compare: tuple[str, ...] = ()
+    """Other boards (the same kernels under another protocol) shown side by side with this one, per kernel."""
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,13 @@ def parse_definitions(data: Mapping[str, Any], path: str | Path = "<definitions>
         if not isinstance(rules, list) or not rules or any(rule not in SELECTIONS for rule in rules):
             raise InvalidParameterError(f"{where}: selections must be a non-empty list of {', '.join(SELECTIONS)}; "
                                         f"got {rules!r}")
+        compare = table.get("compare", [])
+        if not isinstance(compare, list) or any(other not in data.get("boards", {}) or other == name
+                                                for other in compare):
+            raise InvalidParameterError(f"{where}: compare must list other boards; got {compare!r}; boards: "
+                                        f"{', '.join(data.get('boards', {}))}")
         boards[name] = BoardDefinition(name, str(table.get("title", name)), members, published,
-                                       str(table.get("notes", "")), tuple(named), tuple(rules))
+                                       str(table.get("notes", "")), tuple(named), tuple(rules), tuple(compare))
     ci = _run_definition(f"{path}: ci", "ci", data["ci"]) if "ci" in data else None
     definitions = Definitions(runs, boards, ci, path)
     for definition in [*runs.values(), *([ci] if ci else [])]:

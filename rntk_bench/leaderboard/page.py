@@ -143,15 +143,45 @@ def write_board(definition: BoardDefinition, results_dir: str | Path,
     return BoardOutcome(report.board, out_dir, accuracy, left_out, table)
 
 
+def board_accuracy(definition: BoardDefinition, results_dir: Path, kernels: Sequence[str],
+                   rule: str = "first-best") -> pd.DataFrame:
+    """Accuracy (dataset x kernel) of a board's runs under selection ``rule``; only ``kernels`` that have
+    results; empty while none of its runs has task files."""
+    folders = [results_dir / RUNS_DIR / run for run in definition.runs]
+    run_dirs = [folder for folder in folders if RunInfo.exists(folder) and read_task_results(folder)]
+    if not run_dirs:
+        return pd.DataFrame()
+    table, _notes = merge_tables([read_results(run_dir, rule) for run_dir in run_dirs])
+    present = set(table["kernel"])
+    return accuracy_table(table, [kernel for kernel in kernels if kernel in present])
+
+
+def compare_markdown(title: str, accuracy: pd.DataFrame, other: pd.DataFrame) -> list[str]:
+    """This board's accuracy beside another board's (the same kernels under another protocol), per kernel, on
+    the datasets where both have a result."""
+    out = [f"**Beside '{title}'**, per kernel on the datasets where both boards have its result:", "",
+           "| kernel | datasets | this board % | that board % | that board better / equal / worse |",
+           "|---|---:|---:|---:|---|"]
+    for kernel in accuracy.columns:
+        if kernel not in other.columns:
+            out.append(f"| {kernel} | 0 | | | (no result there yet) |")
+            continue
+        both = pd.concat([accuracy[kernel], other[kernel]], axis=1, keys=["a", "b"]).dropna()
+        if both.empty:
+            out.append(f"| {kernel} | 0 | | | (no dataset in common yet) |")
+            continue
+        better, equal = int((both.b > both.a).sum()), int((both.b == both.a).sum())
+        out.append(f"| {kernel} | {len(both)} | {100 * both.a.mean():.2f} | {100 * both.b.mean():.2f} | "
+                   f"{better} / {equal} / {len(both) - better - equal} |")
+    return out + [""]
+
+
 def selection_markdown(definition: BoardDefinition, results_dir: Path, first_best: pd.DataFrame) -> list[str]:
     """Each further selection rule of a board beside the first best, per kernel, on the datasets where the
     rule can be applied (the vote needs the stored predictions of every tied configuration)."""
     out = []
-    folders = [results_dir / RUNS_DIR / run for run in definition.runs]
-    run_dirs = [folder for folder in folders if RunInfo.exists(folder) and read_task_results(folder)]
     for rule in definition.selections[1:]:
-        table, _notes = merge_tables([read_results(run_dir, rule) for run_dir in run_dirs])
-        other = accuracy_table(table, list(first_best.columns))
+        other = board_accuracy(definition, results_dir, list(first_best.columns), rule)
         note = (" The follow-up paper's released RNTK code selects by this vote (its reproduction is the rntk row "
                 "here); Arora et al.'s code, reproduced for ntk above, keeps the first best." if rule == "vote" else "")
         out += [f"**Selection by {rule}** beside the first best (the selection of every other table of this board), "
@@ -268,6 +298,10 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
             out += published_rows(written.accuracy, board_definition.published, n_suite) + [""]
         if len(board_definition.selections) > 1:
             out += selection_markdown(board_definition, results_dir, written.accuracy)
+        for other_name in board_definition.compare:
+            other = definitions.boards[other_name]
+            out += compare_markdown(other.title, written.accuracy,
+                                    board_accuracy(other, results_dir, list(written.accuracy.columns)))
         if board_definition.field:
             out += ["### The kernels among published classifiers", ""]
             n_test = written.table.groupby("dataset")["n_test"].sum()
