@@ -113,6 +113,12 @@ def test_sequences_with_every_sequence_sampling():
         assert F.shape[0] == 5 and 1 <= F.shape[1] <= 8
 
 
+def test_auto_sampling_is_kmeans_for_vectors_and_uniform_for_sequences():
+    assert NystroemMap(get_kernel("rbf"), 4, seed=0).fit(_vectors(20)).sampling_ == "kmeans"
+    assert NystroemMap(get_kernel("rntk"), 4, seed=0).fit(_series()).sampling_ == "uniform"
+    assert NystroemMap(get_kernel("rbf"), 4, sampling="leverage", seed=0).fit(_vectors(20)).sampling_ == "leverage"
+
+
 def test_clone_and_parameters():
     mapping = NystroemMap(get_kernel("rbf"), 7, sampling="leverage", seed=4)
     copy = clone(mapping)
@@ -128,7 +134,8 @@ def test_m_larger_than_n_names_both():
 
 
 def test_unknown_sampling_lists_the_choices():
-    with pytest.raises(InvalidParameterError, match="unknown sampling 'greedy'; choices: uniform, kmeans, leverage"):
+    message = "unknown sampling 'greedy'; choices: auto, uniform, kmeans, leverage"
+    with pytest.raises(InvalidParameterError, match=message):
         NystroemMap(get_kernel("rbf"), 3, sampling="greedy").fit(_vectors(10))
 
 

@@ -25,11 +25,12 @@ from rntk_bench.approx._common import (
     rng_from,
     take_rows,
 )
-from rntk_bench.approx.landmarks import check_sampling, select_landmarks
+from rntk_bench.approx.landmarks import AUTO, resolve_sampling, select_landmarks
 from rntk_bench.errors import InvalidParameterError
 
-DEFAULT_SAMPLING = "uniform"
-"""The default landmark sampling; docs/approximation.md gives the measurements behind the choice."""
+DEFAULT_SAMPLING = AUTO
+"""The default landmark sampling, ``"auto"``: k-means for vector kernels, uniform for sequence kernels
+(docs/approximation.md gives the measurements behind the choice)."""
 
 DEFAULT_RTOL = 1e-10
 """Eigenvalues of K_LL at or below ``rtol`` times the largest are cut (their directions dropped). A kernel
@@ -54,9 +55,10 @@ class NystroemMap(TransformerMixin, BaseEstimator):
         parameters), or any callable ``k(X, Y) -> ndarray (n_x, n_y)``.
     m : int
         Number of landmarks, ``1 <= m <= n_train``.
-    sampling : {"uniform", "kmeans", "leverage"}
+    sampling : {"auto", "uniform", "kmeans", "leverage"}
         How landmarks are chosen among the training rows (see :mod:`rntk_bench.approx.landmarks`); ``kmeans``
-        only for vector inputs.
+        only for vector inputs; ``"auto"`` (default) is ``kmeans`` for vector kernels, ``uniform`` for
+        sequence kernels.
     seed : int, numpy Generator or None
         Randomness of the landmark choice.
     rtol : float
@@ -70,6 +72,8 @@ class NystroemMap(TransformerMixin, BaseEstimator):
     ----------
     landmark_indices_ : ndarray of int, shape (m,)
         Training rows used as landmarks.
+    sampling_ : str
+        The strategy used (``"auto"`` resolved).
     landmarks_ : ndarray or list
         Those rows, in the input convention of ``X``.
     components_ : ndarray of shape (m, m')
@@ -115,7 +119,7 @@ class NystroemMap(TransformerMixin, BaseEstimator):
         """
         kernel = resolve_kernel(self.kernel)
         m = check_positive_int(self.m, "m")
-        check_sampling(self.sampling)
+        sampling = resolve_sampling(self.sampling, kernel, X)
         if not (isinstance(self.rtol, (int, float)) and 0 <= self.rtol < 1):
             raise InvalidParameterError(f"rtol must be a number in [0, 1); got {self.rtol!r}")
         n = n_rows(X)
@@ -125,7 +129,7 @@ class NystroemMap(TransformerMixin, BaseEstimator):
             )
         chunk_rows(m, self.chunk_rows)  # a bad chunk size is refused now, not at the first transform
         check_rows(kernel, X)
-        indices = select_landmarks(kernel, X, m, self.sampling, rng_from(self.seed), pool_factor=self.pool_factor)
+        indices = select_landmarks(kernel, X, m, sampling, rng_from(self.seed), pool_factor=self.pool_factor)
         landmarks = take_rows(X, indices)
         gram = cross_gram(kernel, landmarks, landmarks)
         gram = 0.5 * (gram + gram.T)  # eigh reads one triangle; both agree to rounding for a symmetric kernel
@@ -137,6 +141,7 @@ class NystroemMap(TransformerMixin, BaseEstimator):
             )
         keep = w > self.rtol * w[-1]
         self.kernel_ = kernel
+        self.sampling_ = sampling
         self.landmark_indices_ = indices
         self.landmarks_ = landmarks
         self.eigenvalues_ = w[keep]

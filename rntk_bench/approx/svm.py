@@ -1,16 +1,17 @@
 """A linear SVM on approximate kernel features, set up to behave like ``SVC(kernel="precomputed", C=C)`` on
 the Gram matrix ``F F^T`` of the same features.
 
-Two differences between scikit-learn's LinearSVC and SVC are closed here:
+Two differences between scikit-learn's LinearSVC and SVC, and what is done about them:
 
 * multi-class: SVC (libsvm) trains one classifier per pair of classes and votes; LinearSVC alone trains one
-  per class against the rest. :func:`linear_svm` wraps LinearSVC in ``OneVsOneClassifier`` by default, so
+  per class against the rest. :class:`FeatureSVC` wraps LinearSVC in ``OneVsOneClassifier`` by default, so
   the same binary problems are solved (ties between votes may still break differently);
 * the intercept: SVC's is not regularised, LinearSVC's is the weight of a constant extra feature of value
-  ``intercept_scaling``, so its penalty is ``b^2 / intercept_scaling^2``. A scaling large against the feature
-  norms makes that penalty negligible; the default takes 10 times the largest row norm of the training
-  features. Much larger values slow LinearSVC's dual coordinate descent down (that feature dominates the
-  kernel of every pair), docs/approximation.md has the measurements.
+  ``intercept_scaling``, so its penalty is ``b^2 / intercept_scaling^2``. A larger scaling makes that penalty
+  smaller, but the extra feature then dominates every pair's inner product, and LinearSVC's dual coordinate
+  descent converges ever more slowly (and stops at ``max_iter`` with a different solution). The default,
+  ``"auto"``, is the largest row norm of the training features: the constant feature is as large as the
+  largest feature row. docs/approximation.md has the measurements behind this choice.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ class FeatureSVC(ClassifierMixin, BaseEstimator):
     C : float
         The SVM's C, as for SVC.
     intercept_scaling : float or "auto"
-        Value of the constant feature that carries the intercept; ``"auto"``: 10 times the largest row norm
-        of the training features (at least 1).
+        Value of the constant feature that carries the intercept; ``"auto"``: the largest row norm of the
+        training features (1 if all rows are zero).
     multiclass : {"ovo", "ovr"}
         ``"ovo"`` (one classifier per pair of classes, as SVC) or ``"ovr"`` (LinearSVC's own scheme).
     tol : float
@@ -74,7 +75,7 @@ class FeatureSVC(ClassifierMixin, BaseEstimator):
             raise InvalidParameterError(f"unknown multiclass {self.multiclass!r}; choices: ovo, ovr")
         F = np.asarray(F, dtype=np.float64)
         if self.intercept_scaling == "auto":
-            scaling = 10.0 * max(1.0, float(np.sqrt(np.einsum("ij,ij->i", F, F).max(initial=0.0))))
+            scaling = float(np.sqrt(np.einsum("ij,ij->i", F, F).max(initial=0.0))) or 1.0
         elif isinstance(self.intercept_scaling, (int, float)) and self.intercept_scaling > 0:
             scaling = float(self.intercept_scaling)
         else:
