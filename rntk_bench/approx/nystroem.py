@@ -84,7 +84,7 @@ class NystroemMap(TransformerMixin, BaseEstimator):
         m', the feature dimension.
     """
 
-    def __init__(self, kernel: Any = "rbf", m: int = 100, *, sampling: str = DEFAULT_SAMPLING, seed: Any = None,
+    def __init__(self, kernel: Any, m: int, *, sampling: str = DEFAULT_SAMPLING, seed: Any = None,
                  rtol: float = DEFAULT_RTOL, pool_factor: float = 3.0, chunk_rows: int | None = None):
         self.kernel = kernel
         self.m = m
