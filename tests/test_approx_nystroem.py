@@ -3,6 +3,8 @@ tiles, the diagonal-term convention, and the errors for bad input."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -124,6 +126,14 @@ def test_clone_and_parameters():
     copy = clone(mapping)
     assert copy.get_params()["m"] == 7 and copy.get_params()["sampling"] == "leverage"
     assert NystroemMap("linear", 3, seed=0).fit(_vectors(10)).transform(_vectors(4)).shape[0] == 4
+
+
+def test_a_fitted_map_pickles_with_its_registered_kernel():
+    X = _series(12, seed=6)
+    mapping = NystroemMap(get_kernel("rntk", n_layers=2, sigma_h=0.3), 6, seed=0).fit(X)
+    copy = pickle.loads(pickle.dumps(mapping))
+    assert copy.kernel_ == mapping.kernel_ and copy.kernel == mapping.kernel
+    np.testing.assert_array_equal(copy.transform(X), mapping.transform(X))
 
 
 def test_m_larger_than_n_names_both():

@@ -4,6 +4,7 @@ call, chunk sizes, the not-fitted error and seeds."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -101,6 +102,32 @@ def resolve_kernel(kernel: Any) -> Callable[..., np.ndarray]:
             f"got {type(kernel).__name__}"
         )
     return kernel
+
+
+@dataclass(frozen=True)
+class KernelRef:
+    """A registered kernel by name and parameters: what a fitted map pickles instead of the bound kernel,
+    whose registry entry holds closures that do not pickle (workers look the kernel up again)."""
+
+    name: str
+    params: tuple[tuple[str, Any], ...]
+
+
+def kernel_to_state(kernel: Any) -> Any:
+    """``kernel`` as a picklable value: a :class:`KernelRef` for a registered kernel, else unchanged."""
+    spec = getattr(kernel, "spec", None)
+    if spec is not None and hasattr(kernel, "params") and isinstance(getattr(kernel, "name", None), str):
+        return KernelRef(kernel.name, tuple(sorted(dict(kernel.params).items())))
+    return kernel
+
+
+def kernel_from_state(value: Any) -> Any:
+    """Inverse of :func:`kernel_to_state` (the kernel is looked up in the registry again)."""
+    if isinstance(value, KernelRef):
+        from rntk_bench.kernels import get_kernel
+
+        return get_kernel(value.name, **dict(value.params))
+    return value
 
 
 def cross_gram(kernel: Callable[..., np.ndarray], X: Any, Y: Any) -> np.ndarray:

@@ -19,7 +19,9 @@ from rntk_bench.approx._common import (
     check_rows,
     chunk_rows,
     cross_gram,
+    kernel_from_state,
     kernel_label,
+    kernel_to_state,
     n_rows,
     resolve_kernel,
     rng_from,
@@ -176,6 +178,22 @@ class NystroemMap(TransformerMixin, BaseEstimator):
             rows = take_rows(X, slice(start, min(n, start + step)))
             features[start:start + step] = cross_gram(self.kernel_, rows, self.landmarks_) @ self.components_
         return features
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a bound registry kernel does not pickle (its spec holds closures); loky workers and caches need a
+        # fitted map to, so the kernel travels by name and parameters and is looked up again on load
+        state = dict(super().__getstate__())
+        for key in ("kernel", "kernel_"):
+            if key in state:
+                state[key] = kernel_to_state(state[key])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        for key in ("kernel", "kernel_"):
+            if key in state:
+                state[key] = kernel_from_state(state[key])
+        super().__setstate__(state)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "components_")
