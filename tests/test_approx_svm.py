@@ -50,3 +50,24 @@ def test_bad_input():
         FeatureSVC(intercept_scaling=-1).fit(F, y)
     with pytest.raises(NotFittedError, match="call fit"):
         FeatureSVC().predict(F)
+
+
+def test_the_squared_hinge_converges_at_large_C_and_stays_close_to_svc():
+    """The loss the runner uses: the primal solver converges at C = 100 where the hinge dual stops early, and
+    its predictions stay close to SVC's on the same features (a different loss, so not identical)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = _problem(2, n=300, seed=5)
+    train, test = slice(0, 200), slice(200, None)
+    mapping = NystroemMap(get_kernel("rbf", gamma=0.2), 80, seed=0).fit(X[train])
+    F_train, F_test = mapping.transform(X[train]), mapping.transform(X[test])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = FeatureSVC(C=100.0, loss="squared_hinge", max_iter=1000).fit(F_train, y[train])
+    exact = SVC(kernel="precomputed", C=1.0).fit(F_train @ F_train.T, y[train]).predict(F_test @ F_train.T)
+    assert np.mean(FeatureSVC(C=1.0, loss="squared_hinge").fit(F_train, y[train]).predict(F_test) == exact) >= 0.9
+    assert np.mean(model.predict(F_test) == y[test]) >= 0.7
+    with pytest.raises(InvalidParameterError, match="unknown loss 'l1'; choices: hinge, squared_hinge"):
+        FeatureSVC(loss="l1").fit(F_train, y[train])

@@ -24,6 +24,11 @@ from sklearn.svm import LinearSVC
 from rntk_bench.approx._common import NotFittedError
 from rntk_bench.errors import InvalidParameterError
 
+LOSSES = ("hinge", "squared_hinge")
+"""``hinge``: SVC's loss (LinearSVC's dual coordinate descent, slow and often stopped at ``max_iter`` for C >=
+100); ``squared_hinge``: the L2-loss SVM (LinearSVC's primal Newton solver), a different loss that converges in
+seconds whatever C (docs/approximation.md, section 3)."""
+
 
 class FeatureSVC(ClassifierMixin, BaseEstimator):
     """Hinge-loss linear SVM on feature rows, the counterpart of ``SVC(kernel="precomputed", C=C)``.
@@ -32,6 +37,8 @@ class FeatureSVC(ClassifierMixin, BaseEstimator):
     ----------
     C : float
         The SVM's C, as for SVC.
+    loss : {"hinge", "squared_hinge"}
+        See :data:`LOSSES`.
     intercept_scaling : float or "auto"
         Value of the constant feature that carries the intercept; ``"auto"``: the largest row norm of the
         training features (1 if all rows are zero).
@@ -52,9 +59,10 @@ class FeatureSVC(ClassifierMixin, BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
     """
 
-    def __init__(self, C: float = 1.0, *, intercept_scaling: float | str = "auto", multiclass: str = "ovo",
-                 tol: float = 1e-4, max_iter: int = 100_000, random_state: int = 0):
+    def __init__(self, C: float = 1.0, *, loss: str = "hinge", intercept_scaling: float | str = "auto",
+                 multiclass: str = "ovo", tol: float = 1e-4, max_iter: int = 100_000, random_state: int = 0):
         self.C = C
+        self.loss = loss
         self.intercept_scaling = intercept_scaling
         self.multiclass = multiclass
         self.tol = tol
@@ -71,6 +79,8 @@ class FeatureSVC(ClassifierMixin, BaseEstimator):
         """
         if not (isinstance(self.C, (int, float)) and self.C > 0):
             raise InvalidParameterError(f"C must be a positive number; got {self.C!r}")
+        if self.loss not in LOSSES:
+            raise InvalidParameterError(f"unknown loss {self.loss!r}; choices: {', '.join(LOSSES)}")
         if self.multiclass not in ("ovo", "ovr"):
             raise InvalidParameterError(f"unknown multiclass {self.multiclass!r}; choices: ovo, ovr")
         F = np.asarray(F, dtype=np.float64)
@@ -81,8 +91,10 @@ class FeatureSVC(ClassifierMixin, BaseEstimator):
         else:
             raise InvalidParameterError(
                 f"intercept_scaling must be a positive number or 'auto'; got {self.intercept_scaling!r}")
-        base = LinearSVC(C=self.C, loss="hinge", dual=True, intercept_scaling=scaling, tol=self.tol,
-                         max_iter=self.max_iter, random_state=self.random_state)
+        # hinge: the dual coordinate descent (the only liblinear solver of SVC's loss); squared hinge: the primal
+        # trust-region Newton solver, whose cost does not grow with C
+        base = LinearSVC(C=self.C, loss=self.loss, dual=self.loss == "hinge", intercept_scaling=scaling,
+                         tol=self.tol, max_iter=self.max_iter, random_state=self.random_state)
         binary = len(np.unique(y)) <= 2
         self.estimator_ = (clone(base) if binary or self.multiclass == "ovr" else OneVsOneClassifier(base)).fit(F, y)
         self.intercept_scaling_ = scaling
