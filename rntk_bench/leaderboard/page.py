@@ -156,13 +156,13 @@ def board_accuracy(definition: BoardDefinition, results_dir: Path, kernels: Sequ
     return accuracy_table(table, [kernel for kernel in kernels if kernel in present])
 
 
-def compare_markdown(title: str, accuracy: pd.DataFrame, other: pd.DataFrame) -> list[str]:
-    """This board's accuracy beside another board's (the same kernels under another protocol), per kernel, on
-    the datasets where both have a result."""
+def compare_markdown(title: str, accuracy: pd.DataFrame, other: pd.DataFrame, kernels: Sequence[str]) -> list[str]:
+    """This board's accuracy beside another board's (the same kernels under another protocol), per kernel of
+    this board that the other board's runs define (``kernels``), on the datasets where both have a result."""
     out = [f"**Beside '{title}'**, per kernel on the datasets where both boards have its result:", "",
            "| kernel | datasets | this board % | that board % | that board better / equal / worse |",
            "|---|---:|---:|---:|---|"]
-    for kernel in accuracy.columns:
+    for kernel in [kernel for kernel in accuracy.columns if kernel in kernels]:
         if kernel not in other.columns:
             out.append(f"| {kernel} | 0 | | | (no result there yet) |")
             continue
@@ -300,8 +300,9 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
             out += selection_markdown(board_definition, results_dir, written.accuracy)
         for other_name in board_definition.compare:
             other = definitions.boards[other_name]
+            defined = [kernel for run in other.runs for kernel in build_run_config(definitions.runs[run]).kernel_names]
             out += compare_markdown(other.title, written.accuracy,
-                                    board_accuracy(other, results_dir, list(written.accuracy.columns)))
+                                    board_accuracy(other, results_dir, list(written.accuracy.columns)), defined)
         if board_definition.field:
             out += ["### The kernels among published classifiers", ""]
             n_test = written.table.groupby("dataset")["n_test"].sum()
