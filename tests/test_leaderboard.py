@@ -26,7 +26,7 @@ PROBE = [[0.0, 1.0], [1.0, 0.0]]
 def test_the_published_definitions_load_and_have_the_documented_grids():
     defs = lb.load_definitions(DEFINITIONS)
     assert list(defs.runs) == ["uci90-ntk", "ucr", "uci90-baselines", "uci90-rntk", "uci90-ntk-inner",
-                               "uci90-baselines-inner", "uci90-rntk-inner", "ucr-directions", "ucr-iclr"]
+                               "uci90-baselines-inner", "uci90-rntk-inner", "ucr-directions", "ucr-iclr", "uci121"]
     iclr = lb.build_run_config(defs.runs["ucr-iclr"])
     assert len(iclr.kernel("rntk").settings(PROBE)) == 900 and iclr.cv_folds == 10
     assert iclr.series_scaling == "none" and iclr.kernel("rntk").C == (0.01, 0.1, 1.0, 10.0, 100.0)
@@ -35,7 +35,12 @@ def test_the_published_definitions_load_and_have_the_documented_grids():
         arora, inner = lb.build_run_config(defs.runs[name]), lb.build_run_config(defs.runs[f"{name}-inner"])
         assert inner.protocol == "inner-uci" and arora.protocol is None
         assert inner.kernels == arora.kernels and inner.svc_max_iter == arora.svc_max_iter
-    assert set(defs.boards) == {"uci90", "uci90-inner", "ucr"} and defs.boards["uci90"].published == {"ntk": 81.95}
+    assert set(defs.boards) == {"uci90", "uci90-inner", "ucr", "ucr-iclr", "ucr-directions", "uci121"}
+    assert defs.boards["uci90"].published == {"ntk": 81.95} and defs.boards["uci90"].compare == ("uci90-inner",)
+    assert defs.boards["ucr"].compare == ("ucr-iclr", "ucr-directions")
+    uci121 = lb.build_run_config(defs.runs["uci121"])
+    assert uci121.approx == "nystroem:m=1000,above=5000" and len(uci121.datasets) == 121 and uci121.skip_missing
+    assert [len(grid.settings(PROBE)) for grid in uci121.kernels] == [2, 1]
 
     ntk = lb.build_run_config(defs.runs["uci90-ntk"])
     assert len(ntk.datasets) == 90 and ntk.kernel_names == ("ntk",)
@@ -322,3 +327,14 @@ def test_a_board_shows_another_protocol_side_by_side(hand_results):
     assert "| ntk | 3 | 80.00 | 66.67 | 1 / 1 / 1 |" in page
     with pytest.raises(InvalidParameterError, match="compare must list other boards"):
         lb.parse_definitions({**data, "boards": {"hand": {"runs": ["ntk-run"], "compare": ["nope"]}}}, "h.toml")
+
+
+def test_the_measured_trade_off_is_a_section_of_the_page_when_it_exists(hand_results):
+    defs, results = hand_results
+    assert "## Exact or approximate" not in lb.write_leaderboard_page(defs, results).read_text()
+    (results / "approx").mkdir()
+    (results / "approx" / "tradeoff.md").write_text("# Trade-off\n\n| m | accuracy |\n|---|---|\n| 100 | 0.8 |\n")
+    (results / "approx" / "tradeoff.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    page = lb.write_leaderboard_page(defs, results).read_text()
+    assert "## Exact or approximate: what approximation costs\n\n| m | accuracy |" in page
+    assert "# Trade-off" not in page and "![exact against approximate](approx/tradeoff.png)" in page

@@ -200,6 +200,28 @@ def selection_markdown(definition: BoardDefinition, results_dir: Path, first_bes
     return out
 
 
+TRADEOFF_DIR = "approx"
+"""Folder of ``results/`` where ``python -m benchmarks.approx_tradeoff`` writes the exact-or-approximate
+measurements (``tradeoff.md``, ``tradeoff.png``, ``tradeoff.csv``)."""
+
+
+def tradeoff_markdown(results_dir: Path) -> list[str]:
+    """The measured trade-off between exact Gram matrices and approximate features, as a page section (its
+    own title replaced), when the benchmark's files exist; nothing otherwise."""
+    table = results_dir / TRADEOFF_DIR / "tradeoff.md"
+    if not table.is_file():
+        return []
+    lines = table.read_text().strip().splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    out = ["## Exact or approximate: what approximation costs", ""] + lines + [""]
+    if (results_dir / TRADEOFF_DIR / "tradeoff.png").is_file():
+        out += [f"![exact against approximate]({TRADEOFF_DIR}/tradeoff.png)", ""]
+    return out
+
+
 def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "results") -> Path:
     """Write every board and ``results_dir/leaderboard.md`` from the task files that exist now."""
     results_dir = Path(results_dir)
@@ -334,6 +356,7 @@ def write_leaderboard_page(definitions: Definitions, results_dir: str | Path = "
                 f"[{relative}/leaderboard.md]({relative}/leaderboard.md) (tests, failures)."), "",
                 "<details><summary>Accuracy per dataset (%)</summary>", ""]
         out += _per_dataset_markdown(written.accuracy) + ["", "</details>", ""]
+    out += tradeoff_markdown(results_dir)
     path = results_dir / PAGE_FILE
     atomic_write_text(path, "\n".join(out).rstrip() + "\n")
     return path
