@@ -160,6 +160,15 @@ def _settle_device(run_config):
     return dataclasses.replace(run_config, **changes)
 
 
+def _leaderboard_device(name: str | None, n_jobs: int) -> tuple[str, int]:
+    """``--device`` of the leaderboard command, resolved once as for ``run`` (:func:`_settle_device`)."""
+    from rntk_bench.config import RunConfig
+    from rntk_bench.schema import check_value
+
+    settled = _settle_device(RunConfig(device=check_value("device", name or "numba"), n_jobs=n_jobs))
+    return settled.device, settled.n_jobs
+
+
 @app.command("run")
 @friendly_errors
 def run_command(
@@ -375,6 +384,8 @@ def leaderboard_command(
                                          "are checked against the old ones."),
     plugin: Annotated[list[str] | None, typer.Option("--plugin", metavar="FILE|MODULE", help=PLUGIN_HELP
                                                      + " Every run of the definitions records it.")] = None,
+    device: str = typer.Option(None, "--device", metavar="numba|auto|cpu|gpu[:N]", help="Where RNTK and NTK "
+                               "Gram matrices are computed (as for `run`; default numba)."),
 ) -> None:
     """Run the published leaderboard (resumably) and write results/leaderboard.md."""
     from rntk_bench import leaderboard as lb
@@ -388,6 +399,7 @@ def leaderboard_command(
     if check and not ci:
         raise RunError("--check compares the CI leaderboard: use it with --ci")
     n_jobs = (os.cpu_count() or 1) if jobs is None else resolve_jobs(check_value("n_jobs", jobs))
+    device, n_jobs = _leaderboard_device(device, n_jobs)
     defs = lb.load_definitions(definitions, plugins=plugin or ())
     bars = ProgressBars(enabled=progress)
     try:
@@ -406,7 +418,7 @@ def leaderboard_command(
                     typer.echo(f"wrote {Path(results) / lb.CI_FILE}")
                 return
             if not report_only:
-                lb.run_leaderboard(defs, results, only=only or None, data_dir=data_dir, n_jobs=n_jobs,
+                lb.run_leaderboard(defs, results, only=only or None, data_dir=data_dir, n_jobs=n_jobs, device=device,
                                    progress=bars.named_callback() if progress else None,
                                    add_predictions=add_predictions,
                                    after_each=lambda _name: lb.write_leaderboard_page(defs, results))

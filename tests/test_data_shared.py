@@ -83,10 +83,15 @@ def test_every_shared_dataset_loads_and_matches(shared_datasets, suite):
         assert ds.info.n_cases == entry.n_cases and ds.info.n_classes == entry.n_classes
         assert np.bincount(ds.y).min() > 0
         if ds.collection == "uci":
-            assert [s.name for s in ds.splits] == ["validation", "fold-0", "fold-1", "fold-2", "fold-3"]
+            published = ["validation", "fold-0", "fold-1", "fold-2", "fold-3"]
+            predefined = entry.n_train < entry.n_cases  # a fich2 test file: its rows are the train-test split's test
+            assert [s.name for s in ds.splits] == published + (["train-test"] if predefined else [])
             assert ds.X.shape == (entry.n_cases, entry.n_features)
-            for split in ds.splits[1:]:
+            for split in ds.splits[1:5]:
                 assert len(split.train) + len(split.test) == entry.n_train
+            if predefined:
+                assert len(ds.split("train-test").train) == entry.n_train
+                assert len(ds.split("train-test").test) == entry.n_cases - entry.n_train
         loaded += 1
     assert loaded == {"ucr128": 79, "uci121": 116}[suite]
 

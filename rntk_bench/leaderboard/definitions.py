@@ -96,7 +96,8 @@ def _run_definition(where: str, name: str, table: Any) -> RunDefinition:
     return RunDefinition(name, str(table.get("title", name)), str(table.get("description", "")), file, where)
 
 
-def build_run_config(definition: RunDefinition, data_dir: str | Path | None = None, n_jobs: int = 1) -> RunConfig:
+def build_run_config(definition: RunDefinition, data_dir: str | Path | None = None, n_jobs: int = 1,
+                     device: str = "numba") -> RunConfig:
     """The :class:`RunConfig` of a run definition (datasets: the suite's unless listed).
 
     Raises
@@ -110,7 +111,7 @@ def build_run_config(definition: RunDefinition, data_dir: str | Path | None = No
                                     "datasets")
     suite_datasets = [entry.name for entry in get_suite(suite).entries] if suite else None
     return build_config(suite=suite or definition.name, suite_datasets=suite_datasets, file=definition.file,
-                        source=definition.where or None, data_dir=data_dir, n_jobs=n_jobs)
+                        source=definition.where or None, data_dir=data_dir, n_jobs=n_jobs, device=device)
 
 
 def planned_tasks(definition: RunDefinition, n_datasets: int | None = None) -> int:

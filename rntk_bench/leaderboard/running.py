@@ -27,6 +27,7 @@ def run_leaderboard(
     progress: Progress | None = None,
     after_each: Callable[[str], None] | None = None,
     add_predictions: bool = False,
+    device: str = "numba",
 ) -> dict[str, Any]:
     """Run (or resume) the defined runs into ``results_dir/runs/<name>/``, in definition order.
 
@@ -38,6 +39,8 @@ def run_leaderboard(
         Called with the run name after each run (e.g. to refresh the page).
     add_predictions : bool
         Also run again the finished tasks that have no stored predictions (see ``run_benchmark``).
+    device : str
+        Where RNTK and NTK Gram matrices are computed (``RunConfig.device``; not part of a run's hash).
 
     Returns
     -------
@@ -50,7 +53,7 @@ def run_leaderboard(
         raise InvalidParameterError(f"unknown run(s) {', '.join(unknown)}; defined: {', '.join(definitions.runs)}")
     outcomes = {}
     for name in names:
-        config = build_run_config(definitions.runs[name], data_dir, n_jobs)
+        config = build_run_config(definitions.runs[name], data_dir, n_jobs, device)
         run_dir = Path(results_dir) / RUNS_DIR / name
         callback = None if progress is None else (lambda done, total, label, _n=name: progress(_n, done, total, label))
         outcomes[name] = run_benchmark(config, run_dir, resume=RunInfo.exists(run_dir), progress=callback,
