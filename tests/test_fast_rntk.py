@@ -227,22 +227,35 @@ def test_engine_entry_point_accepts_validated_lists():
     np.testing.assert_array_equal(compute_rntk(xs, xs, True, p), rntk([x.T for x in xs], n_layers=2))
 
 
-def _gram_in_worker(X):
+_FORK_CHECK = """
+import multiprocessing, numpy as np
+from rntk_bench.kernels import rntk
+from rntk_bench.threads import limit_threads
+
+def gram(X):
     with limit_threads(1):
         return rntk(X, n_layers=2)
+
+X = np.random.default_rng(18).normal(size=(12, 7))
+with limit_threads(2):
+    expected = rntk(X, n_layers=2)            # the parent has used the parallel pool
+with multiprocessing.get_context("fork").Pool(1) as pool:
+    np.testing.assert_array_equal(pool.apply(gram, (X,)), expected)
+print("ok")
+"""
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
 def test_forked_workers_limited_to_one_thread_are_safe():
     """GNU OpenMP aborts a forked child that starts a thread pool its parent used; one-thread calls run on
-    the calling thread only, so a runner's forked workers inside ``limit_threads(1)`` work."""
-    import multiprocessing
+    the calling thread only, so a runner's forked workers inside ``limit_threads(1)`` work. The parent is a
+    fresh interpreter: this test process may hold other libraries' threads (JAX's), which forking would copy
+    in whatever state they are."""
+    import subprocess
+    import sys
 
-    X = np.random.default_rng(18).normal(size=(12, 7))
-    with limit_threads(2):
-        expected = rntk(X, n_layers=2)            # the parent has used the parallel pool
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        np.testing.assert_array_equal(pool.apply(_gram_in_worker, (X,)), expected)
+    done = subprocess.run([sys.executable, "-c", _FORK_CHECK], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
 @pytest.mark.parametrize("output", ["last", "mean"])
