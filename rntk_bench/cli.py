@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from rntk_bench.cli_datasets import datasets_app
+from rntk_bench.cli_device import leaderboard_device, settle_device
 from rntk_bench.cli_errors import friendly_errors
 from rntk_bench.cli_progress import ProgressBars, prepare_engine
 from rntk_bench.interrupts import Terminated, terminate_as_interrupt
@@ -140,35 +141,6 @@ def _range_text(param) -> str:
 PROTOCOL_HELP = "Protocol of every dataset: train-cv-test or arora-uci (default: each dataset's own)."
 
 
-def _settle_device(run_config):
-    """Resolve ``--device`` once, saying where the Gram matrices will be computed when it is not as asked; a
-    GPU is driven from this process (one worker), as several processes would each claim its memory."""
-    import dataclasses
-
-    if run_config.device == "numba":
-        return run_config
-    from rntk_bench.kernels.accel import resolve_device
-
-    device, message = resolve_device(run_config.device)
-    if message:
-        typer.secho(f"note: {message}", err=True, fg=typer.colors.YELLOW)
-    changes = {"device": str(device)}
-    if device.platform == "gpu" and run_config.n_jobs > 1 and run_config.backend == "loky":
-        typer.secho(f"note: --device {device} computes in this process: --jobs {run_config.n_jobs} becomes 1",
-                    err=True, fg=typer.colors.YELLOW)
-        changes["n_jobs"] = 1
-    return dataclasses.replace(run_config, **changes)
-
-
-def _leaderboard_device(name: str | None, n_jobs: int) -> tuple[str, int]:
-    """``--device`` of the leaderboard command, resolved once as for ``run`` (:func:`_settle_device`)."""
-    from rntk_bench.config import RunConfig
-    from rntk_bench.schema import check_value
-
-    settled = _settle_device(RunConfig(device=check_value("device", name or "numba"), n_jobs=n_jobs))
-    return settled.device, settled.n_jobs
-
-
 @app.command("run")
 @friendly_errors
 def run_command(
@@ -250,7 +222,7 @@ def run_command(
         embedded=embedded, protocol=protocol, cv_folds=cv_folds, seed=seed, svc_max_iter=svc_max_iter,
         series_scaling=series_scaling, approx=approx, device=device, distribute_above=distribute_above,
     )
-    run_config = _settle_device(run_config)
+    run_config = settle_device(run_config)
     if resume and not out:
         raise RunError("--resume needs --out: the run folder to continue")
     if add_predictions and not resume:
@@ -399,7 +371,7 @@ def leaderboard_command(
     if check and not ci:
         raise RunError("--check compares the CI leaderboard: use it with --ci")
     n_jobs = (os.cpu_count() or 1) if jobs is None else resolve_jobs(check_value("n_jobs", jobs))
-    device, n_jobs = _leaderboard_device(device, n_jobs)
+    device, n_jobs = leaderboard_device(device, n_jobs)
     defs = lb.load_definitions(definitions, plugins=plugin or ())
     bars = ProgressBars(enabled=progress)
     try:

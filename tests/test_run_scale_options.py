@@ -162,3 +162,20 @@ def test_a_task_on_a_dask_worker_computes_a_large_gram_as_cluster_tiles(monkeypa
     assert calls == [40]
     assert tiled_result["selection_accuracy"] == plain["selection_accuracy"]
     assert tiled_result["splits"] == plain["splits"]
+
+
+def test_a_device_that_cannot_be_met_is_noted_and_a_gpu_gets_one_worker(monkeypatch, capsys):
+    from rntk_bench.cli_device import leaderboard_device, settle_device
+    from rntk_bench.kernels import accel
+
+    monkeypatch.setattr(accel, "resolve_device", lambda name: (accel.Device("numba"), f"device {name!r} is not "
+                                                               "available: no GPU here"))
+    config = settle_device(build_config(suite="s", datasets=["blobs"], kernels=["rbf"], device="gpu", n_jobs=2))
+    assert config.device == "numba" and config.n_jobs == 2
+    assert "note: device 'gpu' is not available: no GPU here" in capsys.readouterr().err
+    monkeypatch.setattr(accel, "resolve_device", lambda name: (accel.Device("jax", "gpu", 1), None))
+    config = settle_device(build_config(suite="s", datasets=["blobs"], kernels=["rbf"], device="gpu:1", n_jobs=2))
+    assert (config.device, config.n_jobs) == ("gpu:1", 1)
+    assert "--jobs 2 becomes 1" in capsys.readouterr().err
+    assert leaderboard_device("gpu:1", 2) == ("gpu:1", 1)
+    assert leaderboard_device(None, 2) == ("numba", 2)
