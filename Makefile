@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install test test-slow run bench leaderboard lint clean
+.PHONY: install test test-slow run bench bench-approx leaderboard lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ run: $(STAMP)  ## the main job: benchmark the embedded demo suite with all kerne
 
 bench: $(STAMP)  ## speed benchmarks; prints a table and writes results/bench/
 	$(BIN)/python -m benchmarks
+
+bench-approx: $(STAMP)  ## exact Gram matrices against approximate features (one core, ~30 min); writes results/approx/
+	$(BIN)/python -m benchmarks.approx_tradeoff --jobs 1 $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 # The data folder beside the repository when there is one, else RNTK_BENCH_DATA / the user cache.
 DATA_DIR ?= $(wildcard ../shared/datasets)
