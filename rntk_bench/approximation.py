@@ -112,11 +112,14 @@ def parse_approx(text: str | None) -> ApproxSpec | None:
     above = _whole(values["above"], "above", text, 0) if "above" in values else 0
     sampling = values.get("sampling")
     if sampling is not None:
-        from rntk_bench.approx import SAMPLINGS
+        from rntk_bench.approx import DEFAULT_SAMPLING, SAMPLINGS
 
-        if sampling not in SAMPLINGS:
+        choices = (*SAMPLINGS, DEFAULT_SAMPLING)
+        if sampling not in choices:
             raise InvalidParameterError(f"--approx {text!r}: unknown sampling {sampling!r}; choices: "
-                                        f"{', '.join(SAMPLINGS)}")
+                                        f"{', '.join(choices)}")
+        if sampling == DEFAULT_SAMPLING:  # the same run as leaving it out: one canonical text, one hash
+            sampling = None
     return ApproxSpec(method, m, sampling, above)
 
 

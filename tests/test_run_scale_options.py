@@ -30,6 +30,7 @@ def test_approx_option_parses_to_a_canonical_label():
     assert (spec.method, spec.m, spec.above, spec.sampling) == ("nystroem", 50, 100, None)
     assert spec.label == "nystroem:m=50,above=100"
     assert parse_approx("ntk-features:m=64").label == "ntk-features:m=64"
+    assert parse_approx("nystroem:m=5,sampling=auto").label == "nystroem:m=5"  # the default, written or not
     assert spec.applies("rntk", 101) and not spec.applies("rntk", 100)
     assert not parse_approx("ntk-features:m=64").applies("rbf", 10**6)  # random features exist for the ntk only
     assert rows_within_budget(8 * 1000**2) == 1000
@@ -41,7 +42,7 @@ def test_approx_option_parses_to_a_canonical_label():
     ("nystroem:m=ten", "m must be a whole number >= 1; got 'ten'"),
     ("nystroem:k=5", "unknown key 'k' for nystroem; keys: m, sampling, above"),
     ("ntk-features:sampling=uniform", "unknown key 'sampling' for ntk-features"),
-    ("nystroem:sampling=random", "unknown sampling 'random'; choices: uniform, kmeans, leverage"),
+    ("nystroem:sampling=random", "unknown sampling 'random'; choices: uniform, kmeans, leverage, auto"),
     ("nystroem:m", "expected KEY=VALUE, got 'm'"),
     ("nystroem:m=5,m=6", "m given twice"),
 ])
