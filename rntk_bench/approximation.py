@@ -20,9 +20,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from rntk_bench.errors import InvalidParameterError
 
-__all__ = ["APPROX_METHODS", "ApproxSpec", "feature_solver", "fit_feature_map", "parse_approx", "rows_within_budget"]
+__all__ = ["APPROX_METHODS", "ApproxSpec", "feature_solver", "parse_approx", "rows_within_budget"]
 
 APPROX_METHODS = ("nystroem", "ntk-features")
 _KEYS = {"nystroem": ("m", "sampling", "above"), "ntk-features": ("m", "above")}
@@ -60,8 +62,34 @@ class ApproxSpec:
         return f"{self.method}:{','.join(keys)}"
 
     def fit_map(self, kernel, X_training, seed: int):
-        """The feature map of ``kernel`` fitted on ``X_training`` (landmarks or random draws from ``seed``)."""
-        return fit_feature_map(self, kernel, X_training, seed)
+        """The feature map of a bound ``kernel`` fitted on the rows ``X_training``.
+
+        Parameters
+        ----------
+        kernel : Kernel
+            A registered kernel with bound parameters.
+        X_training : ndarray of shape (n, ...) or list of n series
+            The rows landmarks may be drawn from: the protocol's training rows (the rows data-scaled grids see).
+        seed : int
+            Landmark choice or random draws.
+
+        Returns
+        -------
+        fitted map with ``transform(X) -> ndarray (n_rows, n_features)``
+
+        Raises
+        ------
+        InvalidParameterError
+            ``m`` larger than the training rows (Nystroem), or a method that does not apply to ``kernel``.
+        """
+        from rntk_bench.approx import DEFAULT_SAMPLING, NTKRandomFeatures, NystroemMap
+
+        if self.method == "ntk-features":
+            if kernel.name != "ntk":
+                raise InvalidParameterError(f"--approx {self.label}: random features exist for the ntk kernel "
+                                            f"only, not {kernel.name!r}; use nystroem for it")
+            return NTKRandomFeatures.from_kernel(kernel, n_features=self.m, seed=seed).fit(X_training)
+        return NystroemMap(kernel, self.m, sampling=self.sampling or DEFAULT_SAMPLING, seed=seed).fit(X_training)
 
     def applies(self, kernel: str, n_rows: int) -> bool:
         """Whether a task of ``kernel`` on a dataset whose protocol uses ``n_rows`` rows is approximated."""
@@ -129,37 +157,6 @@ def rows_within_budget(budget_bytes: float) -> int:
     return int(math.isqrt(int(budget_bytes // 8)))
 
 
-def fit_feature_map(spec: ApproxSpec, kernel, X_training, seed: int):
-    """Fit the feature map ``spec`` describes for a bound ``kernel`` on the rows ``X_training``.
-
-    Parameters
-    ----------
-    spec : ApproxSpec
-    kernel : Kernel
-        A registered kernel with bound parameters.
-    X_training : ndarray of shape (n, ...) or list of n series
-        The rows landmarks may be drawn from: the protocol's training rows (the rows data-scaled grids see).
-    seed : int
-
-    Returns
-    -------
-    fitted map with ``transform(X) -> ndarray (n_rows, n_features)``
-
-    Raises
-    ------
-    InvalidParameterError
-        ``m`` larger than the training rows (Nystroem), or a method that does not apply to ``kernel``.
-    """
-    from rntk_bench.approx import DEFAULT_SAMPLING, NTKRandomFeatures, NystroemMap
-
-    if spec.method == "ntk-features":
-        if kernel.name != "ntk":
-            raise InvalidParameterError(f"--approx {spec.label}: random features exist for the ntk kernel only, "
-                                        f"not {kernel.name!r}; use nystroem for it")
-        return NTKRandomFeatures.from_kernel(kernel, n_features=spec.m, seed=seed).fit(X_training)
-    return NystroemMap(kernel, spec.m, sampling=spec.sampling or DEFAULT_SAMPLING, seed=seed).fit(X_training)
-
-
 FEATURE_SOLVER_ITER = 1000
 """Iteration cap of the primal Newton solver on features (LinearSVC's default); fits that reach it are counted."""
 
@@ -180,6 +177,9 @@ def feature_solver(F_fit, y_fit, F_scored, C: float, counts: dict[str, int] | No
 
     from rntk_bench.approx import FeatureSVC
 
+    classes = np.unique(y_fit)
+    if len(classes) == 1:  # as protocols.svm.svc_predict: a one-class fold predicts its class, no fit
+        return np.full(len(F_scored), classes[0])
     model = FeatureSVC(C=C, loss="squared_hinge", max_iter=FEATURE_SOLVER_ITER)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)

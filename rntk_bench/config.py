@@ -219,10 +219,6 @@ def _kernel_tables(source: Mapping[str, Any], key: str, where: str) -> Mapping[s
     return tables
 
 
-def _given(value: Any, default: Any) -> Any:
-    return default if value is None else value
-
-
 def _pick(name: str, given: Any, file: Mapping[str, Any], default: Any, source: str | None) -> Any:
     """A scalar field: the command line's value, else the file's, else the default; validated."""
     if given is not None:
@@ -348,8 +344,8 @@ def build_config(
         skip_missing=_pick("skip_missing", execution.pop("skip_missing", None) or None, file, False, source),
         embedded=bool(execution.pop("embedded", True)),
         device=check_value("device", execution.pop("device", None) or "numba"),
-        distribute_above=check_value("distribute_above", _given(execution.pop("distribute_above", None),
-                                                                DISTRIBUTE_ABOVE)),
+        distribute_above=_pick("distribute_above", execution.pop("distribute_above", None), file, DISTRIBUTE_ABOVE,
+                               source),
     )
     if config.scheduler and config.backend != "dask":
         raise InvalidParameterError("--scheduler needs --backend dask")

@@ -229,6 +229,7 @@ def plan_tasks(config: RunConfig, loader: Loader) -> Plan:
             "kernel_inputs": {},
         }
         planned: list[Task] = []
+        n_rows = protocol.n_rows(dataset) if approx is not None else 0  # rows of its Gram matrix
         for grid in config.kernels:
             spec = KERNELS[grid.name]
             try:
@@ -240,7 +241,7 @@ def plan_tasks(config: RunConfig, loader: Loader) -> Plan:
                 failures.append(_planning_failure(config, name, grid.name, exc, "grid"))
                 continue
             described["kernel_inputs"][grid.name] = list(prepared.notes)
-            approximated = approx is not None and approx.applies(grid.name, protocol.n_rows(dataset))
+            approximated = approx is not None and approx.applies(grid.name, n_rows)
             if approximated:
                 described["kernel_inputs"][grid.name].append(f"approximate features: {approx.label}")
             for index, params in enumerate(settings):

@@ -26,20 +26,11 @@ RUN = ["-d", "iris", "-d", "wine", "--no-progress"]
 
 
 @pytest.fixture(autouse=True)
-def clean_registry(monkeypatch):
-    """Every test starts from the built-in kernels and no loaded plugin, and leaves them so."""
-    kernels = dict(KERNELS)
-    loaded = dict(plugin_module._LOADED)
-    modules = set(sys.modules)
+def clean_registry(kernel_registry, monkeypatch):
+    """Every test starts from the built-in kernels and no loaded plugin, and leaves them so (conftest's
+    ``kernel_registry``); entry points are looked up afresh."""
     monkeypatch.setattr(plugin_module, "_ENTRY_POINTS", None)
     yield
-    KERNELS.clear()
-    KERNELS.update(kernels)
-    plugin_module._LOADED.clear()
-    plugin_module._LOADED.update(loaded)
-    for name in set(sys.modules) - modules:
-        if name.startswith("rntk_bench_plugin_") or name.startswith("mykernels"):
-            del sys.modules[name]
 
 
 def _write(path: Path, body: str) -> Path:

@@ -180,3 +180,14 @@ def test_a_device_that_cannot_be_met_is_noted_and_a_gpu_gets_one_worker(monkeypa
     assert "--jobs 2 becomes 1" in capsys.readouterr().err
     assert leaderboard_device("gpu:1", 2) == ("gpu:1", 1)
     assert leaderboard_device(None, 2) == ("numba", 2)
+
+
+def test_a_one_class_fit_on_features_predicts_its_class_as_libsvm_path_does():
+    from rntk_bench.approximation import feature_solver
+    from rntk_bench.protocols.svm import svc_predict
+
+    F, y = np.ones((4, 3)), np.array([2, 2, 2, 2])
+    counts: dict[str, int] = {}
+    np.testing.assert_array_equal(feature_solver(F, y, F[:2], 1.0, counts), [2, 2])
+    np.testing.assert_array_equal(svc_predict(F @ F.T, y, F[:2] @ F.T, 1.0), [2, 2])
+    assert counts == {}  # nothing was fitted

@@ -16,24 +16,16 @@ import numpy as np
 import pytest
 
 from rntk_bench.errors import InvalidInputError, InvalidParameterError, RunError, WriteError
-from rntk_bench.kernels import KERNELS, get_kernel, register_kernel
+from rntk_bench.kernels import get_kernel, register_kernel
 from rntk_bench.kernels import plugins as plugin_module
 from rntk_bench.kernels.validation import check_vectors
 from rntk_bench.tiled_gram import TILE_COPIES, default_tile, tiled_gram, worker_peak_bytes
 
 
 @pytest.fixture(autouse=True)
-def clean_registry():
-    """Kernels and plugins registered by a test are gone after it."""
-    kernels, loaded, modules = dict(KERNELS), dict(plugin_module._LOADED), set(sys.modules)
+def clean_registry(kernel_registry):
+    """Kernels and plugins registered by a test are gone after it (conftest's ``kernel_registry``)."""
     yield
-    KERNELS.clear()
-    KERNELS.update(kernels)
-    plugin_module._LOADED.clear()
-    plugin_module._LOADED.update(loaded)
-    for name in set(sys.modules) - modules:
-        if name.startswith("rntk_bench_plugin_"):
-            del sys.modules[name]
 
 
 def _series(rng, n: int, channels: int = 2, low: int = 3, high: int = 12) -> list[np.ndarray]:

@@ -124,8 +124,7 @@ def write_board(definition: BoardDefinition, results_dir: str | Path,
     """
     results_dir = Path(results_dir)
     kernel_order = kernel_order or {}
-    folders = [results_dir / RUNS_DIR / run for run in definition.runs]
-    run_dirs = [folder for folder in folders if RunInfo.exists(folder) and read_task_results(folder)]
+    run_dirs = board_run_dirs(definition, results_dir)
     if not run_dirs:
         return None
     out_dir = results_dir / BOARDS_DIR / definition.name
@@ -143,17 +142,33 @@ def write_board(definition: BoardDefinition, results_dir: str | Path,
     return BoardOutcome(report.board, out_dir, accuracy, left_out, table)
 
 
+def board_run_dirs(definition: BoardDefinition, results_dir: Path) -> list[Path]:
+    """The folders of a board's runs that exist and hold task files."""
+    folders = [results_dir / RUNS_DIR / run for run in definition.runs]
+    return [folder for folder in folders if RunInfo.exists(folder) and read_task_results(folder)]
+
+
 def board_accuracy(definition: BoardDefinition, results_dir: Path, kernels: Sequence[str],
                    rule: str = "first-best") -> pd.DataFrame:
     """Accuracy (dataset x kernel) of a board's runs under selection ``rule``; only ``kernels`` that have
     results; empty while none of its runs has task files."""
-    folders = [results_dir / RUNS_DIR / run for run in definition.runs]
-    run_dirs = [folder for folder in folders if RunInfo.exists(folder) and read_task_results(folder)]
+    run_dirs = board_run_dirs(definition, results_dir)
     if not run_dirs:
         return pd.DataFrame()
     table, _notes = merge_tables([read_results(run_dir, rule) for run_dir in run_dirs])
     present = set(table["kernel"])
     return accuracy_table(table, [kernel for kernel in kernels if kernel in present])
+
+
+def _beside_row(kernel: str, a: pd.Series, b: pd.Series, when_empty: str) -> str:
+    """One table row: a kernel's mean accuracy in ``a`` and in ``b`` on the datasets both have, and on how many
+    ``b`` is better / equal / worse."""
+    both = pd.concat([a, b], axis=1, keys=["a", "b"]).dropna()
+    if both.empty:
+        return f"| {kernel} | 0 | | | ({when_empty}) |"
+    better, equal = int((both.b > both.a).sum()), int((both.b == both.a).sum())
+    return (f"| {kernel} | {len(both)} | {100 * both.a.mean():.2f} | {100 * both.b.mean():.2f} | "
+            f"{better} / {equal} / {len(both) - better - equal} |")
 
 
 def compare_markdown(title: str, accuracy: pd.DataFrame, other: pd.DataFrame, kernels: Sequence[str]) -> list[str]:
@@ -166,13 +181,7 @@ def compare_markdown(title: str, accuracy: pd.DataFrame, other: pd.DataFrame, ke
         if kernel not in other.columns:
             out.append(f"| {kernel} | 0 | | | (no result there yet) |")
             continue
-        both = pd.concat([accuracy[kernel], other[kernel]], axis=1, keys=["a", "b"]).dropna()
-        if both.empty:
-            out.append(f"| {kernel} | 0 | | | (no dataset in common yet) |")
-            continue
-        better, equal = int((both.b > both.a).sum()), int((both.b == both.a).sum())
-        out.append(f"| {kernel} | {len(both)} | {100 * both.a.mean():.2f} | {100 * both.b.mean():.2f} | "
-                   f"{better} / {equal} / {len(both) - better - equal} |")
+        out.append(_beside_row(kernel, accuracy[kernel], other[kernel], "no dataset in common yet"))
     return out + [""]
 
 
@@ -188,14 +197,8 @@ def selection_markdown(definition: BoardDefinition, results_dir: Path, first_bes
                 f"on the datasets where it can be applied.{note}", "",
                 f"| kernel | datasets | first best % | {rule} % | {rule} better / equal / worse |",
                 "|---|---:|---:|---:|---|"]
-        for kernel in first_best.columns:
-            both = pd.concat([first_best[kernel], other[kernel]], axis=1, keys=["a", "b"]).dropna()
-            if both.empty:
-                out.append(f"| {kernel} | 0 | | | (no dataset yet: its task files lack predictions) |")
-                continue
-            better, equal = int((both.b > both.a).sum()), int((both.b == both.a).sum())
-            out.append(f"| {kernel} | {len(both)} | {100 * both.a.mean():.2f} | {100 * both.b.mean():.2f} | "
-                       f"{better} / {equal} / {len(both) - better - equal} |")
+        out += [_beside_row(kernel, first_best[kernel], other[kernel],
+                            "no dataset yet: its task files lack predictions") for kernel in first_best.columns]
         out.append("")
     return out
 

@@ -35,8 +35,6 @@ class GramRows:
         terms and the remaining rows are scored only.
     """
 
-    exact = True
-
     def __init__(self, K: np.ndarray):
         self.K = K
 
@@ -57,8 +55,6 @@ class FeatureRows:
         (:func:`rntk_bench.approx.linear_svm_predict`).
     """
 
-    exact = False
-
     def __init__(self, F: np.ndarray, solver: Any):
         self.F = F
         self.solver = solver
@@ -66,9 +62,6 @@ class FeatureRows:
     def predict(self, fit: np.ndarray, scored: np.ndarray, y_fit: np.ndarray, C: float,
                 counts: dict[str, int] | None = None, max_iter: int = SVC_MAX_ITER) -> np.ndarray:
         """A linear SVM with penalty ``C`` fit on ``F[fit]``, predicting ``F[scored]``."""
-        classes = np.unique(y_fit)
-        if len(classes) == 1:  # as svc_predict: a one-class fold predicts its class
-            return np.full(len(scored), classes[0])
         return self.solver(self.F[fit], y_fit, self.F[scored], C, counts, max_iter)
 
 
