@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
+import sysconfig
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import joblib
@@ -28,7 +31,7 @@ from rntk_bench.run_data import Loader
 from rntk_bench.run_folder import now
 from rntk_bench.threads import limit_threads
 
-__all__ = ["SCHEDULER_TIMEOUT", "Backend", "open_backend", "run_task"]
+__all__ = ["SCHEDULER_TIMEOUT", "Backend", "open_backend", "portable_traceback", "run_task"]
 
 SCHEDULER_TIMEOUT = "30s"
 """How long to try to reach a dask scheduler before the run stops with a message (nothing written)."""
@@ -78,9 +81,36 @@ def run_task(
     except Exception as exc:
         if fail_fast:
             raise
-        result.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        result.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=portable_traceback())
     result["finished"] = now()
     return result
+
+
+_PROJECT = Path(__file__).resolve().parents[1]
+_STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()
+_FRAME_FILE = re.compile(r'File "([^"]+)"')
+
+
+def portable_path(path: str, roots: Sequence[Path] = (_PROJECT,)) -> str:
+    """``path`` without the names of this machine's folders: relative to the project (the first of
+    ``roots`` that holds it), ``site-packages/...`` for installed packages, ``<python>/...`` for the standard
+    library, ``<elsewhere>/NAME`` for anything else. Task files are committed and compared across machines."""
+    resolved = Path(path)
+    for root in roots:
+        if resolved.is_relative_to(root):
+            return resolved.relative_to(root).as_posix()
+    if "site-packages" in resolved.parts:
+        parts = resolved.parts
+        return "/".join(parts[len(parts) - parts[::-1].index("site-packages") - 1:])
+    if resolved.is_relative_to(_STDLIB):
+        return f"<python>/{resolved.relative_to(_STDLIB).as_posix()}"
+    return f"<elsewhere>/{resolved.name}" if resolved.is_absolute() else path
+
+
+def portable_traceback(text: str | None = None, roots: Sequence[Path] = (_PROJECT,)) -> str:
+    """The current exception's traceback (or ``text``) with every frame's file through :func:`portable_path`."""
+    text = traceback.format_exc() if text is None else text
+    return _FRAME_FILE.sub(lambda match: f'File "{portable_path(match.group(1), roots)}"', text)
 
 
 def _bound_kernel(task: Task, device: str) -> tuple[Any, str | None]:

@@ -211,6 +211,9 @@ def test_a_failing_task_becomes_an_error_row_or_raises_with_fail_fast(tmp_path):
     assert set(table.loc["waves", "status"]) == {"ok"} and outcome.n_failed == 3
     (result, *_) = [r for r in read_task_results(tmp_path / "run") if r["dataset"] == "holes" and "traceback" in r]
     assert "Traceback" in result["traceback"]
+    # committed task files name no folder of this machine: project files relative, packages from site-packages
+    root = str(Path(__file__).resolve().parents[1])
+    assert root not in result["traceback"] and 'File "rntk_bench/execution.py"' in result["traceback"]
     for kernels in (["ntk"], ["rbf"]):
         failfast = build_config(suite="s", datasets=["holes", "waves"], kernels=kernels,
                                 grids={k: grids[k] for k in kernels}, fail_fast=True)
@@ -336,3 +339,25 @@ def test_a_setting_computed_in_its_siblings_pass_is_started_after_it():
     assert cost[2] < cost[0] == cost[1]  # the NNGP (fixed = n_layers) is read back from the RNTK's pass
     bidirectional = task_cost(dataset, "rntk", get_kernel("rntk", direction="bidirectional").params)
     assert bidirectional == 2 * task_cost(dataset, "rntk", get_kernel("rntk").params)
+
+
+def test_traceback_paths_name_no_folder_of_this_machine():
+    import sysconfig
+
+    from rntk_bench.execution import portable_traceback
+
+    root = Path(__file__).resolve().parents[1]
+    stdlib = sysconfig.get_paths()["stdlib"]
+    text = (f'  File "{root}/rntk_bench/execution.py", line 1, in run_task\n'
+            f'  File "/opt/venv/lib/python3.11/site-packages/sklearn/svm/_base.py", line 2, in fit\n'
+            f'  File "{stdlib}/json/__init__.py", line 3, in load\n'
+            '  File "/home/someone/plugins/my_kernel.py", line 4, in k\n'
+            '  File "<string>", line 5, in <module>\n')
+    assert portable_traceback(text) == (
+        '  File "rntk_bench/execution.py", line 1, in run_task\n'
+        '  File "site-packages/sklearn/svm/_base.py", line 2, in fit\n'
+        '  File "<python>/json/__init__.py", line 3, in load\n'
+        '  File "<elsewhere>/my_kernel.py", line 4, in k\n'
+        '  File "<string>", line 5, in <module>\n')
+    other = Path("/srv/checkout")
+    assert portable_traceback(f'File "{other}/rntk_bench/x.py"', roots=(other,)) == 'File "rntk_bench/x.py"'
