@@ -438,6 +438,12 @@ def _cost_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _top_growth(rows: list[dict]) -> tuple[dict, dict, float]:
+    """The two largest-N rows of a series and the exponent k of seconds ~ N^k between them."""
+    a, b = sorted(rows, key=lambda r: r["n_train"])[-2:]
+    return a, b, math.log(b["total_s"] / a["total_s"]) / math.log(b["n_train"] / a["n_train"])
+
+
 def _findings(acc: list[dict], cost: list[dict]) -> list[str]:
     """Sentences with the numbers, computed from the rows (so that a rerun rewrites them)."""
     out = []
@@ -481,8 +487,7 @@ def _findings(acc: list[dict], cost: list[dict]) -> list[str]:
                      f"(Gram {_s(top['features_s'])} s, SVC {_s(top['fit_s'])} s) and {_mib(top['peak_growth_bytes'])} "
                      f"MiB;")
             if len(exact) >= 2:
-                a, b = sorted(exact, key=lambda r: r["n_train"])[-2:]
-                slope = math.log(b["total_s"] / a["total_s"]) / math.log(b["n_train"] / a["n_train"])
+                a, b, slope = _top_growth(exact)
                 text += f" exact seconds grow like N^{slope:.1f} between N = {a['n_train']:,} and {b['n_train']:,};"
         if approx:
             top = max(approx, key=lambda r: r["n_train"])
@@ -490,9 +495,7 @@ def _findings(acc: list[dict], cost: list[dict]) -> list[str]:
                      f"(features {_s(top['features_s'])} s, fit {_s(top['fit_s'])} s) and "
                      f"{_mib(top['peak_growth_bytes'])} MiB")
             if len(approx) >= 2:
-                a, b = sorted(approx, key=lambda r: r["n_train"])[-2:]
-                slope = math.log(b["total_s"] / a["total_s"]) / math.log(b["n_train"] / a["n_train"])
-                text += f", seconds growing like N^{slope:.1f} at the top"
+                text += f", seconds growing like N^{_top_growth(approx)[2]:.1f} at the top"
             cheaper = [r["n_train"] for r in approx for e in exact
                        if e["n_train"] == r["n_train"] and r["total_s"] < e["total_s"]]
             same_n = [r["n_train"] for r in approx if any(e["n_train"] == r["n_train"] for e in exact)]
