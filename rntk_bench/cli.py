@@ -170,6 +170,8 @@ def run_command(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out, skipping finished tasks."),
     add_predictions: bool = typer.Option(False, "--add-predictions", help="With --resume: also run again the "
                                          "finished tasks whose files have no stored predictions (older files)."),
+    for_vote: bool = typer.Option(False, "--for-vote", help="With --add-predictions: only the tasks a vote reads "
+                                  "(a (setting, C) tied at the best selection score)."),
     config: str = typer.Option(None, "--config", metavar="FILE.toml", help="Run TOML file (suite, datasets, "
                                "kernels, grid, tie, protocol, cv_folds, seed, svc_max_iter, skip_missing)."),
     protocol: str = typer.Option(None, "--protocol", metavar="NAME", help=PROTOCOL_HELP),
@@ -227,6 +229,8 @@ def run_command(
         raise RunError("--resume needs --out: the run folder to continue")
     if add_predictions and not resume:
         raise RunError("--add-predictions completes an existing run: use it with --resume --out RUN_DIR")
+    if for_vote and not add_predictions:
+        raise RunError("--for-vote narrows --add-predictions: use them together")
     run_dir = Path(out) if out else default_run_dir(suite_name)
     if data_dir is not None and embedded:
         bundled = bundled_datasets(run_config.datasets, data_dir)
@@ -241,7 +245,7 @@ def run_command(
             prepare_engine(run_config.kernel_names, bars)
             outcome = run_benchmark(run_config, run_dir, resume=resume,
                                     progress=bars.callback(suite_name) if progress else None,
-                                    add_predictions=add_predictions)
+                                    add_predictions="vote" if for_vote else add_predictions)
     except KeyboardInterrupt as exc:
         bars.close()
         typer.secho(f"{_stopped_by(exc)}: finished tasks are saved; continue with `rntk-bench run --resume --out "
@@ -354,6 +358,8 @@ def leaderboard_command(
     add_predictions: bool = typer.Option(False, "--add-predictions", help="Also run again the finished tasks "
                                          "whose files have no stored predictions (older files); their scores "
                                          "are checked against the old ones."),
+    for_vote: bool = typer.Option(False, "--for-vote", help="With --add-predictions: only the tasks a vote reads "
+                                  "(a (setting, C) tied at the best selection score; far fewer on large grids)."),
     plugin: Annotated[list[str] | None, typer.Option("--plugin", metavar="FILE|MODULE", help=PLUGIN_HELP
                                                      + " Every run of the definitions records it.")] = None,
     device: str = typer.Option(None, "--device", metavar="numba|auto|cpu|gpu[:N]", help="Where RNTK and NTK "
@@ -370,6 +376,8 @@ def leaderboard_command(
         check_data_dir(data_dir)
     if check and not ci:
         raise RunError("--check compares the CI leaderboard: use it with --ci")
+    if for_vote and not add_predictions:
+        raise RunError("--for-vote narrows --add-predictions: use them together")
     n_jobs = (os.cpu_count() or 1) if jobs is None else resolve_jobs(check_value("n_jobs", jobs))
     device, n_jobs = leaderboard_device(device, n_jobs)
     defs = lb.load_definitions(definitions, plugins=plugin or ())
@@ -392,7 +400,7 @@ def leaderboard_command(
             if not report_only:
                 lb.run_leaderboard(defs, results, only=only or None, data_dir=data_dir, n_jobs=n_jobs, device=device,
                                    progress=bars.named_callback() if progress else None,
-                                   add_predictions=add_predictions,
+                                   add_predictions="vote" if for_vote else add_predictions,
                                    after_each=lambda _name: lb.write_leaderboard_page(defs, results))
     except KeyboardInterrupt as exc:
         bars.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from rntk_bench.config import RunConfig
-from rntk_bench.errors import RntkBenchError, RunError
+from rntk_bench.errors import InvalidParameterError, RntkBenchError, RunError
 from rntk_bench.execution import Backend, open_backend
 from rntk_bench.gram_store import GramStore, SharedParts
 from rntk_bench.planning import Plan, execution_order, plan_tasks
@@ -37,6 +37,7 @@ from rntk_bench.run_folder import (
     write_task_result,
 )
 from rntk_bench.run_lock import RunLock
+from rntk_bench.vote import tasks_for_vote
 
 __all__ = ["PARTS_DIR", "ProgressCallback", "RunOutcome", "run_benchmark"]
 
@@ -106,6 +107,19 @@ def _without(config: RunConfig, names: Sequence[str]) -> RunConfig:
     return replace(config, datasets=tuple(name for name in config.datasets if name not in names))
 
 
+ADD_PREDICTIONS = ("all", "vote")
+"""Which finished tasks without stored predictions ``add_predictions`` runs again."""
+
+
+def _wanting_predictions(finished: list[dict], add_predictions: bool | str) -> set[tuple[str, str]]:
+    """The finished tasks to run again for their predictions (see :func:`run_benchmark`)."""
+    if not add_predictions:
+        return set()
+    if add_predictions == "vote":
+        return tasks_for_vote(finished)
+    return {(result["dataset"], result["kernel_id"]) for result in finished if "predictions" not in result}
+
+
 def run_benchmark(
     config: RunConfig,
     run_dir: str | Path,
@@ -113,7 +127,7 @@ def run_benchmark(
     resume: bool = False,
     loader: Loader | None = None,
     progress: ProgressCallback | None = None,
-    add_predictions: bool = False,
+    add_predictions: bool | str = False,
 ) -> RunOutcome:
     """Run (or resume) a benchmark into ``run_dir`` and return its results table.
 
@@ -129,10 +143,12 @@ def run_benchmark(
         ``loader(name) -> Dataset``; default the data layer (:class:`~rntk_bench.run_data.DataLayerLoader`).
     progress : callable, optional
         See :data:`ProgressCallback`.
-    add_predictions : bool
+    add_predictions : bool or {"all", "vote"}
         With ``resume``: also run again the finished tasks whose files have no stored predictions (made
         before they were kept), each replacing its file when it finishes; a re-run whose scores differ from
-        the old file's is counted in the session (``n_changed``) and noted in its task file.
+        the old file's is counted in the session (``n_changed``) and noted in its task file. ``"vote"``: only
+        those a vote reads, also where they lack predictions at a tied C only
+        (:func:`rntk_bench.vote.tasks_for_vote`); ``True`` is ``"all"``.
 
     Raises
     ------
@@ -141,6 +157,9 @@ def run_benchmark(
         worker, or (``fail_fast``) a failing task. Nothing is written when the run cannot start.
     """
     started = time.perf_counter()
+    if add_predictions not in (False, True, *ADD_PREDICTIONS):
+        raise InvalidParameterError(f"add_predictions must be a bool or one of {', '.join(ADD_PREDICTIONS)}, got "
+                                    f"{add_predictions!r}")
     run_dir = Path(run_dir)
     if not config.datasets:
         raise RunError(f"the run has no dataset (suite {config.suite!r})")
@@ -182,18 +201,19 @@ def run_benchmark(
 
 def _run_locked(config: RunConfig, asked: RunConfig, run_dir: Path, loader: Loader, plan: Plan, backend: Backend,
                 previous: RunInfo | None, session: Session, notes: list[str], resume: bool,
-                progress: ProgressCallback | None, add_predictions: bool = False) -> RunOutcome:
+                progress: ProgressCallback | None, add_predictions: bool | str = False) -> RunOutcome:
     """The part of :func:`run_benchmark` that holds the run folder's lock: record the session, run the tasks
     not done yet, write each result, and the tables at the end (also when stopped)."""
     done, old = set(), {}
     if resume:
-        for result in read_task_results(run_dir):
-            if result.get("status") != "ok":
-                continue
-            if add_predictions and "predictions" not in result:
-                old[(result["dataset"], result["kernel_id"])] = _scores(result)
+        kept = [result for result in read_task_results(run_dir) if result.get("status") == "ok"]
+        wanted = _wanting_predictions(kept, add_predictions)
+        for result in kept:
+            key = (result["dataset"], result["kernel_id"])
+            if key in wanted:
+                old[key] = _scores(result)
             else:
-                done.add((result["dataset"], result["kernel_id"]))
+                done.add(key)
     todo = execution_order([task for task in plan.tasks if task.key not in done], config.n_jobs)
     session.n_skipped = len(plan.tasks) - len(todo)
 

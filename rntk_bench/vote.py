@@ -22,7 +22,7 @@ import numpy as np
 from rntk_bench.metrics import METRICS, PREDICTION_METRICS
 from rntk_bench.predictions import decode_split
 
-__all__ = ["SELECTIONS", "vote_order", "vote_rows"]
+__all__ = ["SELECTIONS", "tasks_for_vote", "vote_order", "vote_rows"]
 
 SELECTIONS = ("first-best", "vote")
 """Selection rules a results table can be built with: the protocol's first best (Arora et al.'s strict ``>``)
@@ -50,6 +50,40 @@ def _mode(stack: np.ndarray) -> np.ndarray:
     return np.argmax(counts, axis=0)  # argmax takes the first (smallest) label on ties
 
 
+def _tied(ok: Sequence[dict[str, Any]]) -> tuple[float, list[tuple[tuple, dict[str, Any], int]]]:
+    """The best selection score of a (dataset, kernel)'s task files, and its tied (setting, C) pairs in vote order."""
+    best = max(max(result["selection_accuracy"]) for result in ok)
+    tied = [(vote_order(result["kernel"], result["params"], result["setting_index"], c_index), result, c_index)
+            for result in ok for c_index, score in enumerate(result["selection_accuracy"]) if score == best]
+    tied.sort(key=lambda item: item[0])
+    return best, tied
+
+
+def tasks_for_vote(results: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The (dataset, kernel_id) of every finished task a vote reads whose stored predictions it lacks.
+
+    Parameters
+    ----------
+    results : sequence of dict
+        Task files of a run; those without status ``ok`` are ignored.
+
+    Returns
+    -------
+    set of (str, str)
+        The tasks holding a (setting, C) tied at the best selection score of their (dataset, kernel) (a
+        superset of the voters: the vote keeps an odd number of them) that have no stored predictions, or
+        none at a tied C (files from before every tied C was fitted). Usually a small share of a large grid's
+        tasks: ``--add-predictions --for-vote`` re-runs only these.
+    """
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for result in results:
+        if result.get("status") == "ok":
+            groups.setdefault((result["dataset"], result["kernel"]), []).append(result)
+    return {(result["dataset"], result["kernel_id"]) for ok in groups.values() for _, result, c_index in _tied(ok)[1]
+            if "predictions" not in result
+            or any(scores["test_accuracy"][c_index] is None for scores in result["splits"].values())}
+
+
 def vote_rows(ok: Sequence[dict[str, Any]], base: dict[str, Any]) -> list[dict[str, Any]]:
     """The results rows of a (dataset, kernel) under the vote, one per reported split.
 
@@ -66,14 +100,7 @@ def vote_rows(ok: Sequence[dict[str, Any]], base: dict[str, Any]) -> list[dict[s
         Rows with status ``ok``; or one row with status ``unavailable`` when a voter's task file has no
         stored predictions (made before they were kept).
     """
-    tied = []
-    best = max(max(result["selection_accuracy"]) for result in ok)
-    for result in ok:
-        for c_index, score in enumerate(result["selection_accuracy"]):
-            if score == best:
-                tied.append((vote_order(result["kernel"], result["params"], result["setting_index"], c_index),
-                             result, c_index))
-    tied.sort(key=lambda item: item[0])
+    best, tied = _tied(ok)
     n_voters = len(tied) - (1 - len(tied) % 2)
     voters = tied[:n_voters]
     if any("predictions" not in result for _, result, _ in voters):

@@ -20,9 +20,11 @@ from rntk_bench.errors import InvalidParameterError, RunError
 from rntk_bench.field_report import compare_with_field
 from rntk_bench.predictions import decode_split, encode_split
 from rntk_bench.report import accuracy_table, write_report
+from rntk_bench.results import combine
 from rntk_bench.run_data import PreloadedDatasets
 from rntk_bench.run_folder import read_task_results, task_path
 from rntk_bench.runner import run_benchmark
+from rntk_bench.vote import tasks_for_vote
 
 runner = CliRunner()
 _SPEC = importlib.util.spec_from_file_location("synthetic", Path(__file__).parent / "data" / "runner" / "synthetic.py")
@@ -127,6 +129,33 @@ def test_old_task_files_load_are_reported_and_get_their_predictions_on_request(s
     assert "n_changed" not in session  # the re-run reproduced every score
     columns = ["dataset", "kernel", "kernel_id", "C", "test_accuracy", "balanced_accuracy"]
     pd.testing.assert_frame_equal(resumed.table[columns], outcome.table[columns])
+
+
+def test_predictions_for_the_vote_re_run_only_the_tasks_it_reads(small_run, tmp_path):
+    import shutil
+
+    source, outcome, config, loader = small_run
+    run_dir = tmp_path / "old"
+    shutil.copytree(source, run_dir)
+    for path in run_dir.glob("tasks/*/*.json"):
+        data = json.loads(path.read_text())
+        data.pop("predictions")
+        path.write_text(json.dumps(data))
+    before = read_task_results(run_dir)
+    readers = tasks_for_vote(before)
+    assert 0 < len(readers) < len(before)  # the fixture has tasks the vote does not read
+    resumed = run_benchmark(config, run_dir, resume=True, loader=loader, add_predictions="vote")
+    assert resumed.n_run == len(readers)
+    with_predictions = {(r["dataset"], r["kernel_id"]) for r in read_task_results(run_dir) if "predictions" in r}
+    assert with_predictions == readers
+    assert (combine(read_task_results(run_dir), selection="vote").status == "ok").all()
+    with pytest.raises(InvalidParameterError, match="add_predictions must be a bool or one of all, vote"):
+        run_benchmark(config, run_dir, resume=True, loader=loader, add_predictions="voters")
+
+
+def test_for_vote_narrows_add_predictions_only():
+    result = runner.invoke(app, ["run", "--for-vote"])
+    assert result.exit_code == 1 and "--for-vote narrows --add-predictions: use them together" in result.output
 
 
 # ---------------------------------------------------------------------------------------------------- ties

@@ -9,7 +9,7 @@ import pytest
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.predictions import encode_split
 from rntk_bench.results import combine
-from rntk_bench.vote import _mode, vote_order
+from rntk_bench.vote import _mode, tasks_for_vote, vote_order
 
 TRUTH = np.array([0, 1, 2, 0, 1, 2])
 
@@ -68,3 +68,18 @@ def test_a_vote_without_stored_predictions_is_unavailable_not_invented():
     assert row["status"] == "unavailable" and "--add-predictions" in row["error"]
     with pytest.raises(InvalidParameterError, match="unknown selection rule 'best'; rules: first-best, vote"):
         combine([task], selection="best")
+
+
+def test_the_tasks_a_vote_needs_are_tied_ones_lacking_predictions_at_a_tied_c():
+    a = np.array([0, 1, 2, 0, 1, 1])
+    tasks = [
+        _task(0, _params("bidirectional"), [0.8, 0.9], [None, a]),    # tied at C = 10, predicted there: ready
+        _task(1, _params("forward"), [0.9, 0.9], [a, None]),           # tied at both Cs, not fitted at C = 10
+        _task(2, _params("reversed"), [0.5, 0.7], [None, a]),          # not tied
+        _task(3, _params("forward", "mean"), [0.9, 0.1], [a, None]),   # tied, but its file predates predictions
+        _task(0, {}, [0.6, 0.4], [a, None], kernel="rbf"),             # another kernel: its own best counts
+        _task(1, {}, [0.5, 0.6], [None, None], kernel="rbf"),
+        {**_task(2, {}, [1.0, 1.0], [None, None], kernel="rbf"), "status": "failed"},
+    ]
+    tasks[3].pop("predictions")
+    assert tasks_for_vote(tasks) == {("d", "rntk[i=1]"), ("d", "rntk[i=3]"), ("d", "rbf[i=1]")}

@@ -26,7 +26,7 @@ def run_leaderboard(
     n_jobs: int = 1,
     progress: Progress | None = None,
     after_each: Callable[[str], None] | None = None,
-    add_predictions: bool = False,
+    add_predictions: bool | str = False,
     device: str = "numba",
 ) -> dict[str, Any]:
     """Run (or resume) the defined runs into ``results_dir/runs/<name>/``, in definition order.
@@ -37,8 +37,9 @@ def run_leaderboard(
         Run names to run; default all.
     after_each : callable, optional
         Called with the run name after each run (e.g. to refresh the page).
-    add_predictions : bool
-        Also run again the finished tasks that have no stored predictions (see ``run_benchmark``).
+    add_predictions : bool or {"all", "vote"}
+        Also run again the finished tasks that have no stored predictions, all or those a vote reads (see
+        ``run_benchmark``).
     device : str
         Where RNTK and NTK Gram matrices are computed (``RunConfig.device``; not part of a run's hash).
 
