@@ -88,6 +88,13 @@ def check_sequences(X, name: str = "X") -> list[np.ndarray]:
                 f"{name} must have shape (n_cases, n_timepoints) or (n_cases, n_channels, n_timepoints) "
                 f"or be a list of arrays; got an array of shape {array.shape}"
             )
+        if array.shape[0] and array.shape[2]:
+            # one array: checked and transposed whole (a loop over its cases costs more than the checks)
+            if not np.isfinite(array).all():
+                _first_bad_sample(array, name)
+            with np.errstate(over="ignore"):
+                _first_huge_sample(np.einsum("ncs,ncs->n", array, array), array, name)
+            return list(np.ascontiguousarray(array.transpose(0, 2, 1)))
         items = list(array)
     else:
         items = []
@@ -110,7 +117,8 @@ def check_sequences(X, name: str = "X") -> list[np.ndarray]:
             )
         if item.shape[1] == 0:
             raise InvalidInputError(f"{name}[{index}] is an empty series (length 0)")
-    _first_bad_sample(items, name)
+    if not np.isfinite(np.concatenate([item.ravel() for item in items])).all():  # one check, then find it
+        _first_bad_sample(items, name)
     _first_huge_sample(_squared_norms(items), items, name)
     return [np.ascontiguousarray(item.T) for item in items]
 

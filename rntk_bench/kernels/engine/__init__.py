@@ -27,7 +27,7 @@ from numba.core.dispatcher import Dispatcher
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.dual import ACTIVATIONS
 from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial, fc_side
-from rntk_bench.kernels.engine.prepare import Side, prepare_side
+from rntk_bench.kernels.engine.prepare import Side, prepare_side, relu_planes
 from rntk_bench.kernels.engine.tiles import BLOCK, rntk_pairs, rntk_pairs_serial
 from rntk_bench.kernels.rntk_inputs import OUTPUTS, RNTKParams
 
@@ -40,17 +40,17 @@ Run = Callable[[tuple], None]
 
 
 def _add_direction(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
-                   p: RNTKParams, run: Run) -> None:
+                   p: RNTKParams, run: Run, planes: Callable = relu_planes) -> None:
     t_max = max(len(seq) for seq in (xs if same else xs + ys))
     if same:
-        x = prepare_side(xs, t_max, p)
+        x = prepare_side(xs, t_max, p, planes)
         run(_pairs_arguments(out, out_gp, x, x, np.arange(len(xs)), True, p))
         return
     # K(X, Y): the rows of X in chunks, so that only Y's per-sample arrays and one chunk's are ever held
-    y = prepare_side(ys, t_max, p)
+    y = prepare_side(ys, t_max, p, planes)
     for start in range(0, len(xs), ROW_CHUNK):
         chunk = xs[start:start + ROW_CHUNK]
-        x = prepare_side(chunk, t_max, p)
+        x = prepare_side(chunk, t_max, p, planes)
         rows = slice(start, start + len(chunk))
         run(_pairs_arguments(out[rows], out_gp[rows] if out_gp.size else out_gp, x, y,
                              _identical_columns(chunk, ys, x, y, p), False, p))
@@ -126,11 +126,13 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
 
 
 def _add_directions(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
-                    p: RNTKParams, run: Run) -> None:
+                    p: RNTKParams, run: Run, planes: Callable = relu_planes) -> None:
+    """``planes``: what fills the ReLU per-sample planes (``prepare.relu_planes``; ``warm_up`` records instead)."""
     if p.direction in ("forward", "bidirectional"):
-        _add_direction(out, out_gp, xs, ys, same, p, run)
+        _add_direction(out, out_gp, xs, ys, same, p, run, planes)
     if p.direction in ("reversed", "bidirectional"):
-        _add_direction(out, out_gp, [x[::-1] for x in xs], ys if same else [y[::-1] for y in ys], same, p, run)
+        _add_direction(out, out_gp, [x[::-1] for x in xs], ys if same else [y[::-1] for y in ys], same, p, run,
+                       planes)
 
 
 def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_layers: int,
@@ -172,7 +174,8 @@ def _specialisations() -> list[tuple[Dispatcher, tuple]]:
                     out = np.zeros((2, 2))
                     out_gp = np.zeros((2, 2) if with_nngp else (0, 0))
                     _add_directions(out, out_gp, xs, xs, same, p,
-                                    lambda arguments: record((rntk_pairs, rntk_pairs_serial), arguments))
+                                    lambda arguments: record((rntk_pairs, rntk_pairs_serial), arguments),
+                                    lambda *arguments: record((relu_planes,), arguments))
         for same in (True, False):
             X = np.array([[0.5, -0.25], [1.0, 0.0]])
             side = fc_side(X, np.einsum("ij,ij->i", X, X), 1, 1.0, 0.0, activation)

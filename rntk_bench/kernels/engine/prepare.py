@@ -9,11 +9,14 @@ Arrays are laid out with the sample index last (contiguous), because the inner l
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, term_weights, variance_terms
+from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, self_inner, variance_terms
 
 FIRST, SECOND, VARIANCE, REC, INP = range(5)  # the planes of ``Side.factors``
 
@@ -93,7 +96,50 @@ def dual_factors(q: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarray
     return widened, 1.0 / np.sqrt(widened)
 
 
-def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams) -> Side:
+# Without fastmath contraction: every number equals the one the NumPy functions of rntk_inputs compute
+# (variance_terms, term_weights, dual_factors), operation for operation; tests check it bit for bit.
+@njit(cache=True, nogil=True, error_model="numpy")
+def _relu_self(q):
+    """``dual.relu_dual(q, q, q)[0]``, the ReLU dual of a variance with itself, as its NumPy formula does it."""
+    norm = math.sqrt(q * q)
+    c = min(max(q / norm, -1.0), 1.0) if norm > 0 else 0.0
+    angle = math.pi - math.acos(c)
+    return norm * (c * angle + math.sqrt((1.0 - c) * (1.0 + c))) / (2.0 * math.pi)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def relu_planes(inner, start, sw2, su2, sb2, sh2, factors):
+    """The ReLU planes of ``Side.factors`` (zeros on entry), one sample at a time.
+
+    The same recursion as ``rntk_inputs.variance_terms`` then ``term_weights`` and ``dual_factors``, written
+    in the loops' layout directly: called per time step from Python, the NumPy form took 10-40 % of a
+    Gram matrix of a few hundred series on 2 cores, none of it in parallel.
+    """
+    n, t_max = inner.shape
+    n_layers = factors.shape[1]
+    for i in range(n):
+        for layer in range(n_layers):
+            for s in range(start[i], t_max):
+                below = inner[i, s] if layer == 0 else _relu_self(factors[VARIANCE, layer - 1, s, i])
+                recurrent = sh2 if s == start[i] else _relu_self(factors[VARIANCE, layer, s - 1, i])
+                q = sw2 * recurrent + su2 * below + sb2
+                factors[VARIANCE, layer, s, i] = q
+                if q > 0:
+                    root = math.sqrt(q)
+                    factors[FIRST, layer, s, i] = 1.0 / root
+                    factors[SECOND, layer, s, i] = root
+                    scale = 1.0 / math.sqrt(q)
+                    factors[REC, layer, s, i] = math.sqrt(sw2 * recurrent) * scale
+                    factors[INP, layer, s, i] = math.sqrt(su2 * below) * scale
+
+
+def relu_planes_arguments(padded: Padded, start: np.ndarray, p: RNTKParams, factors: np.ndarray) -> tuple:
+    """The arguments of ``relu_planes``, every scale a float (ints would compile another specialisation)."""
+    return (self_inner(padded), start, float(p.sigma_w) ** 2, float(p.sigma_u) ** 2, float(p.sigma_b) ** 2,
+            float(p.sigma_h) ** 2, factors)
+
+
+def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes: Callable = relu_planes) -> Side:
     """Sort, pad and precompute one argument.
 
     Parameters
@@ -103,29 +149,30 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams) -> Side
     t_max : int
         Common padded length (the longest series of X and Y).
     p : RNTKParams
+    planes : callable
+        Fills the ReLU planes from ``relu_planes_arguments`` (``relu_planes``; the engine's ``warm_up`` passes
+        one that records the argument types instead).
     """
     lengths = np.array([len(seq) for seq in sequences], dtype=np.int64)
     order = np.argsort(-lengths, kind="stable").astype(np.int64)
     padded = Padded.from_sequences([sequences[k] for k in order], t_max)
     n, _, n_channels = padded.values.shape
-    q, recurrent, below = variance_terms(padded, p)            # (n_layers, n, t_max), exact reference values
-    relu = p.activation == "relu"
-    factors = np.empty((5 if relu else 3, p.n_layers, t_max, n))
-    first, second = dual_factors(q, p.activation)
-    planes = [first, second, q]
-    scaled = np.zeros((0, 0, 0))
-    if relu:                                                    # erf needs no 1 - c
-        rec, inp, _ = term_weights(q, recurrent, below, p)
-        if n_channels == 1:
-            inp[0] *= np.sign(padded.values[:, :, 0])           # signed: tiles._pairs forms the inputs' part alone
-        else:
-            scaled = padded.values * (abs(p.sigma_u) / np.sqrt(n_channels) * first[0])[:, :, None]
-            scaled = np.ascontiguousarray(scaled.transpose(1, 2, 0))
-        planes += [rec, inp]
-    for plane, values in enumerate(planes):
-        factors[plane] = values.transpose(0, 2, 1)
     sorted_lengths = lengths[order]
     start = t_max - sorted_lengths
+    scaled = np.zeros((0, 0, 0))
+    if p.activation == "relu":
+        factors = np.zeros((5, p.n_layers, t_max, n))
+        planes(*relu_planes_arguments(padded, start, p, factors))
+        if n_channels == 1:                                     # signed: tiles._pairs forms the inputs' part alone
+            factors[INP, 0] *= np.sign(padded.values[:, :, 0]).T
+        else:
+            scaled = padded.values * (abs(p.sigma_u) / np.sqrt(n_channels) * factors[FIRST, 0].T)[:, :, None]
+            scaled = np.ascontiguousarray(scaled.transpose(1, 2, 0))
+    else:                                                       # erf needs no 1 - c
+        q = variance_terms(padded, p)[0]                        # (n_layers, n, t_max), exact reference values
+        factors = np.empty((3, p.n_layers, t_max, n))
+        for plane, values in enumerate([*dual_factors(q, p.activation), q]):
+            factors[plane] = values.transpose(0, 2, 1)
     n_real = np.searchsorted(-sorted_lengths, -(t_max - np.arange(t_max)), side="right").astype(np.int64)
     return Side(
         order=order,
