@@ -1,0 +1,60 @@
+"""The engine on one thread and on every core, against the arithmetic limit measured for each.
+
+``python -m benchmarks.scaling`` prints a Markdown table: for each case of the quick benchmark, plus two
+larger mean-pooled ones, the engine's pair-layer-steps per second (best of ``--repeat`` calls) on one
+thread and on ``--jobs`` threads, and its share of the limit (``limits.arithmetic_limit``) measured with the
+same number of threads just before. It shows how much of the gap to the limit is the loop itself (one
+thread) and how much is the way the work is shared between cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from benchmarks.__main__ import QUICK, Case
+from benchmarks.limits import arithmetic_limit
+from rntk_bench.kernels.rntk import rntk
+from rntk_bench.threads import available_cpus, limit_threads
+
+CASES = [*QUICK, Case("rntk relu mean pooling", 200, 100, output="mean"),
+         Case("rntk relu mean pooling", 400, 60, output="mean")]
+
+
+def rates(threads: int, repeat: int) -> tuple[float, list[float]]:
+    """The limit on ``threads`` cores and the engine's pair-steps per second on each case."""
+    limit = arithmetic_limit(threads)["limit_pair_steps_per_s"]
+    measured = []
+    with limit_threads(threads):
+        rntk(np.zeros((2, 3)))
+        for case in CASES:
+            X = case.data()
+            params = {**case.params, "n_layers": case.n_layers, "output": case.output}
+            best = float("inf")
+            for _ in range(repeat):
+                start = time.perf_counter()
+                rntk(X, **params)
+                best = min(best, time.perf_counter() - start)
+            measured.append(case.pair_steps(X) / best)
+    return limit, measured
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=available_cpus(), help="threads of the second column")
+    parser.add_argument("--repeat", type=int, default=3, help="calls per case (best kept)")
+    args = parser.parse_args(argv)
+    one_limit, one = rates(1, args.repeat)
+    all_limit, every = rates(args.jobs, args.repeat)
+    print(f"| case | N | T | L | 1 thread | of limit ({one_limit:.3g}) | {args.jobs} threads | "
+          f"of limit ({all_limit:.3g}) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for case, a, b in zip(CASES, one, every):
+        print(f"| {case.name} | {case.n} | {case.t} | {case.n_layers} | {a:.3g} | {a / one_limit:.0%} | {b:.3g} | "
+              f"{b / all_limit:.0%} |")
+
+
+if __name__ == "__main__":
+    main()
