@@ -110,16 +110,21 @@ def test_a_report_ranks_by_any_metric_and_refuses_an_unknown_one(small_run, tmp_
         wrong.output
 
 
-def test_old_task_files_load_are_reported_and_get_their_predictions_on_request(small_run, tmp_path):
+def _without_predictions(source: Path, run_dir: Path) -> Path:
+    """A copy of a run whose task files lack predictions, as files made before they were kept."""
     import shutil
 
-    source, outcome, config, loader = small_run
-    run_dir = tmp_path / "old"
     shutil.copytree(source, run_dir)
     for path in run_dir.glob("tasks/*/*.json"):
         data = json.loads(path.read_text())
         data.pop("predictions")
         path.write_text(json.dumps(data))
+    return run_dir
+
+
+def test_old_task_files_load_are_reported_and_get_their_predictions_on_request(small_run, tmp_path):
+    source, outcome, config, loader = small_run
+    run_dir = _without_predictions(source, tmp_path / "old")
     report = write_report([run_dir], tmp_path / "report", metric="macro_f1")
     assert any("without stored predictions" in note for note in report.board.notes)
     assert report.board.accuracy.isna().all().all()  # no predictions: the metric is unknown, not invented
@@ -132,15 +137,8 @@ def test_old_task_files_load_are_reported_and_get_their_predictions_on_request(s
 
 
 def test_predictions_for_the_vote_re_run_only_the_tasks_it_reads(small_run, tmp_path):
-    import shutil
-
     source, outcome, config, loader = small_run
-    run_dir = tmp_path / "old"
-    shutil.copytree(source, run_dir)
-    for path in run_dir.glob("tasks/*/*.json"):
-        data = json.loads(path.read_text())
-        data.pop("predictions")
-        path.write_text(json.dumps(data))
+    run_dir = _without_predictions(source, tmp_path / "old")
     before = read_task_results(run_dir)
     readers = tasks_for_vote(before)
     assert 0 < len(readers) < len(before)  # the fixture has tasks the vote does not read
