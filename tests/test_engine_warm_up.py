@@ -27,7 +27,7 @@ from rntk_bench.kernels.rntk import rntk, rntk_batch, rntk_siblings
 from rntk_bench.threads import limit_threads
 
 ENTRY_POINTS = (tiles.rntk_pairs, tiles.rntk_pairs_serial, fc.fc_ntk_inplace, fc.fc_ntk_inplace_serial,
-                prepare.relu_planes)
+                prepare.variance_planes)
 
 
 def counts(name):

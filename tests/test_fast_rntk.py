@@ -323,23 +323,32 @@ def test_siblings_only_pair_fixed_layers_zero_with_the_nngp():
         compute_rntk([x[:, None] for x in X], [x[:, None] for x in X], True, p, with_nngp=True)
 
 
+@pytest.mark.parametrize("activation", ["relu", "erf"])
 @pytest.mark.parametrize("n_channels, sigma_h, sigma_b", [(1, 0.0, 0.1), (1, 0.7, 0.0), (3, 0.5, 0.3)])
-def test_compiled_relu_planes_equal_the_numpy_recursion_bit_for_bit(n_channels, sigma_h, sigma_b):
+def test_compiled_planes_equal_the_numpy_recursion(activation, n_channels, sigma_h, sigma_b):
+    """ReLU bit for bit; erf to the last bits (libm's arcsine against NumPy's)."""
     from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE, dual_factors, prepare_side
     from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, term_weights, variance_terms
     from rntk_bench.kernels.validation import check_sequences
 
     rng = np.random.default_rng(7)
     X = check_sequences([rng.normal(size=(n_channels, length)) for length in (9, 4, 9, 1, 6, 7)])
-    p = RNTKParams(3, 1.3, 0.8, sigma_b, sigma_h, 1.0, "relu", "last", "forward", 0)
+    p = RNTKParams(3, 1.3, 0.8, sigma_b, sigma_h, 1.0, activation, "last", "forward", 0)
     side = prepare_side(X, 11, p)
     padded = Padded.from_sequences([X[k] for k in side.order], 11)
     q, recurrent, below = variance_terms(padded, p)
-    rec, inp, _ = term_weights(q, recurrent, below, p)
-    if n_channels == 1:
-        inp[0] *= np.sign(padded.values[:, :, 0])
-    first, second = dual_factors(q, "relu")
-    for plane, expected in ((VARIANCE, q), (FIRST, first), (SECOND, second), (REC, rec), (INP, inp)):
-        assert np.array_equal(side.factors[plane], expected.transpose(0, 2, 1)), plane
+    first, second = dual_factors(q, activation)
+    expected = {VARIANCE: q, FIRST: first, SECOND: second}
+    if activation == "relu":
+        rec, inp, _ = term_weights(q, recurrent, below, p)
+        if n_channels == 1:
+            inp[0] *= np.sign(padded.values[:, :, 0])
+        expected.update({REC: rec, INP: inp})
+    assert side.factors.shape[0] == len(expected)
+    for plane, values in expected.items():
+        if activation == "relu":
+            assert np.array_equal(side.factors[plane], values.transpose(0, 2, 1)), plane
+        else:
+            np.testing.assert_allclose(side.factors[plane], values.transpose(0, 2, 1), rtol=1e-14, atol=0)
     for k, start in enumerate(side.start):                     # zero before a series starts, positive after
         assert (side.factors[VARIANCE][:, :start, k] == 0).all() and (side.factors[VARIANCE][:, start:, k] > 0).all()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, self_inner, variance_terms
+from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, self_inner
 
 FIRST, SECOND, VARIANCE, REC, INP = range(5)  # the planes of ``Side.factors``
 
@@ -96,35 +96,46 @@ def dual_factors(q: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarray
     return widened, 1.0 / np.sqrt(widened)
 
 
-# Without fastmath contraction: every number equals the one the NumPy functions of rntk_inputs compute
-# (variance_terms, term_weights, dual_factors), operation for operation; tests check it bit for bit.
+# Without fastmath contraction: every number is the one the NumPy functions of rntk_inputs compute
+# (variance_terms, term_weights, dual_factors), operation for operation; tests check ReLU bit for bit.
 @njit(cache=True, nogil=True, error_model="numpy")
-def _relu_self(q):
-    """``dual.relu_dual(q, q, q)[0]``, the ReLU dual of a variance with itself, as its NumPy formula does it."""
-    norm = math.sqrt(q * q)
-    c = min(max(q / norm, -1.0), 1.0) if norm > 0 else 0.0
-    angle = math.pi - math.acos(c)
-    return norm * (c * angle + math.sqrt((1.0 - c) * (1.0 + c))) / (2.0 * math.pi)
+def _self_dual(relu, q):
+    """``dual.relu_dual(q, q, q)[0]`` or ``dual.erf_dual(q, q, q)[0]``, the dual activation of a variance with
+    itself, as its NumPy formula does it (for erf, libm's arcsine may differ from NumPy's in the last bit)."""
+    if relu:
+        norm = math.sqrt(q * q)
+        c = min(max(q / norm, -1.0), 1.0) if norm > 0 else 0.0
+        angle = math.pi - math.acos(c)
+        return norm * (c * angle + math.sqrt((1.0 - c) * (1.0 + c))) / (2.0 * math.pi)
+    widened = 1.0 + 2.0 * q
+    root = math.sqrt(q * q)
+    k12 = min(max(q, -root), root)
+    return 2.0 / math.pi * math.asin(min(max(2.0 * k12 / math.sqrt(widened * widened), -1.0), 1.0))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def relu_planes(inner, start, sw2, su2, sb2, sh2, factors):
-    """The ReLU planes of ``Side.factors`` (zeros on entry), one sample at a time.
+def variance_planes(relu, inner, start, sw2, su2, sb2, sh2, factors):
+    """The planes of ``Side.factors`` (zeros on entry; erf: ones in ``FIRST`` and ``SECOND``), one sample at
+    a time.
 
-    The same recursion as ``rntk_inputs.variance_terms`` then ``term_weights`` and ``dual_factors``, written
-    in the loops' layout directly: called per time step from Python, the NumPy form took 10-40 % of a
-    Gram matrix of a few hundred series on 2 cores, none of it in parallel.
+    The same recursion as ``rntk_inputs.variance_terms`` then ``term_weights`` (ReLU) and ``dual_factors``,
+    written in the loops' layout directly: called per time step from Python, the NumPy form took 10-40 % of
+    a Gram matrix of a few hundred series on 2 cores, none of it in parallel.
     """
     n, t_max = inner.shape
     n_layers = factors.shape[1]
     for i in range(n):
         for layer in range(n_layers):
             for s in range(start[i], t_max):
-                below = inner[i, s] if layer == 0 else _relu_self(factors[VARIANCE, layer - 1, s, i])
-                recurrent = sh2 if s == start[i] else _relu_self(factors[VARIANCE, layer, s - 1, i])
+                below = inner[i, s] if layer == 0 else _self_dual(relu, factors[VARIANCE, layer - 1, s, i])
+                recurrent = sh2 if s == start[i] else _self_dual(relu, factors[VARIANCE, layer, s - 1, i])
                 q = sw2 * recurrent + su2 * below + sb2
                 factors[VARIANCE, layer, s, i] = q
-                if q > 0:
+                if not relu:
+                    widened = 1.0 + 2.0 * q
+                    factors[FIRST, layer, s, i] = widened
+                    factors[SECOND, layer, s, i] = 1.0 / math.sqrt(widened)
+                elif q > 0:
                     root = math.sqrt(q)
                     factors[FIRST, layer, s, i] = 1.0 / root
                     factors[SECOND, layer, s, i] = root
@@ -133,13 +144,13 @@ def relu_planes(inner, start, sw2, su2, sb2, sh2, factors):
                     factors[INP, layer, s, i] = math.sqrt(su2 * below) * scale
 
 
-def relu_planes_arguments(padded: Padded, start: np.ndarray, p: RNTKParams, factors: np.ndarray) -> tuple:
-    """The arguments of ``relu_planes``, every scale a float (ints would compile another specialisation)."""
-    return (self_inner(padded), start, float(p.sigma_w) ** 2, float(p.sigma_u) ** 2, float(p.sigma_b) ** 2,
-            float(p.sigma_h) ** 2, factors)
+def planes_arguments(padded: Padded, start: np.ndarray, p: RNTKParams, factors: np.ndarray) -> tuple:
+    """The arguments of ``variance_planes``, every scale a float (ints would compile another specialisation)."""
+    return (p.activation == "relu", self_inner(padded), start, float(p.sigma_w) ** 2, float(p.sigma_u) ** 2,
+            float(p.sigma_b) ** 2, float(p.sigma_h) ** 2, factors)
 
 
-def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes: Callable = relu_planes) -> Side:
+def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes: Callable = variance_planes) -> Side:
     """Sort, pad and precompute one argument.
 
     Parameters
@@ -150,8 +161,8 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
         Common padded length (the longest series of X and Y).
     p : RNTKParams
     planes : callable
-        Fills the ReLU planes from ``relu_planes_arguments`` (``relu_planes``; the engine's ``warm_up`` passes
-        one that records the argument types instead).
+        Fills the planes from ``planes_arguments`` (``variance_planes``; the engine's ``warm_up`` passes one
+        that records the argument types instead).
     """
     lengths = np.array([len(seq) for seq in sequences], dtype=np.int64)
     order = np.argsort(-lengths, kind="stable").astype(np.int64)
@@ -160,19 +171,16 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
     sorted_lengths = lengths[order]
     start = t_max - sorted_lengths
     scaled = np.zeros((0, 0, 0))
-    if p.activation == "relu":
-        factors = np.zeros((5, p.n_layers, t_max, n))
-        planes(*relu_planes_arguments(padded, start, p, factors))
-        if n_channels == 1:                                     # signed: tiles._pairs forms the inputs' part alone
-            factors[INP, 0] *= np.sign(padded.values[:, :, 0]).T
-        else:
-            scaled = padded.values * (abs(p.sigma_u) / np.sqrt(n_channels) * factors[FIRST, 0].T)[:, :, None]
-            scaled = np.ascontiguousarray(scaled.transpose(1, 2, 0))
-    else:                                                       # erf needs no 1 - c
-        q = variance_terms(padded, p)[0]                        # (n_layers, n, t_max), exact reference values
-        factors = np.empty((3, p.n_layers, t_max, n))
-        for plane, values in enumerate([*dual_factors(q, p.activation), q]):
-            factors[plane] = values.transpose(0, 2, 1)
+    relu = p.activation == "relu"
+    factors = np.zeros((5 if relu else 3, p.n_layers, t_max, n))   # erf needs no 1 - c
+    if not relu:
+        factors[FIRST] = factors[SECOND] = 1.0                  # dual_factors of q = 0, at padded steps
+    planes(*planes_arguments(padded, start, p, factors))
+    if relu and n_channels == 1:                                # signed: tiles._pairs forms the inputs' part alone
+        factors[INP, 0] *= np.sign(padded.values[:, :, 0]).T
+    elif relu:
+        scaled = padded.values * (abs(p.sigma_u) / np.sqrt(n_channels) * factors[FIRST, 0].T)[:, :, None]
+        scaled = np.ascontiguousarray(scaled.transpose(1, 2, 0))
     n_real = np.searchsorted(-sorted_lengths, -(t_max - np.arange(t_max)), side="right").astype(np.int64)
     return Side(
         order=order,
