@@ -27,7 +27,7 @@ from numba.core.dispatcher import Dispatcher
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.dual import ACTIVATIONS
 from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial, fc_side
-from rntk_bench.kernels.engine.prepare import Side, prepare_side, variance_planes
+from rntk_bench.kernels.engine.prepare import Side, prepare_side, variance_planes, variance_planes_serial
 from rntk_bench.kernels.engine.tiles import BLOCK, rntk_pairs, rntk_pairs_serial
 from rntk_bench.kernels.rntk_inputs import OUTPUTS, RNTKParams
 
@@ -40,7 +40,7 @@ Run = Callable[[tuple], None]
 
 
 def _add_direction(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
-                   p: RNTKParams, run: Run, planes: Callable = variance_planes) -> None:
+                   p: RNTKParams, run: Run, planes: Callable | None = None) -> None:
     t_max = max(len(seq) for seq in (xs if same else xs + ys))
     if same:
         x = prepare_side(xs, t_max, p, planes)
@@ -126,8 +126,8 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
 
 
 def _add_directions(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
-                    p: RNTKParams, run: Run, planes: Callable = variance_planes) -> None:
-    """``planes``: what fills the ReLU per-sample planes (``prepare.variance_planes``; ``warm_up`` records instead)."""
+                    p: RNTKParams, run: Run, planes: Callable | None = None) -> None:
+    """``planes``: what fills the per-sample planes (default: ``prepare_side``'s; ``warm_up`` records instead)."""
     if p.direction in ("forward", "bidirectional"):
         _add_direction(out, out_gp, xs, ys, same, p, run, planes)
     if p.direction in ("reversed", "bidirectional"):
@@ -175,7 +175,7 @@ def _specialisations() -> list[tuple[Dispatcher, tuple]]:
                     out_gp = np.zeros((2, 2) if with_nngp else (0, 0))
                     _add_directions(out, out_gp, xs, xs, same, p,
                                     lambda arguments: record((rntk_pairs, rntk_pairs_serial), arguments),
-                                    lambda *arguments: record((variance_planes,), arguments))
+                                    lambda *arguments: record((variance_planes, variance_planes_serial), arguments))
         for same in (True, False):
             X = np.array([[0.5, -0.25], [1.0, 0.0]])
             side = fc_side(X, np.einsum("ij,ij->i", X, X), 1, 1.0, 0.0, activation)

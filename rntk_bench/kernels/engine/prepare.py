@@ -13,9 +13,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
+from rntk_bench.kernels.engine.jit import parallel_and_serial
 from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, self_inner
 
 FIRST, SECOND, VARIANCE, REC, INP = range(5)  # the planes of ``Side.factors``
@@ -113,18 +115,18 @@ def _self_dual(relu, q):
     return 2.0 / math.pi * math.asin(min(max(2.0 * k12 / math.sqrt(widened * widened), -1.0), 1.0))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def variance_planes(relu, inner, start, sw2, su2, sb2, sh2, factors):
+def _variance_planes(relu, inner, start, sw2, su2, sb2, sh2, factors):
     """The planes of ``Side.factors`` (zeros on entry; erf: ones in ``FIRST`` and ``SECOND``), one sample at
     a time.
 
     The same recursion as ``rntk_inputs.variance_terms`` then ``term_weights`` (ReLU) and ``dual_factors``,
     written in the loops' layout directly: called per time step from Python, the NumPy form took 10-40 % of
-    a Gram matrix of a few hundred series on 2 cores, none of it in parallel.
+    a Gram matrix of a few hundred series on 2 cores, none of it in parallel. ``variance_planes`` spreads the
+    samples over numba's threads, ``variance_planes_serial`` runs on the calling thread (see ``jit.py``).
     """
     n, t_max = inner.shape
     n_layers = factors.shape[1]
-    for i in range(n):
+    for i in prange(n):
         for layer in range(n_layers):
             for s in range(start[i], t_max):
                 below = inner[i, s] if layer == 0 else _self_dual(relu, factors[VARIANCE, layer - 1, s, i])
@@ -144,13 +146,17 @@ def variance_planes(relu, inner, start, sw2, su2, sb2, sh2, factors):
                     factors[INP, layer, s, i] = math.sqrt(su2 * below) * scale
 
 
+variance_planes, variance_planes_serial = parallel_and_serial(_variance_planes, "variance_planes", cache=True,
+                                                             nogil=True, error_model="numpy")
+
+
 def planes_arguments(padded: Padded, start: np.ndarray, p: RNTKParams, factors: np.ndarray) -> tuple:
     """The arguments of ``variance_planes``, every scale a float (ints would compile another specialisation)."""
     return (p.activation == "relu", self_inner(padded), start, float(p.sigma_w) ** 2, float(p.sigma_u) ** 2,
             float(p.sigma_b) ** 2, float(p.sigma_h) ** 2, factors)
 
 
-def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes: Callable = variance_planes) -> Side:
+def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes: Callable | None = None) -> Side:
     """Sort, pad and precompute one argument.
 
     Parameters
@@ -160,9 +166,9 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
     t_max : int
         Common padded length (the longest series of X and Y).
     p : RNTKParams
-    planes : callable
-        Fills the planes from ``planes_arguments`` (``variance_planes``; the engine's ``warm_up`` passes one
-        that records the argument types instead).
+    planes : callable, optional
+        Fills the planes from ``planes_arguments``; default ``variance_planes``, or its serial twin when numba
+        may use one thread (the engine's ``warm_up`` passes one that records the argument types instead).
     """
     lengths = np.array([len(seq) for seq in sequences], dtype=np.int64)
     order = np.argsort(-lengths, kind="stable").astype(np.int64)
@@ -175,6 +181,8 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
     factors = np.zeros((5 if relu else 3, p.n_layers, t_max, n))   # erf needs no 1 - c
     if not relu:
         factors[FIRST] = factors[SECOND] = 1.0                  # dual_factors of q = 0, at padded steps
+    if planes is None:
+        planes = variance_planes if numba.get_num_threads() > 1 else variance_planes_serial
     planes(*planes_arguments(padded, start, p, factors))
     if relu and n_channels == 1:                                # signed: tiles._pairs forms the inputs' part alone
         factors[INP, 0] *= np.sign(padded.values[:, :, 0]).T
