@@ -22,7 +22,7 @@ from rntk_bench.metrics import METRICS, PREDICTION_METRICS
 from rntk_bench.predictions import decode_split
 from rntk_bench.protocols import Candidate, get_protocol
 from rntk_bench.run_folder import TASKS_DIR, RunInfo, read_task_results
-from rntk_bench.vote import SELECTIONS, vote_rows
+from rntk_bench.vote import SELECTIONS, selects_per_split, vote_rows
 
 RESULTS_FILE = "results.csv"
 SCORES_FILE = "scores.csv"
@@ -156,7 +156,7 @@ def _group_rows(group: list[dict[str, Any]], data_notes: Sequence[str] = (),
         return [{**base, **empty, "status": "no-selection",
                  "error": "cross-validation is impossible: every class has a single training case, so no setting "
                           "can be scored on training data; left out of rankings (a grid-order choice would decide it)"}]
-    if selection == "vote" and ok[0].get("selection_by_split"):
+    if selection == "vote" and selects_per_split(ok):
         return [{**base, **empty, "status": "unavailable",
                  "error": f"the vote is defined for one selection per dataset; protocol {first.get('protocol')!r} "
                           "selects in each split"}]

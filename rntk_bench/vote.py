@@ -22,7 +22,7 @@ import numpy as np
 from rntk_bench.metrics import METRICS, PREDICTION_METRICS
 from rntk_bench.predictions import decode_split
 
-__all__ = ["SELECTIONS", "tasks_for_vote", "vote_order", "vote_rows"]
+__all__ = ["SELECTIONS", "selects_per_split", "tasks_for_vote", "vote_order", "vote_rows"]
 
 SELECTIONS = ("first-best", "vote")
 """Selection rules a results table can be built with: the protocol's first best (Arora et al.'s strict ``>``)
@@ -50,6 +50,12 @@ def _mode(stack: np.ndarray) -> np.ndarray:
     return np.argmax(counts, axis=0)  # argmax takes the first (smallest) label on ties
 
 
+def selects_per_split(ok: Sequence[dict[str, Any]]) -> bool:
+    """Whether a (dataset, kernel)'s protocol selects in each split (inner-uci): the vote, one selection per
+    dataset, is not defined for it."""
+    return bool(ok and ok[0].get("selection_by_split"))
+
+
 def _tied(ok: Sequence[dict[str, Any]]) -> tuple[float, list[tuple[tuple, dict[str, Any], int]]]:
     """The best selection score of a (dataset, kernel)'s task files, and its tied (setting, C) pairs in vote order."""
     best = max(max(result["selection_accuracy"]) for result in ok)
@@ -72,15 +78,16 @@ def tasks_for_vote(results: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
     set of (str, str)
         The tasks holding a (setting, C) tied at the best selection score of their (dataset, kernel) (a
         superset of the voters: the vote keeps an odd number of them) that have no stored predictions, or
-        none at a tied C (files from before every tied C was fitted). Usually a small share of a large grid's
+        none at a tied C (files from before every tied C was fitted); none of a protocol that selects in
+        each split, where no vote is taken. Usually a small share of a large grid's
         tasks: ``--add-predictions --for-vote`` re-runs only these.
     """
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for result in results:
         if result.get("status") == "ok":
             groups.setdefault((result["dataset"], result["kernel"]), []).append(result)
-    return {(result["dataset"], result["kernel_id"]) for ok in groups.values() for _, result, c_index in _tied(ok)[1]
-            if "predictions" not in result
+    return {(result["dataset"], result["kernel_id"]) for ok in groups.values() if not selects_per_split(ok)
+            for _, result, c_index in _tied(ok)[1] if "predictions" not in result
             or any(scores["test_accuracy"][c_index] is None for scores in result["splits"].values())}
 
 

@@ -80,6 +80,7 @@ def test_the_tasks_a_vote_needs_are_tied_ones_lacking_predictions_at_a_tied_c():
         _task(0, {}, [0.6, 0.4], [a, None], kernel="rbf"),             # another kernel: its own best counts
         _task(1, {}, [0.5, 0.6], [None, None], kernel="rbf"),
         {**_task(2, {}, [1.0, 1.0], [None, None], kernel="rbf"), "status": "failed"},
+        {**_task(0, {}, [0.7, 0.7], [a, None], kernel="ntk"), "selection_by_split": True},  # no vote taken there
     ]
     tasks[3].pop("predictions")
     assert tasks_for_vote(tasks) == {("d", "rntk[i=1]"), ("d", "rntk[i=3]"), ("d", "rbf[i=1]")}
