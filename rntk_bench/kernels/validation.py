@@ -92,8 +92,7 @@ def check_sequences(X, name: str = "X") -> list[np.ndarray]:
             # one array: checked and transposed whole (a loop over its cases costs more than the checks)
             if not np.isfinite(array).all():
                 _first_bad_sample(array, name)
-            with np.errstate(over="ignore"):
-                _first_huge_sample(np.einsum("ncs,ncs->n", array, array), array, name)
+            _first_huge_sample(_squared_norms(array.reshape(len(array), -1)), array, name)
             return list(np.ascontiguousarray(array.transpose(0, 2, 1)))
         items = list(array)
     else:

@@ -139,9 +139,9 @@ def _variance_planes(relu, inner, start, sw2, su2, sb2, sh2, factors):
                     factors[SECOND, layer, s, i] = 1.0 / math.sqrt(widened)
                 elif q > 0:
                     root = math.sqrt(q)
-                    factors[FIRST, layer, s, i] = 1.0 / root
+                    scale = 1.0 / root                  # term_weights' scale, dual_factors' first factor
+                    factors[FIRST, layer, s, i] = scale
                     factors[SECOND, layer, s, i] = root
-                    scale = 1.0 / math.sqrt(q)
                     factors[REC, layer, s, i] = math.sqrt(sw2 * recurrent) * scale
                     factors[INP, layer, s, i] = math.sqrt(su2 * below) * scale
 
