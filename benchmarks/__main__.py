@@ -55,6 +55,11 @@ class Case:
         return X / np.linalg.norm(X, axis=1).max()       # the UCI code's scaling: largest row norm 1
 
     @property
+    def kernel_params(self) -> dict:
+        """The keyword arguments of ``rntk`` for this case."""
+        return {**self.params, "n_layers": self.n_layers, "output": self.output}
+
+    @property
     def authors_comparable(self) -> bool:
         """Whether the straightforward NumPy version of the authors' algorithm covers this case."""
         return not self.unequal and self.output == "last" and not self.params
@@ -146,7 +151,7 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
         ntk(np.zeros((2, 3)))
         for case in FULL if full else QUICK:
             X = case.data()
-            params = {**case.params, "n_layers": case.n_layers, "output": case.output}
+            params = case.kernel_params
             work = case.pair_steps(X)
             timings = {}
             implementations = [("engine", rntk), ("numpy reference", rntk_reference)]

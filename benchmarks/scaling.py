@@ -10,12 +10,12 @@ thread) and how much is the way the work is shared between cores.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 from benchmarks.__main__ import QUICK, Case
 from benchmarks.limits import arithmetic_limit
+from benchmarks.measure import measure
 from rntk_bench.kernels.rntk import rntk
 from rntk_bench.threads import available_cpus, limit_threads
 
@@ -31,13 +31,8 @@ def rates(threads: int, repeat: int) -> tuple[float, list[float]]:
         rntk(np.zeros((2, 3)))
         for case in CASES:
             X = case.data()
-            params = {**case.params, "n_layers": case.n_layers, "output": case.output}
-            best = float("inf")
-            for _ in range(repeat):
-                start = time.perf_counter()
-                rntk(X, **params)
-                best = min(best, time.perf_counter() - start)
-            measured.append(case.pair_steps(X) / best)
+            seconds = measure(lambda X=X, params=case.kernel_params: rntk(X, **params), repeat).seconds
+            measured.append(case.pair_steps(X) / seconds)
     return limit, measured
 
 
