@@ -172,6 +172,8 @@ def run_command(
                                          "finished tasks whose files have no stored predictions (older files)."),
     for_vote: bool = typer.Option(False, "--for-vote", help="With --add-predictions: only the tasks a vote reads "
                                   "(a (setting, C) tied at the best selection score)."),
+    retry_failed: bool = typer.Option(True, "--retry-failed/--keep-failed", help="With --resume: run failed tasks "
+                                      "again (default), or keep their files (failures that would only repeat)."),
     config: str = typer.Option(None, "--config", metavar="FILE.toml", help="Run TOML file (suite, datasets, "
                                "kernels, grid, tie, protocol, cv_folds, seed, svc_max_iter, skip_missing)."),
     protocol: str = typer.Option(None, "--protocol", metavar="NAME", help=PROTOCOL_HELP),
@@ -231,6 +233,8 @@ def run_command(
         raise RunError("--add-predictions completes an existing run: use it with --resume --out RUN_DIR")
     if for_vote and not add_predictions:
         raise RunError("--for-vote narrows --add-predictions: use them together")
+    if not retry_failed and not resume:
+        raise RunError("--keep-failed keeps the failed tasks of an existing run: use it with --resume --out RUN_DIR")
     run_dir = Path(out) if out else default_run_dir(suite_name)
     if data_dir is not None and embedded:
         bundled = bundled_datasets(run_config.datasets, data_dir)
@@ -245,7 +249,8 @@ def run_command(
             prepare_engine(run_config.kernel_names, bars)
             outcome = run_benchmark(run_config, run_dir, resume=resume,
                                     progress=bars.callback(suite_name) if progress else None,
-                                    add_predictions="vote" if for_vote else add_predictions)
+                                    add_predictions="vote" if for_vote else add_predictions,
+                                    retry_failed=retry_failed)
     except KeyboardInterrupt as exc:
         bars.close()
         typer.secho(f"{_stopped_by(exc)}: finished tasks are saved; continue with `rntk-bench run --resume --out "
@@ -360,6 +365,8 @@ def leaderboard_command(
                                          "are checked against the old ones."),
     for_vote: bool = typer.Option(False, "--for-vote", help="With --add-predictions: only the tasks a vote reads "
                                   "(a (setting, C) tied at the best selection score; far fewer on large grids)."),
+    retry_failed: bool = typer.Option(True, "--retry-failed/--keep-failed", help="Run the failed tasks of existing "
+                                      "runs again (default), or keep their files (failures that would only repeat)."),
     plugin: Annotated[list[str] | None, typer.Option("--plugin", metavar="FILE|MODULE", help=PLUGIN_HELP
                                                      + " Every run of the definitions records it.")] = None,
     device: str = typer.Option(None, "--device", metavar="numba|auto|cpu|gpu[:N]", help="Where RNTK and NTK "
@@ -401,6 +408,7 @@ def leaderboard_command(
                 lb.run_leaderboard(defs, results, only=only or None, data_dir=data_dir, n_jobs=n_jobs, device=device,
                                    progress=bars.named_callback() if progress else None,
                                    add_predictions="vote" if for_vote else add_predictions,
+                                   retry_failed=retry_failed,
                                    after_each=lambda _name: lb.write_leaderboard_page(defs, results))
     except KeyboardInterrupt as exc:
         bars.close()

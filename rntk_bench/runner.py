@@ -128,6 +128,7 @@ def run_benchmark(
     loader: Loader | None = None,
     progress: ProgressCallback | None = None,
     add_predictions: bool | str = False,
+    retry_failed: bool = True,
 ) -> RunOutcome:
     """Run (or resume) a benchmark into ``run_dir`` and return its results table.
 
@@ -138,7 +139,8 @@ def run_benchmark(
     run_dir : path
         Created if missing; an existing folder needs ``resume=True`` and the same configuration.
     resume : bool
-        Skip the tasks whose result file exists with status ``ok`` (failed tasks run again).
+        Skip the tasks whose result file exists with status ``ok`` (failed tasks run again unless
+        ``retry_failed`` is false).
     loader : callable, optional
         ``loader(name) -> Dataset``; default the data layer (:class:`~rntk_bench.run_data.DataLayerLoader`).
     progress : callable, optional
@@ -149,6 +151,10 @@ def run_benchmark(
         the old file's is counted in the session (``n_changed``) and noted in its task file. ``"vote"``: only
         those a vote reads, also where they lack predictions at a tied C only
         (:func:`rntk_bench.vote.tasks_for_vote`); ``True`` is ``"all"``.
+    retry_failed : bool
+        With ``resume``: run the tasks whose files record a failure again (default). False keeps those files
+        as they are, for failures that are properties of the setting (a Gram matrix that overflows, an SVM
+        whose dual is not finite): each resume would otherwise pay their full cost again to fail again.
 
     Raises
     ------
@@ -193,7 +199,7 @@ def run_benchmark(
             if resume:  # another writer may have finished tasks between the check and the lock
                 previous = RunInfo.read(run_dir)
             outcome = _run_locked(config, asked, run_dir, loader, plan, backend, previous, session, notes,
-                                  resume, progress, add_predictions)
+                                  resume, progress, add_predictions, retry_failed)
     outcome.n_tasks, outcome.notes = len(plan.tasks), notes
     outcome.seconds = time.perf_counter() - started
     return outcome
@@ -201,13 +207,17 @@ def run_benchmark(
 
 def _run_locked(config: RunConfig, asked: RunConfig, run_dir: Path, loader: Loader, plan: Plan, backend: Backend,
                 previous: RunInfo | None, session: Session, notes: list[str], resume: bool,
-                progress: ProgressCallback | None, add_predictions: bool | str = False) -> RunOutcome:
+                progress: ProgressCallback | None, add_predictions: bool | str = False,
+                retry_failed: bool = True) -> RunOutcome:
     """The part of :func:`run_benchmark` that holds the run folder's lock: record the session, run the tasks
     not done yet, write each result, and the tables at the end (also when stopped)."""
     done, old = set(), {}
     if resume:
-        kept = [result for result in read_task_results(run_dir) if result.get("status") == "ok"]
+        results = read_task_results(run_dir)
+        kept = [result for result in results if result.get("status") == "ok"]
         wanted = _wanting_predictions(kept, add_predictions)
+        if not retry_failed:
+            done.update((result["dataset"], result["kernel_id"]) for result in results if result.get("status") != "ok")
         for result in kept:
             key = (result["dataset"], result["kernel_id"])
             if key in wanted:

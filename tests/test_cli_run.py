@@ -52,6 +52,15 @@ def test_resume_of_a_finished_run_runs_nothing(demo_run):
     assert "0 tasks run, 80 already done" in result.output
 
 
+def test_keep_failed_needs_a_run_to_resume(demo_run):
+    out, _ = demo_run
+    result = runner.invoke(app, ["run", "-d", "UnitTest", "--keep-failed"])
+    assert result.exit_code == 1 and "--keep-failed keeps the failed tasks of an existing run" in result.output
+    result = runner.invoke(app, ["run", "-d", "UnitTest", "-d", "iris", *NARROW, "--out", str(out), "--resume",
+                                 "--keep-failed", "--no-progress"])
+    assert result.exit_code == 0 and "0 tasks run, 80 already done" in result.output
+
+
 def test_report_command_rewrites_and_merges(demo_run, tmp_path):
     out, _ = demo_run
     result = runner.invoke(app, ["report", str(out)])

@@ -221,6 +221,23 @@ def test_a_failing_task_becomes_an_error_row_or_raises_with_fail_fast(tmp_path):
             run_benchmark(failfast, tmp_path / f"run-{kernels[0]}", loader=loader)
 
 
+def test_resume_runs_failed_tasks_again_unless_they_are_kept(tmp_path):
+    loader = PreloadedDatasets({"waves": synthetic.series_dataset(), "holes": _with_nan(synthetic.series_dataset())})
+    config = build_config(suite="s", datasets=["holes", "waves"], kernels=["ntk"], grids={"ntk": {"n_layers": [1]}})
+    first = run_benchmark(config, tmp_path / "run", loader=loader)
+    failed = {path: path.read_bytes() for path in (tmp_path / "run" / "tasks" / "holes").glob("*.json")}
+    assert first.n_failed == len(failed) == 2 and first.n_run == 4
+
+    kept = run_benchmark(config, tmp_path / "run", resume=True, loader=loader, retry_failed=False)
+    assert (kept.n_run, kept.n_skipped, kept.n_failed) == (0, 4, 0)
+    assert {path: path.read_bytes() for path in failed} == failed  # untouched, still in the table
+    assert kept.table.set_index("dataset").loc["holes", "status"] == "error"
+
+    again = run_benchmark(config, tmp_path / "run", resume=True, loader=loader)
+    assert (again.n_run, again.n_skipped, again.n_failed) == (2, 2, 2)
+    assert all(json.loads(path.read_text())["status"] == "error" for path in failed)
+
+
 def test_missing_datasets_are_refused_before_anything_is_written_or_skipped_on_request(tmp_path, loader):
     config = build_config(suite="s", datasets=["waves", "absent"], kernels=["rbf"], grids={"rbf": {"gamma": [0.1]}})
     with pytest.raises(RunError, match="missing: absent.*datasets fetch"):

@@ -28,6 +28,7 @@ def run_leaderboard(
     after_each: Callable[[str], None] | None = None,
     add_predictions: bool | str = False,
     device: str = "numba",
+    retry_failed: bool = True,
 ) -> dict[str, Any]:
     """Run (or resume) the defined runs into ``results_dir/runs/<name>/``, in definition order.
 
@@ -42,6 +43,8 @@ def run_leaderboard(
         ``run_benchmark``).
     device : str
         Where RNTK and NTK Gram matrices are computed (``RunConfig.device``; not part of a run's hash).
+    retry_failed : bool
+        Run failed tasks again (default); False keeps their files (see ``run_benchmark``).
 
     Returns
     -------
@@ -58,7 +61,7 @@ def run_leaderboard(
         run_dir = Path(results_dir) / RUNS_DIR / name
         callback = None if progress is None else (lambda done, total, label, _n=name: progress(_n, done, total, label))
         outcomes[name] = run_benchmark(config, run_dir, resume=RunInfo.exists(run_dir), progress=callback,
-                                       add_predictions=add_predictions)
+                                       add_predictions=add_predictions, retry_failed=retry_failed)
         if after_each:
             after_each(name)
     return outcomes
