@@ -22,7 +22,7 @@ import numpy as np
 
 from benchmarks.accelerator import Accelerator, accelerator
 from benchmarks.authors_numpy import rntk_authors
-from benchmarks.limits import arithmetic_limit
+from benchmarks.limits import FLOPS_PER_PAIR_STEP, arithmetic_limit
 from benchmarks.measure import cross_gram_rss, measure
 from rntk_bench.kernels.ntk import ntk, ntk_reference
 from rntk_bench.kernels.rntk import rntk, rntk_reference
@@ -284,7 +284,9 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path, acce
         (f"Arithmetic limit (see benchmarks/README.md): {limit['divider_duals_per_s_per_core']:.3g} "
          f"`2 sqrt + 1 div` per second per core, {limit['fma_ops_per_s_per_core']:.3g} FMA-class operations "
          f"per second per core -> {limit['limit_pair_steps_per_s']:.3g} pair-layer-steps per second on "
-         f"{limit['cores']} core(s)."),
+         f"{limit['cores']} core(s). The whole mix (`2 sqrt + 1 div` and {FLOPS_PER_PAIR_STEP} FMA-class "
+         f"operations per element) in one loop: {limit['mix_per_s_per_core']:.3g} per second per core with "
+         f"independent operands, {limit['chained_mix_per_s_per_core']:.3g} chained as in the ReLU dual."),
         *(["", *notes] if notes else []),
         *(["", (f"Accelerator: {accel.description}, float64. Its seconds are the best of the calls after a "
                 "first one per case, which compiles (first_call_seconds in bench.csv); its peak memory counts "

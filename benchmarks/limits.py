@@ -48,6 +48,37 @@ def _fma32(a, b, out, sweeps):
             out[i] += (p + q) + (r + w)
 
 
+@njit(inline="always", **_JIT)
+def _horner11(x):
+    return 1.1 + x * (1.2 + x * (1.3 + x * (1.4 + x * (1.5 + x * (1.6 + x * (1.7 + x * (1.8 + x * (1.9 + x * (
+        2.0 + x * 2.1)))))))))
+
+
+# The engine's operation mix per element: `2 sqrt + 1 div` and 50 FMA-class operations (four Horner chains of
+# 11 FMAs, two additions forming their arguments, four combining the results). In `_mix` the divider's and
+# the FMAs' operands are all independent; in `_mix_chained` the same operations depend on each other as in
+# the ReLU dual (FMAs form the divider's operands, the other FMAs wait for its results).
+
+@njit(**_JIT)
+def _mix(a, b, out, sweeps):
+    for _ in range(sweeps):
+        for i in range(a.size):
+            x = a[i]
+            y = b[i]
+            chains = (_horner11(x) + _horner11(y)) + (_horner11(x + 1.0) + _horner11(y + 1.0))
+            out[i] += chains + ((math.sqrt(x) + math.sqrt(y)) + x / y)
+
+
+@njit(**_JIT)
+def _mix_chained(a, b, out, sweeps):
+    for _ in range(sweeps):
+        for i in range(a.size):
+            p = _horner11(a[i])
+            q = _horner11(b[i])
+            d = (math.sqrt(p) + math.sqrt(q)) + p / q
+            out[i] += _horner11(d + 1.0) + _horner11(d - 1.0)
+
+
 def _rate(function, per_element: int, n_threads: int = 1, repeats: int = 5) -> float:
     """Best-of-``repeats`` elements (times ``per_element``) per second per core, on L1-resident data, with
     ``n_threads`` threads running the probe at once (each on its own arrays): what the cores sustain
@@ -75,4 +106,7 @@ def arithmetic_limit(n_cores: int) -> dict[str, float]:
         "fma_ops_per_s_per_core": fma_ops,
         "limit_pair_steps_per_s": per_core * n_cores,
         "cores": n_cores,
+        # checks of the model, not part of the limit: the whole mix in one loop, independent and chained
+        "mix_per_s_per_core": _rate(_mix, 1, n_cores),
+        "chained_mix_per_s_per_core": _rate(_mix_chained, 1, n_cores),
     }
