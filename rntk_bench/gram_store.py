@@ -7,18 +7,26 @@ Two uses in the runner:
 * Shared parts: a kernel whose Gram matrix is exactly the sum of other settings' Gram matrices (the
   bidirectional RNTK is its forward plus its reversed kernel; ``KernelSpec.parts``) is computed from those
   parts, and each part once per dataset, whichever task needs it first; the other tasks read it. Settings
-  that one pass computes together (``KernelSpec.siblings``: the RNTK and its NNGP) are stored together. The
-  runner keeps these files in a private folder of the run and deletes each part's files once the last task
-  that reads it is done (:meth:`GramStore.forget_part`), and the rest of a dataset's files with its last task.
+  that one pass computes together (``KernelSpec.siblings``: the RNTK, its NNGP and its shallower networks)
+  are stored together. The runner keeps these files in a private folder of the run and deletes each part's
+  files once the last task that reads it is done (:meth:`GramStore.forget_part`), and the rest of a dataset's
+  files with its last task.
 
-Files are written to a temporary name and renamed, so a reader sees a whole file or none; two workers that
-miss the same part at the same time both compute it and the second rename wins with identical content.
+Files are written to a temporary name and renamed, so a reader sees a whole file or none. A worker that is
+computing a part (with its siblings) claims their files first (``<key>.claim``, created exclusively, naming
+its host and process); a worker of the same host that misses a claimed part waits for the file instead of
+computing it again, unless the claiming process has died. Claims of other hosts are not waited for (their
+process cannot be checked): there, as before claims existed, two workers that miss the same part at the same
+time both compute it and the second rename wins with identical content.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import socket
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -88,6 +96,77 @@ class GramStore:
         value = self.load(dataset, key)
         return self.save(dataset, key, compute()) if value is None else value
 
+    # ---- claims: which process is computing a block right now
+
+    def _claim_path(self, dataset: str, key: str) -> Path:
+        return self.root / _folder_name(dataset) / f"{key}.claim"
+
+    def claim(self, dataset: str, keys: Iterable[str]) -> list[str]:
+        """Claim the blocks ``keys`` of ``dataset`` for this process, each unless a live process holds it.
+
+        Returns
+        -------
+        list of str
+            The keys claimed, for :meth:`release`; a key missing from it is claimed by another process.
+        """
+        (self.root / _folder_name(dataset)).mkdir(parents=True, exist_ok=True)
+        made = []
+        for key in keys:
+            path = self._claim_path(dataset, key)
+            try:
+                descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if self.holder_alive(dataset, key) is not False:
+                    continue
+                path.unlink(missing_ok=True)  # its process died: take it over
+                try:
+                    descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                except FileExistsError:
+                    continue
+            with os.fdopen(descriptor, "w") as stream:
+                stream.write(f"{socket.gethostname()} {os.getpid()}\n")
+            made.append(key)
+        return made
+
+    def release(self, dataset: str, keys: Iterable[str]) -> None:
+        """Give up claims that :meth:`claim` made."""
+        for key in keys:
+            self._claim_path(dataset, key).unlink(missing_ok=True)
+
+    def holder_alive(self, dataset: str, key: str) -> bool | None:
+        """Whether a process claims the block ``key`` and still runs: True, or False if its process (of this
+        host) has died or nobody claims it; None where that cannot be told (another host's claim, or one
+        being written)."""
+        try:
+            host, pid = self._claim_path(dataset, key).read_text().split()
+            pid = int(pid)
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError):
+            return None
+        if host != socket.gethostname():
+            return None
+        if pid == os.getpid():
+            return False  # never released by this process (an interrupted earlier task): not being computed
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def wait_for(self, dataset: str, key: str, poll_seconds: float = 0.2) -> np.ndarray | None:
+        """The block ``key``, waiting while a live process of this host claims it; None as soon as it is
+        absent and not claimed by one (nobody computes it, its process died, or it is another host's)."""
+        while True:
+            value = self.load(dataset, key)
+            if value is not None:
+                return value
+            if self.holder_alive(dataset, key) is not True:
+                return self.load(dataset, key)   # it may have appeared as the claim went
+            time.sleep(poll_seconds)
+
     def forget_part(self, dataset: str, kernel_id: str) -> None:
         """Delete every block of the setting ``kernel_id`` on ``dataset`` (the files :func:`stored_gram` keys
         with :func:`part_key`); other settings' blocks stay."""
@@ -143,8 +222,9 @@ def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[s
 
     Every part's block is keyed by the part's canonical id (the :func:`part_key` prefix), the dataset's
     content and the block's name, so the same part computed for another setting (or by another task) is read
-    back instead of recomputed. A
-    part that is missing is computed with its siblings (``KernelSpec.batch``), and they are stored too.
+    back instead of recomputed. A part that is missing is computed with its siblings (``KernelSpec.batch``),
+    and they are stored too; a part that another live worker of this host is computing (it holds the claim)
+    is waited for (:meth:`GramStore.wait_for`).
     """
     parts = kernel_parts(name, params)
     fingerprint = joblib.hash((dataset.name, dataset.X))
@@ -153,18 +233,27 @@ def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[s
         return _block_key(kernel.id, fingerprint, block)
 
     def part_gram(part: Kernel, block: str, A, B) -> np.ndarray:
-        value = store.load(dataset.name, key(part, block))
-        if value is not None:
-            return value
+        own = key(part, block)
         siblings = siblings_of(part)
-        if len(siblings) == 1:
-            return store.save(dataset.name, key(part, block), part(A, B))
-        values = part.spec.batch(A, B, [dict(sibling.params) for sibling in siblings])
-        for sibling, sibling_value in zip(siblings, values, strict=True):
-            stored = store.save(dataset.name, key(sibling, block), sibling_value)
-            if sibling.id == part.id:
-                value = stored
-        return value
+        while True:
+            value = store.wait_for(dataset.name, own)
+            if value is not None:
+                return value
+            claims = store.claim(dataset.name, [own] + [key(s, block) for s in siblings if s.id != part.id])
+            if own in claims or store.holder_alive(dataset.name, own) is not True:
+                break  # computed here (claimed, or held by another host's worker, which cannot be waited for)
+            store.release(dataset.name, claims)  # a live worker claimed it first: wait for its file
+        try:
+            if len(siblings) == 1:
+                return store.save(dataset.name, own, part(A, B))
+            values = part.spec.batch(A, B, [dict(sibling.params) for sibling in siblings])
+            for sibling, sibling_value in zip(siblings, values, strict=True):
+                stored = store.save(dataset.name, key(sibling, block), sibling_value)
+                if sibling.id == part.id:
+                    value = stored
+            return value
+        finally:
+            store.release(dataset.name, claims)
 
     def gram(block: str, A, B) -> np.ndarray:
         total = None

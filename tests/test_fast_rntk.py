@@ -15,6 +15,7 @@ import pytest
 from numba import njit
 
 from rntk_bench.errors import InvalidParameterError
+from rntk_bench.kernels import get_kernel
 from rntk_bench.kernels.dual import DUALS
 from rntk_bench.kernels.engine import BLOCK, compute_rntk, working_set_bytes
 from rntk_bench.kernels.engine.duals import acos_abs, asin
@@ -283,9 +284,11 @@ def test_bidirectional_is_its_parts_summed_bit_for_bit(output):
     ("last", "forward", "relu"), ("mean", "bidirectional", "relu"),
     ("mean", "reversed", "erf"), ("last", "bidirectional", "erf"),
 ])
-def test_one_pass_gives_the_rntk_and_its_nngp_bit_for_bit(monkeypatch, threads, output, direction, activation):
-    """``compute_rntk(..., with_nngp=True)`` returns the kernels of fixed_layers = 0 and = n_layers, each equal
-    to its own computation to the last bit: on K(X) across column blocks and on K(X, Y) across row chunks."""
+def test_one_pass_gives_the_rntk_its_nngp_and_the_shallower_networks_bit_for_bit(monkeypatch, threads, output,
+                                                                                  direction, activation):
+    """``rntk_batch`` on the siblings of a two-layer setting returns the kernels of (n_layers, fixed_layers) =
+    (2, 0), (2, 2), (1, 0), (1, 1) from one pass, each equal to its own computation to the last bit: on K(X)
+    across column blocks and on K(X, Y) across row chunks."""
     import importlib
 
     from rntk_bench.kernels.rntk import rntk_batch, rntk_siblings
@@ -299,14 +302,27 @@ def test_one_pass_gives_the_rntk_and_its_nngp_bit_for_bit(monkeypatch, threads, 
               "sigma_h": 0.4, "sigma_b": 0.2}
     with limit_threads(threads):
         for args in ((X,), (Y, X)):
-            ntk_alone = rntk(*args, **params, fixed_layers=0)
-            nngp_alone = rntk(*args, **params, fixed_layers=2)
             settings = rntk_siblings({**params, "fixed_layers": 2})
-            assert [s["fixed_layers"] for s in settings] == [0, 2]
-            ntk_batch, nngp_batch = rntk_batch(args[0], args[1] if len(args) > 1 else None, settings)
-            np.testing.assert_array_equal(ntk_batch, ntk_alone)
-            np.testing.assert_array_equal(nngp_batch, nngp_alone)
-            assert not np.array_equal(ntk_alone, nngp_alone)
+            assert [(s["n_layers"], s["fixed_layers"]) for s in settings] == [(2, 0), (2, 2), (1, 0), (1, 1)]
+            batch = rntk_batch(args[0], args[1] if len(args) > 1 else None, settings)
+            alone = [rntk(*args, **setting) for setting in settings]
+            for setting, from_batch, by_itself in zip(settings, batch, alone, strict=True):
+                assert from_batch.flags.c_contiguous
+                np.testing.assert_array_equal(from_batch, by_itself, err_msg=str(setting))
+            # four different kernels, not one read out four times
+            assert len({gram.tobytes() for gram in alone}) == 4
+
+
+def test_three_layers_give_every_shallower_network_from_one_pass():
+    """``compute_rntk(..., all_depths=True)``: depth d + 1 at item d, NTK and NNGP, mean pooling."""
+    from rntk_bench.kernels.rntk import rntk_batch, rntk_siblings
+
+    rng = np.random.default_rng(25)
+    X = [rng.normal(size=(1, length)) for length in rng.integers(2, 7, size=9)]
+    settings = rntk_siblings({**get_kernel("rntk", n_layers=3, output="mean", sigma_b=0.3).params})
+    assert [(s["n_layers"], s["fixed_layers"]) for s in settings] == [(3, 0), (3, 3), (2, 0), (2, 2), (1, 0), (1, 1)]
+    for setting, gram in zip(settings, rntk_batch(X, None, settings), strict=True):
+        np.testing.assert_array_equal(gram, rntk(X, **setting), err_msg=str(setting))
 
 
 def test_siblings_only_pair_fixed_layers_zero_with_the_nngp():
@@ -319,8 +335,10 @@ def test_siblings_only_pair_fixed_layers_zero_with_the_nngp():
     (single,) = rntk_batch(X, None, [{"n_layers": 2, "fixed_layers": 1}])
     np.testing.assert_array_equal(single, rntk(X, n_layers=2, fixed_layers=1))
     p = RNTKParams(2, 1.4142, 0.5, 0.1, 0.0, 1.0, "relu", "last", "forward", 1)
-    with pytest.raises(InvalidParameterError, match="fixed_layers = 0"):
+    with pytest.raises(InvalidParameterError, match="with_nngp needs fixed_layers = 0"):
         compute_rntk([x[:, None] for x in X], [x[:, None] for x in X], True, p, with_nngp=True)
+    with pytest.raises(InvalidParameterError, match="all_depths needs fixed_layers = 0"):
+        compute_rntk([x[:, None] for x in X], [x[:, None] for x in X], True, p, all_depths=True)
 
 
 @pytest.mark.parametrize("activation", ["relu", "erf"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,90 @@ def test_a_setting_without_siblings_reads_its_direction_from_the_bidirectional_t
         run_benchmark(alone, tmp_path / direction, loader=loader)
         [result] = read_task_results(tmp_path / direction)
         assert scores[result["kernel_id"]] == (result["selection_accuracy"], result["splits"])
+
+
+def test_a_shallower_setting_reads_the_gram_matrices_of_the_deeper_pass(tmp_path, monkeypatch):
+    rntk_module = importlib.import_module("rntk_bench.kernels.rntk")
+
+    # n_layers in {1, 2}: the two-layer pass also reads out the one-layer kernels (its bottom layer), so the
+    # engine runs once per Gram block, for two layers, and the one-layer task reads its matrices back
+    loader = PreloadedDatasets({"waves": synthetic.series_dataset(n_train=12, n_test=8, length=6)})
+    grid = {"rntk": {"n_layers": [1, 2], "output": ["mean"], "sigma_u": [0.5], "sigma_b": [0.1], "sigma_h": [0.3],
+                     "C": [1.0, 100.0]}}
+    calls = []
+    compute = rntk_module.compute_rntk
+    monkeypatch.setattr(rntk_module, "compute_rntk", lambda *a, **k: calls.append(a[3].n_layers) or compute(*a, **k))
+    config = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"], grids=grid)
+    outcome = run_benchmark(config, tmp_path / "run", loader=loader)
+    assert outcome.n_failed == 0 and outcome.n_run == 2
+    assert calls == [2, 2]  # train-train and test-train blocks, both depths from each
+    scores = {r["kernel_id"]: (r["selection_accuracy"], r["splits"]) for r in read_task_results(tmp_path / "run")}
+    for depth in (1, 2):  # alone, nothing is read from another task
+        alone = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"],
+                             grids={"rntk": {**grid["rntk"], "n_layers": [depth]}})
+        run_benchmark(alone, tmp_path / str(depth), loader=loader)
+        [result] = read_task_results(tmp_path / str(depth))
+        assert scores[result["kernel_id"]] == (result["selection_accuracy"], result["splits"])
+
+
+def _claimed_setup(tmp_path, monkeypatch):
+    """A store holding one setting's block, with that block's file replaced by a claim to fill in."""
+    rntk_module = importlib.import_module("rntk_bench.kernels.rntk")
+    dataset = synthetic.uci_dataset(n=20, n_features=4, seed=5)
+    params = dict(get_kernel("rntk", output="last").params)
+    store = GramStore(tmp_path)
+    expected = stored_gram(store, dataset, "rntk", params)("all", dataset.X, None)
+    assert not list(tmp_path.rglob("*.claim"))  # released once the files are written
+    [path] = [p for p in tmp_path.rglob("*.npy") if p.name.startswith(part_key(get_kernel("rntk", **params).id))]
+    path.unlink()
+    calls = []
+    compute = rntk_module.compute_rntk
+    monkeypatch.setattr(rntk_module, "compute_rntk", lambda *a, **k: calls.append(1) or compute(*a, **k))
+    return dataset, params, store, expected, path, calls
+
+
+def test_a_part_claimed_by_a_live_worker_is_waited_for_not_computed(tmp_path, monkeypatch):
+    import socket
+    import subprocess
+    import threading
+    import time
+
+    dataset, params, store, expected, path, calls = _claimed_setup(tmp_path, monkeypatch)
+    worker = subprocess.Popen(["sleep", "60"])  # a live process of this host holds the claim
+    claim = path.with_suffix(".claim")
+    try:
+        claim.write_text(f"{socket.gethostname()} {worker.pid}\n")
+
+        def finish():  # the claiming worker saves the block, then gives up its claim
+            time.sleep(0.6)
+            store.save(dataset.name, path.stem, expected)
+            claim.unlink()
+
+        threading.Thread(target=finish).start()
+        start = time.perf_counter()
+        value = stored_gram(store, dataset, "rntk", params)("all", dataset.X, None)
+        waited = time.perf_counter() - start
+    finally:
+        worker.kill()
+        worker.wait()
+    np.testing.assert_array_equal(value, expected)
+    assert calls == [] and waited >= 0.5
+
+
+@pytest.mark.parametrize("holder", ["dead process", "other host"])
+def test_a_claim_that_cannot_be_waited_for_is_computed_through(tmp_path, monkeypatch, holder):
+    import socket
+    import subprocess
+
+    dataset, params, store, expected, path, calls = _claimed_setup(tmp_path, monkeypatch)
+    if holder == "dead process":
+        finished = subprocess.Popen(["true"])
+        finished.wait()
+        path.with_suffix(".claim").write_text(f"{socket.gethostname()} {finished.pid}\n")
+    else:
+        path.with_suffix(".claim").write_text(f"not-{socket.gethostname()} {os.getpid()}\n")
+    value = stored_gram(store, dataset, "rntk", params)("all", dataset.X, None)
+    np.testing.assert_array_equal(value, expected)
+    assert calls == [1]
+    # a dead process's claim is taken over and released; another host's is left to its owner
+    assert path.with_suffix(".claim").exists() == (holder == "other host")

@@ -113,9 +113,10 @@ def test_execution_order_takes_groups_sharing_parts_n_jobs_at_a_time_producer_fi
     config = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"], grids={"rntk": grid})
     tasks = plan_tasks(config, PreloadedDatasets({"waves": synthetic.series_dataset()})).tasks
     groups = sharing_groups(tasks)
-    # per sigma_u: one layer, fixed 0 and its NNGP 1 (6 tasks); two layers, fixed 0 (3) and fixed 1 (3:
-    # the forward and reversed kernels with fixed_layers = 1 are parts of the bidirectional one)
-    assert sorted(len(group) for group in groups) == [3, 3, 3, 3, 6, 6] and sum(map(len, groups)) == 24
+    # per sigma_u: the two-layer pass with fixed 0 gives its NNGP and the one-layer kernels, so two layers
+    # fixed 0 (3 tasks) and one layer fixed 0 and 1 (6) are one group; two layers fixed 1 (3: the forward
+    # and reversed kernels with fixed_layers = 1 are parts of the bidirectional one) are another
+    assert sorted(len(group) for group in groups) == [3, 3, 9, 9] and sum(map(len, groups)) == 24
     assert all(task.shared for task in tasks)
     group_of = {task.kernel_id: index for index, group in enumerate(groups) for task in group}
     order = execution_order(tasks, n_jobs=2)
@@ -123,7 +124,7 @@ def test_execution_order_takes_groups_sharing_parts_n_jobs_at_a_time_producer_fi
     # each batch of two groups is contiguous: its two producers (the groups' costliest, bidirectional
     # tasks, which compute every shared part) first, then the readers of the group whose producer is cheaper
     position = 0
-    for _ in range(3):
+    for _ in range(2):
         first, second = order[position], order[position + 1]
         batch = {group_of[first.kernel_id], group_of[second.kernel_id]}
         assert len(batch) == 2 and first.cost >= second.cost
@@ -141,13 +142,14 @@ def test_execution_order_takes_groups_sharing_parts_n_jobs_at_a_time_producer_fi
     totals = [sum(t.cost for t in groups[group_of[order[i].kernel_id]]) for i in (0, 1)]
     assert min(totals) >= max(sum(t.cost for t in group) for group in groups if order[0] not in group
                               and order[1] not in group)
-    # three groups of one sigma_u, three workers: the one-layer group's producer is the cheapest, so its
-    # readers come right after the three producers
+    # the two groups of one sigma_u, three workers: both producers (two layers, bidirectional) start first,
+    # then the readers of the larger group (on a tie of the producers' costs the groups keep their order,
+    # costliest first), the one-layer settings among them
     one_sigma = [t for t in tasks if t.params["sigma_u"] == 0.25]
     wide = execution_order(one_sigma, n_jobs=3)
-    assert [t.params["direction"] for t in wide[:3]] == ["bidirectional"] * 3
-    assert [t.params["n_layers"] for t in wide[:3]] == [2, 2, 1]
-    assert [t.params["n_layers"] for t in wide[3:8]] == [1] * 5 and len(wide) == 12
+    assert [(t.params["direction"], t.params["n_layers"]) for t in wide[:2]] == [("bidirectional", 2)] * 2
+    assert wide[0].params["fixed_layers"] == 0 and len(wide) == 12
+    assert {(t.params["n_layers"], t.params["fixed_layers"]) for t in wide[2:10]} == {(2, 0), (1, 0), (1, 1)}
     sequential = execution_order(tasks, n_jobs=1)
     runs = [group_of[t.kernel_id] for t in sequential]
     assert [index for i, index in enumerate(runs) if i == 0 or runs[i - 1] != index] == list(dict.fromkeys(runs))

@@ -208,19 +208,26 @@ def rntk_parts(params: dict) -> list[dict]:
 
 def rntk_siblings(params: dict) -> list[dict]:
     """Settings one engine pass computes together with ``params``: the RNTK with ``fixed_layers = 0`` and its
-    NNGP (``fixed_layers = n_layers``) share every covariance; the NNGP only drops the Theta terms. Other
+    NNGP (``fixed_layers = n_layers``) share every covariance, the NNGP only drops the Theta terms; and the
+    networks with fewer layers and the same scales are this one's bottom layers, read out on the way. So a
+    setting of L layers (``fixed_layers`` 0 or L) has ``2 L`` siblings, deepest first: (L, 0), (L, L),
+    (L - 1, 0), (L - 1, L - 1), ..., (1, 0), (1, 1) as ``(n_layers, fixed_layers)``; the pass of a deeper
+    setting in the same grid computes a shallower one's Gram matrices, which its task then reads back. Other
     values of ``fixed_layers`` are computed alone."""
-    if params.get("fixed_layers") not in (0, params.get("n_layers")):
+    depth = params.get("n_layers")
+    if params.get("fixed_layers") not in (0, depth):
         return [dict(params)]
-    return [{**params, "fixed_layers": 0}, {**params, "fixed_layers": params["n_layers"]}]
+    return [{**params, "n_layers": layers, "fixed_layers": fixed}
+            for layers in range(depth, 0, -1) for fixed in (0, layers)]
 
 
 def rntk_batch(X, Y, settings: list[dict]) -> list[np.ndarray]:
     """The Gram matrices of ``settings`` as :func:`rntk` computes them, the siblings of
     :func:`rntk_siblings` from a single engine pass (bit for bit the same numbers)."""
-    if len(settings) == 2 and settings == rntk_siblings(settings[0]) and settings[0]["fixed_layers"] == 0:
+    if len(settings) > 1 and settings == rntk_siblings(settings[0]) and settings[0]["fixed_layers"] == 0:
         p, xs, ys, same = _prepare_call(X, Y, with_defaults(rntk, settings[0]))
-        return list(compute_rntk(xs, ys, same, p, with_nngp=True))
+        ntk, nngp = compute_rntk(xs, ys, same, p, with_nngp=True, all_depths=True)
+        return [gram for depth in range(p.n_layers - 1, -1, -1) for gram in (ntk[depth], nngp[depth])]
     return [rntk(X, Y, **setting) for setting in settings]
 
 

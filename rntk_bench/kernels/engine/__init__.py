@@ -52,7 +52,7 @@ def _add_direction(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys
         chunk = xs[start:start + ROW_CHUNK]
         x = prepare_side(chunk, t_max, p, planes)
         rows = slice(start, start + len(chunk))
-        run(_pairs_arguments(out[rows], out_gp[rows] if out_gp.size else out_gp, x, y,
+        run(_pairs_arguments(out[rows], out_gp[rows] if out_gp.shape[0] else out_gp, x, y,
                              _identical_columns(chunk, ys, x, y, p), False, p))
 
 
@@ -96,7 +96,7 @@ def _identical_columns(xs, ys, x: Side, y: Side, p: RNTKParams) -> np.ndarray:
 
 
 def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTKParams,
-                 with_nngp: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+                 with_nngp: bool = False, all_depths: bool = False):
     """RNTK (or NNGP) matrix of two lists of time-major series.
 
     Parameters
@@ -111,18 +111,34 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
         Also return the NNGP kernel (``fixed_layers = n_layers``) of the same parameters, from the same pass.
         Needs ``p.fixed_layers == 0``. Its mean-pooled sum is kept in every mean-pooled call (one more
         addition per pair-step, not specialised away); this flag only decides whether it is written out.
+    all_depths : bool
+        Also return the kernels of the networks with ``1, ..., n_layers - 1`` layers and the same scales,
+        read out from the same pass (their layers are this network's bottom ones). Needs
+        ``p.fixed_layers == 0``. With mean pooling each read-out layer keeps its own sums, a few more
+        operations per pair-step in the layers below the top.
 
     Returns
     -------
-    ndarray of shape (len(xs), len(ys)), or a pair of them (RNTK, NNGP) with ``with_nngp``
+    ndarray of shape (len(xs), len(ys)), or a pair of them (RNTK, NNGP) with ``with_nngp``; with
+    ``all_depths`` each is instead a list of ``n_layers`` such arrays, item ``d`` for ``d + 1`` layers
+    (the NNGP of ``d + 1`` layers is the kernel with ``fixed_layers = d + 1``). Each equals its own
+    computation to the last bit.
     """
-    if with_nngp and p.fixed_layers != 0:
-        raise InvalidParameterError(f"with_nngp needs fixed_layers = 0; got {p.fixed_layers}")
-    out = np.zeros((len(xs), len(ys)))
-    out_gp = np.zeros((len(xs), len(ys)) if with_nngp else (0, 0))
+    for flag, name in ((with_nngp, "with_nngp"), (all_depths, "all_depths")):
+        if flag and p.fixed_layers != 0:
+            raise InvalidParameterError(f"{name} needs fixed_layers = 0; got {p.fixed_layers}")
+    # (n_x, n_out, n_y): a chunk of rows of X is a contiguous slice, as the compiled loops take it
+    n_out = p.n_layers if all_depths else 1
+    out = np.zeros((len(xs), n_out, len(ys)))
+    out_gp = np.zeros((len(xs), n_out, len(ys)) if with_nngp else (0, 0, 0))
     pairs = rntk_pairs if numba.get_num_threads() > 1 else rntk_pairs_serial
     _add_directions(out, out_gp, xs, ys, same, p, lambda arguments: pairs(*arguments))
-    return (out, out_gp) if with_nngp else out
+    ntk = [np.ascontiguousarray(out[:, d, :]) for d in range(n_out)]
+    del out
+    nngp = [np.ascontiguousarray(out_gp[:, d, :]) for d in range(n_out)] if with_nngp else None
+    if not all_depths:
+        return (ntk[0], nngp[0]) if with_nngp else ntk[0]
+    return (ntk, nngp) if with_nngp else ntk
 
 
 def _add_directions(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
@@ -171,8 +187,8 @@ def _specialisations() -> list[tuple[Dispatcher, tuple]]:
             p = RNTKParams(1, 1.0, 1.0, 0.1, 0.0, 1.0, activation, output, "bidirectional", 0)
             for same in (True, False):
                 for with_nngp in (False, True):
-                    out = np.zeros((2, 2))
-                    out_gp = np.zeros((2, 2) if with_nngp else (0, 0))
+                    out = np.zeros((2, 1, 2))
+                    out_gp = np.zeros((2, 1, 2) if with_nngp else (0, 0, 0))
                     _add_directions(out, out_gp, xs, xs, same, p,
                                     lambda arguments: record((rntk_pairs, rntk_pairs_serial), arguments),
                                     lambda *arguments: record((variance_planes, variance_planes_serial), arguments))

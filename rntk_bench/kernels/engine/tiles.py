@@ -36,14 +36,14 @@ from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 BLOCK = 1024  # columns per tile: (4 n_layers + 6) * 1024 * 8 bytes of state per thread (80 KiB for one layer)
 
 VPHI, VDOT, WPHI, THETA = range(4)  # the planes of the pairs' state
-ACC, ACC_GP = range(2)              # the rows of the mean-pooling sums
+ACC, ACC_GP = range(2)              # the rows of each layer's mean-pooling sums: acc[layer, ACC or ACC_GP, jj]
 
 
 @njit(inline="always", **JIT)
 def _pairs(relu, pooled, first, direct, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
     """One layer, one step, for the ``n`` pairs ``(i, j0 + jj)`` of a block: Sigma and Theta of section 2,
     then the dual activation at the new K. ``relu``, ``pooled`` (mean pooling: add the step's output kernel,
-    weighted by ``weight``, to ``acc[ACC]``, and its NNGP part alone to ``acc[ACC_GP]``), ``first`` (the first
+    weighted by ``weight``, to ``acc[l, ACC]``, and its NNGP part alone to ``acc[l, ACC_GP]``), ``first`` (the first
     layer) and ``direct`` (the first layer of univariate series) are compile-time constants in each caller,
     so the loop holds only what it needs.
 
@@ -117,8 +117,8 @@ def _pairs(relu, pooled, first, direct, n, l, s, u, i, j0, xv, xp, yv, yp, state
         state[VPHI, here, jj] = v
         state[VDOT, here, jj] = v_dot
         if pooled:
-            acc[ACC, jj] += weight * v + weight * th * v_dot
-            acc[ACC_GP, jj] += weight * v
+            acc[l, ACC, jj] += weight * v + weight * th * v_dot
+            acc[l, ACC_GP, jj] += weight * v
 
 
 # One compiled loop per combination of the compile-time flags of ``_pairs``.
@@ -209,12 +209,13 @@ def _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m):
 
 @njit(_nrt=False, **JIT)
 def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_side, y_side, state, acc,
-           sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, mean):
+           sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, mean, n_out):
     """Run the chains of pairs ``(i, j)``, ``j0 <= j < j1``, along ``u = s + offset`` for ``s_begin <= s < s_end``.
 
     ``self_jj`` is the block column whose chain is that of sample ``i`` with itself (or with an identical
     copy), -1 if none; with ``shared_start`` (K(X), same sample) it also starts from the sigma_h state.
-    Other chains start from a zero recurrent term, which is uncorrelated: its ``WPHI`` is 1.
+    Other chains start from a zero recurrent term, which is uncorrelated: its ``WPHI`` is 1. With ``mean``,
+    the top ``n_out`` layers add their outputs to their rows of ``acc``.
     """
     xv, xs, xp = x_side
     yv, ys, yp, y_real = y_side
@@ -233,7 +234,7 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
         for l in range(n_layers):
             trained = 1.0 if l + 1 > fixed else 0.0
             depth = su2 if (l >= 1 and l > fixed) else 0.0
-            weight = sv2 if (mean and l == n_layers - 1) else 0.0
+            weight = sv2 if (mean and l >= n_layers - n_out) else 0.0
             scales = (sw2, su2, sb2, sb, depth, trained, weight)
             if l == 0 and univariate:
                 if relu and weight == 0.0:
@@ -268,21 +269,25 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
          sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi):
     """All pairs ``(i, j)`` with ``j_lo <= j < j_hi``, written (added) to ``out`` in the original order.
 
-    With a non-empty ``out_gp`` (and ``fixed = 0``) the NNGP kernel of the same pairs is added to it: the
-    Vphi terms of the output alone, which the Theta recursion does not change, so it is the kernel with
-    ``fixed_layers = n_layers`` to the last bit (there every Theta term is an exact zero).
+    ``out`` has shape ``(n_x, n_out, n_y)``: ``out[:, d, :]`` receives the kernel read out after layer
+    ``n_layers - n_out + d + 1``, so ``n_out = 1`` is the network's own kernel and ``n_out = n_layers`` adds
+    those of the shallower networks with the same scales (with ``fixed = 0``): their layers are this
+    network's bottom layers, which nothing above them changes, so each equals its own computation to the
+    last bit. With a non-empty ``out_gp`` (same shape, ``fixed = 0``) the NNGP kernels of the same pairs are
+    added to it: the Vphi terms of the output alone, which the Theta recursion does not change, so each is
+    the kernel with ``fixed_layers`` = its depth to the last bit (there every Theta term is an exact zero).
     """
     gp = out_gp.shape[0] > 0
+    n_out = out.shape[1]
     t_max = x_side[0].shape[0]
     state = np.zeros((4, n_layers + 1, BLOCK))
-    acc = np.zeros((2, BLOCK))
-    top = n_layers
+    acc = np.zeros((n_layers, 2, BLOCK))
     for j0 in range(j_lo, j_hi, BLOCK):
         j1 = min(j0 + BLOCK, j_hi)
         copy = x_copy[i]
         self_jj = copy - j0 if j0 <= copy < j1 else -1
         if mean:
-            acc[:, :] = 0.0
+            acc[:, :, :] = 0.0
             # offsets u - s at which some pair of the block has a real step: u >= y_start[j0], s >= x_start[i]
             for offset in range(y_start[j0] - (t_max - 1), t_max - x_start[i]):
                 s_begin = max(x_start[i], y_start[j0] - offset, 0)
@@ -292,31 +297,35 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
                 diagonal_jj = self_jj if offset == 0 else -1
                 shared_start = same and diagonal_jj >= 0
                 _chain(i, j0, j1, offset, s_begin, s_end, relu, diagonal_jj, shared_start, x_side, y_side, state,
-                       acc, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True)
-            for j in range(j0, j1):
-                value = acc[ACC, j - j0] / (x_len[i] * y_len[j])
-                _store(out, x_order[i], y_order[j], value, same and j != i)
-                if gp:
-                    _store(out_gp, x_order[i], y_order[j], acc[ACC_GP, j - j0] / (x_len[i] * y_len[j]),
-                           same and j != i)
+                       acc, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
+            for d in range(n_out):
+                layer = n_layers - n_out + d
+                for j in range(j0, j1):
+                    scale = x_len[i] * y_len[j]
+                    _store(out, x_order[i], d, y_order[j], acc[layer, ACC, j - j0] / scale, same and j != i)
+                    if gp:
+                        _store(out_gp, x_order[i], d, y_order[j], acc[layer, ACC_GP, j - j0] / scale,
+                               same and j != i)
         else:
             s_begin = max(x_start[i], y_start[j0])
             shared_start = same and self_jj >= 0
             _chain(i, j0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side, state, acc,
-                   sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, False)
-            for j in range(j0, j1):
-                jj = j - j0
-                value = sv2 * state[VPHI, top, jj] + sv2 * state[THETA, top, jj] * state[VDOT, top, jj]
-                _store(out, x_order[i], y_order[j], value, same and j != i)
-                if gp:
-                    _store(out_gp, x_order[i], y_order[j], sv2 * state[VPHI, top, jj], same and j != i)
+                   sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
+            for d in range(n_out):
+                row = n_layers - n_out + d + 1
+                for j in range(j0, j1):
+                    jj = j - j0
+                    value = sv2 * state[VPHI, row, jj] + sv2 * state[THETA, row, jj] * state[VDOT, row, jj]
+                    _store(out, x_order[i], d, y_order[j], value, same and j != i)
+                    if gp:
+                        _store(out_gp, x_order[i], d, y_order[j], sv2 * state[VPHI, row, jj], same and j != i)
 
 
 @njit(**JIT)
-def _store(out, a, b, value, mirror):
-    out[a, b] += value
+def _store(out, a, d, b, value, mirror):
+    out[a, d, b] += value
     if mirror:
-        out[b, a] += value
+        out[b, d, a] += value
 
 
 def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
@@ -326,8 +335,9 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
     With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed. ``x_copy[i]`` is the
     sorted column of Y identical to sorted row ``i`` of X (``i`` itself with ``same``), or -1. ``x_side`` is
     ``(values, scaled, factors)`` of a ``prepare.Side`` and ``y_side`` the same with ``n_real`` added; scalars
-    are the squared scales of section 1 of docs/kernels.md, and ``sb = sqrt(sb2)``. ``out_gp``: shape
-    ``(n_x, n_y)`` to receive the NNGP kernel as well (with ``fixed = 0``), else ``(0, 0)``. ``rntk_pairs``
+    are the squared scales of section 1 of docs/kernels.md, and ``sb = sqrt(sb2)``. ``out`` has shape
+    ``(n_x, n_out, n_y)`` with ``n_out`` 1 or (with ``fixed = 0``) ``n_layers`` (see ``_row``); ``out_gp`` the
+    same shape to receive the NNGP kernels as well (with ``fixed = 0``), else ``(0, 0, 0)``. ``rntk_pairs``
     spreads the rows over numba's threads; ``rntk_pairs_serial`` runs on the calling thread only and never
     starts the thread pool (see ``jit.py``).
     """
