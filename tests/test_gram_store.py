@@ -217,52 +217,52 @@ def test_a_run_deletes_each_part_after_its_last_reader_and_computes_each_once(tm
     pd.testing.assert_frame_equal(outcome.table[columns], reference.table[columns])
 
 
-def test_a_setting_without_siblings_reads_its_direction_from_the_bidirectional_task(tmp_path, monkeypatch):
+def _shared_run(tmp_path, monkeypatch, grid: dict, recorded: str) -> tuple[list, dict]:
+    """Run ``grid`` on a small series dataset, recording ``recorded`` of each engine call's RNTKParams; the
+    run's calls and its scores by kernel id."""
     rntk_module = importlib.import_module("rntk_bench.kernels.rntk")
-
-    # fixed_layers = 1 of 2 layers has no NNGP sibling, but its forward and reversed settings are the parts
-    # of its bidirectional setting: each direction is computed once per Gram block, not twice
-    loader = PreloadedDatasets({"waves": synthetic.series_dataset(n_train=12, n_test=8, length=6)})
-    grid = {"rntk": {"direction": ["forward", "reversed", "bidirectional"], "n_layers": [2], "fixed_layers": [1],
-                     "sigma_u": [0.5], "sigma_b": [0.1], "sigma_h": [0.0], "C": [1.0, 100.0]}}
     calls = []
     compute = rntk_module.compute_rntk
-    monkeypatch.setattr(rntk_module, "compute_rntk", lambda *a, **k: calls.append(a[3].direction) or compute(*a, **k))
-    config = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"], grids=grid)
-    outcome = run_benchmark(config, tmp_path / "run", loader=loader)
-    assert outcome.n_failed == 0 and outcome.n_run == 3
-    assert sorted(calls) == ["forward", "forward", "reversed", "reversed"]
+    monkeypatch.setattr(rntk_module, "compute_rntk",
+                        lambda *a, **k: calls.append(getattr(a[3], recorded)) or compute(*a, **k))
+    config = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"], grids={"rntk": grid})
+    outcome = run_benchmark(config, tmp_path / "run", loader=_WAVES)
+    assert outcome.n_failed == 0
     scores = {r["kernel_id"]: (r["selection_accuracy"], r["splits"]) for r in read_task_results(tmp_path / "run")}
-    for direction in ("forward", "reversed", "bidirectional"):  # alone, nothing is read from another task
+    return calls, scores
+
+
+def _assert_each_alone_scores_the_same(tmp_path, grid: dict, name: str, scores: dict) -> None:
+    """Each value of ``grid[name]`` run alone (nothing read from another task) scores as in the shared run."""
+    for value in grid[name]:
         alone = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"],
-                             grids={"rntk": {**grid["rntk"], "direction": [direction]}})
-        run_benchmark(alone, tmp_path / direction, loader=loader)
-        [result] = read_task_results(tmp_path / direction)
+                             grids={"rntk": {**grid, name: [value]}})
+        run_benchmark(alone, tmp_path / str(value), loader=_WAVES)
+        [result] = read_task_results(tmp_path / str(value))
         assert scores[result["kernel_id"]] == (result["selection_accuracy"], result["splits"])
+
+
+_WAVES = PreloadedDatasets({"waves": synthetic.series_dataset(n_train=12, n_test=8, length=6)})
+
+
+def test_a_setting_without_siblings_reads_its_direction_from_the_bidirectional_task(tmp_path, monkeypatch):
+    # fixed_layers = 1 of 2 layers has no NNGP sibling, but its forward and reversed settings are the parts
+    # of its bidirectional setting: each direction is computed once per Gram block, not twice
+    grid = {"direction": ["forward", "reversed", "bidirectional"], "n_layers": [2], "fixed_layers": [1],
+            "sigma_u": [0.5], "sigma_b": [0.1], "sigma_h": [0.0], "C": [1.0, 100.0]}
+    calls, scores = _shared_run(tmp_path, monkeypatch, grid, "direction")
+    assert len(scores) == 3 and sorted(calls) == ["forward", "forward", "reversed", "reversed"]
+    _assert_each_alone_scores_the_same(tmp_path, grid, "direction", scores)
 
 
 def test_a_shallower_setting_reads_the_gram_matrices_of_the_deeper_pass(tmp_path, monkeypatch):
-    rntk_module = importlib.import_module("rntk_bench.kernels.rntk")
-
     # n_layers in {1, 2}: the two-layer pass also reads out the one-layer kernels (its bottom layer), so the
     # engine runs once per Gram block, for two layers, and the one-layer task reads its matrices back
-    loader = PreloadedDatasets({"waves": synthetic.series_dataset(n_train=12, n_test=8, length=6)})
-    grid = {"rntk": {"n_layers": [1, 2], "output": ["mean"], "sigma_u": [0.5], "sigma_b": [0.1], "sigma_h": [0.3],
-                     "C": [1.0, 100.0]}}
-    calls = []
-    compute = rntk_module.compute_rntk
-    monkeypatch.setattr(rntk_module, "compute_rntk", lambda *a, **k: calls.append(a[3].n_layers) or compute(*a, **k))
-    config = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"], grids=grid)
-    outcome = run_benchmark(config, tmp_path / "run", loader=loader)
-    assert outcome.n_failed == 0 and outcome.n_run == 2
-    assert calls == [2, 2]  # train-train and test-train blocks, both depths from each
-    scores = {r["kernel_id"]: (r["selection_accuracy"], r["splits"]) for r in read_task_results(tmp_path / "run")}
-    for depth in (1, 2):  # alone, nothing is read from another task
-        alone = build_config(suite="synthetic", datasets=["waves"], kernels=["rntk"],
-                             grids={"rntk": {**grid["rntk"], "n_layers": [depth]}})
-        run_benchmark(alone, tmp_path / str(depth), loader=loader)
-        [result] = read_task_results(tmp_path / str(depth))
-        assert scores[result["kernel_id"]] == (result["selection_accuracy"], result["splits"])
+    grid = {"n_layers": [1, 2], "output": ["mean"], "sigma_u": [0.5], "sigma_b": [0.1], "sigma_h": [0.3],
+            "C": [1.0, 100.0]}
+    calls, scores = _shared_run(tmp_path, monkeypatch, grid, "n_layers")
+    assert len(scores) == 2 and calls == [2, 2]  # train-train and test-train blocks, both depths from each
+    _assert_each_alone_scores_the_same(tmp_path, grid, "n_layers", scores)
 
 
 def _claimed_setup(tmp_path, monkeypatch):
