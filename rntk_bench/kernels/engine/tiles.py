@@ -33,7 +33,7 @@ from rntk_bench.kernels.engine.duals import erf_dual, relu_dual
 from rntk_bench.kernels.engine.jit import JIT, parallel_and_serial
 from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 
-BLOCK = 1024  # columns per tile: (4 n_layers + 6) * 1024 * 8 bytes of state per thread (80 KiB for one layer)
+BLOCK = 1024  # columns per tile: (6 n_layers + 4) * 1024 * 8 bytes of state per thread (80 KiB for one layer)
 
 VPHI, VDOT, WPHI, THETA = range(4)  # the planes of the pairs' state
 ACC, ACC_GP = range(2)              # the rows of each layer's mean-pooling sums: acc[layer, ACC or ACC_GP, jj]
