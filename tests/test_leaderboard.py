@@ -26,7 +26,7 @@ PROBE = [[0.0, 1.0], [1.0, 0.0]]
 def test_the_published_definitions_load_and_have_the_documented_grids():
     defs = lb.load_definitions(DEFINITIONS)
     assert list(defs.runs) == ["uci90-ntk", "ucr", "uci90-baselines", "uci90-rntk", "uci90-ntk-inner",
-                               "uci90-baselines-inner", "uci90-rntk-inner", "ucr-directions", "ucr-iclr", "ucr-unscaled",
+                               "uci90-baselines-inner", "uci90-rntk-inner", "ucr-directions", "ucr-mean", "ucr-iclr", "ucr-unscaled",
                                "uci121"]
     iclr = lb.build_run_config(defs.runs["ucr-iclr"])
     assert len(iclr.kernel("rntk").settings(PROBE)) == 900 and iclr.cv_folds == 10
@@ -40,9 +40,9 @@ def test_the_published_definitions_load_and_have_the_documented_grids():
         arora, inner = lb.build_run_config(defs.runs[name]), lb.build_run_config(defs.runs[f"{name}-inner"])
         assert inner.protocol == "inner-uci" and arora.protocol is None
         assert inner.kernels == arora.kernels and inner.svc_max_iter == arora.svc_max_iter
-    assert set(defs.boards) == {"uci90", "uci90-inner", "ucr", "ucr-iclr", "ucr-unscaled", "ucr-directions", "uci121"}
+    assert set(defs.boards) == {"uci90", "uci90-inner", "ucr", "ucr-iclr", "ucr-unscaled", "ucr-directions", "ucr-mean", "uci121"}
     assert defs.boards["uci90"].published == {"ntk": 81.95} and defs.boards["uci90"].compare == ("uci90-inner",)
-    assert defs.boards["ucr"].compare == ("ucr-iclr", "ucr-unscaled", "ucr-directions")
+    assert defs.boards["ucr"].compare == ("ucr-iclr", "ucr-unscaled", "ucr-directions", "ucr-mean")
     uci121 = lb.build_run_config(defs.runs["uci121"])
     assert uci121.approx == "nystroem:m=1000,above=5000" and len(uci121.datasets) == 121 and uci121.skip_missing
     assert [len(grid.settings(PROBE)) for grid in uci121.kernels] == [2, 1]
