@@ -26,12 +26,14 @@ PROBE = [[0.0, 1.0], [1.0, 0.0]]
 def test_the_published_definitions_load_and_have_the_documented_grids():
     defs = lb.load_definitions(DEFINITIONS)
     assert list(defs.runs) == ["uci90-ntk", "ucr", "uci90-baselines", "uci90-rntk", "uci90-ntk-inner",
-                               "uci90-baselines-inner", "uci90-rntk-inner", "ucr-directions", "ucr-mean", "ucr-iclr", "ucr-unscaled",
-                               "uci121"]
+                               "uci90-baselines-inner", "uci90-rntk-inner", "ucr-directions", "ucr-mean", "ucr-iclr",
+                               "ucr-unscaled", "uci121"]
     iclr = lb.build_run_config(defs.runs["ucr-iclr"])
     assert len(iclr.kernel("rntk").settings(PROBE)) == 900 and iclr.cv_folds == 10
     assert iclr.series_scaling == "none" and iclr.kernel("rntk").C == (0.01, 0.1, 1.0, 10.0, 100.0)
     assert len(lb.build_run_config(defs.runs["ucr-directions"]).kernel("rntk").settings(PROBE)) == 108
+    mean = lb.build_run_config(defs.runs["ucr-mean"])
+    assert len(mean.datasets) == 20 and len(mean.kernel("rntk").settings(PROBE)) == 72
     # the ucr run's RNTK with one change, the scaling, which separates it from the paper's protocol
     ucr, unscaled = lb.build_run_config(defs.runs["ucr"]), lb.build_run_config(defs.runs["ucr-unscaled"])
     assert unscaled.series_scaling == "none" and ucr.series_scaling != "none"
@@ -40,7 +42,8 @@ def test_the_published_definitions_load_and_have_the_documented_grids():
         arora, inner = lb.build_run_config(defs.runs[name]), lb.build_run_config(defs.runs[f"{name}-inner"])
         assert inner.protocol == "inner-uci" and arora.protocol is None
         assert inner.kernels == arora.kernels and inner.svc_max_iter == arora.svc_max_iter
-    assert set(defs.boards) == {"uci90", "uci90-inner", "ucr", "ucr-iclr", "ucr-unscaled", "ucr-directions", "ucr-mean", "uci121"}
+    assert set(defs.boards) == {"uci90", "uci90-inner", "ucr", "ucr-iclr", "ucr-unscaled", "ucr-directions",
+                                "ucr-mean", "uci121"}
     assert defs.boards["uci90"].published == {"ntk": 81.95} and defs.boards["uci90"].compare == ("uci90-inner",)
     assert defs.boards["ucr"].compare == ("ucr-iclr", "ucr-unscaled", "ucr-directions", "ucr-mean")
     uci121 = lb.build_run_config(defs.runs["uci121"])
