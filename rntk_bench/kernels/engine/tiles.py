@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit, prange
 
 from rntk_bench.kernels.engine.duals import erf_dual, relu_dual
-from rntk_bench.kernels.engine.jit import JIT, parallel_and_serial
+from rntk_bench.kernels.engine.jit import JIT, STEP, parallel_and_serial
 from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 
 BLOCK = 1024  # columns per tile: (6 n_layers + 4) * 1024 * 8 bytes of state per thread (80 KiB for one layer)
@@ -126,59 +126,61 @@ def _pairs(relu, pooled, first, direct, n, l, s, u, i, j0, xv, xp, yv, yp, state
 # The functions called once per step (these, ``_inputs`` and ``_chain``) are compiled without numba's
 # reference counting (``_nrt=False``): they read and write the arrays they are given and never allocate or
 # keep one. With it, each call paid an atomic increment and decrement per array argument; perf put 23 % of a
-# mean-pooled Gram matrix of 100 series (T = 60, one thread) in NRT_incref and NRT_decref.
+# mean-pooled Gram matrix of 100 series (T = 60, one thread) in NRT_incref and NRT_decref. The step
+# functions also take their array arguments as not aliasing each other (``jit.STEP``): ``state`` and ``acc``
+# are the only arrays they write, and X and Y of K(X), the same arrays, are only read.
 
-@njit(_nrt=False, **JIT)
+@njit(**STEP)
 def _pairs_relu_last(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
     _pairs(True, False, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
-@njit(_nrt=False, **JIT)
+@njit(**STEP)
 def _pairs_relu_mean(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
     _pairs(True, True, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
-@njit(_nrt=False, **JIT)
+@njit(**STEP)
 def _pairs_erf_last(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
     _pairs(False, False, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
-@njit(_nrt=False, **JIT)
+@njit(**STEP)
 def _pairs_erf_mean(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
     _pairs(False, True, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
-@njit(_nrt=False, **JIT)
+@njit(**STEP)
 def _pairs_relu_last_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
     _pairs(True, False, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
-@njit(_nrt=False, **JIT)
+@njit(**STEP)
 def _pairs_relu_mean_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
     _pairs(True, True, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
-@njit(_nrt=False, **JIT)
+@njit(**STEP)
 def _pairs_erf_last_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
     _pairs(False, False, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
-@njit(_nrt=False, **JIT)
+@njit(**STEP)
 def _pairs_erf_mean_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
     _pairs(False, True, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
-@njit(_nrt=False, **JIT)
+@njit(**STEP)
 def _pairs_relu_last_first(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
     _pairs(True, False, True, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
-@njit(_nrt=False, **JIT)
+@njit(**STEP)
 def _pairs_relu_mean_first(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
     _pairs(True, True, True, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
 
 
-@njit(_nrt=False, **JIT)
+@njit(**STEP)
 def _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m):
     """Series with several channels: ``<x_s, y_u> / m`` of the pairs of a block into row 0 of the ``VPHI``
     plane and, for ReLU, the squared distance of the vectors ``sigma_u x / sqrt(m q)``
