@@ -133,6 +133,24 @@ def test_equal_lengths_across_column_blocks():
     assert_matches_reference(X, Y, n_layers=2)
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 6, 7, 9])
+@pytest.mark.parametrize("output", ["last", "mean"])
+def test_blocks_widened_to_whole_vectors(n, output):
+    """A block of columns is computed from up to ``LANES - 1`` columns to its left (so that its width is a
+    whole number of vectors) where there are such columns: rows next to column 0, whose widening stops there,
+    rows whose extra columns hold a copy of the row's own series (K(X, Y)), and unequal lengths, where the
+    extra columns are longer series than the block's own."""
+    rng = np.random.default_rng(40 + n)
+    lengths = rng.integers(2, 9, size=n)
+    X = [rng.normal(size=(2, length)) for length in lengths]
+    Y = [rng.normal(size=(2, length)) for length in rng.integers(2, 9, size=n + 3)]
+    Y[1] = X[0].copy()
+    params = {"output": output, "n_layers": 2, "sigma_h": 0.0}
+    assert_matches_reference(X, **params)
+    assert_matches_reference(X, Y, **params)
+    assert_matches_reference(rng.normal(size=(n, 7)), **params)
+
+
 def test_gram_is_exactly_symmetric():
     rng = np.random.default_rng(13)
     gram = rntk(rng.normal(size=(9, 3, 30)), n_layers=2, output="mean")
