@@ -65,12 +65,16 @@ class Padded:
     @classmethod
     def from_sequences(cls, sequences: list[np.ndarray], t_max: int) -> Padded:
         n, n_channels = len(sequences), sequences[0].shape[1]
-        values = np.zeros((n, t_max, n_channels))
-        mask = np.zeros((n, t_max), dtype=bool)
-        for index, seq in enumerate(sequences):
-            values[index, t_max - len(seq):] = seq
-            mask[index, t_max - len(seq):] = True
-        return cls(values, mask, np.array([len(seq) for seq in sequences]))
+        lengths = np.array([len(seq) for seq in sequences])
+        mask = np.arange(t_max) >= (t_max - lengths)[:, None]
+        # one concatenation and one scatter of all real steps: a slice assignment per series cost ~1 us
+        # each, a millisecond for a thousand series (5 % of their Gram matrix on two cores)
+        steps = np.concatenate(sequences)
+        if (lengths == t_max).all():
+            return cls(steps.reshape(n, t_max, n_channels), mask, lengths)
+        values = np.zeros((n * t_max, n_channels))
+        values[np.flatnonzero(mask)] = steps
+        return cls(values.reshape(n, t_max, n_channels), mask, lengths)
 
 
 def self_inner(padded: Padded) -> np.ndarray:

@@ -43,12 +43,17 @@ def _first_huge_sample(squared_norms: np.ndarray, values: Sequence[np.ndarray], 
         )
 
 
-def _squared_norms(values: Sequence[np.ndarray]) -> np.ndarray:
-    """Sum of squares of each sample, inf where it overflows (without a warning: the caller reports it)."""
+def _squared_norms(values: np.ndarray) -> np.ndarray:
+    """Sum of squares of each row, inf where it overflows (without a warning: the caller reports it)."""
     with np.errstate(over="ignore"):
-        if isinstance(values, np.ndarray):
-            return np.einsum("ij,ij->i", values, values)
-        return np.array([np.vdot(value, value) for value in values])
+        return np.einsum("ij,ij->i", values, values)
+
+
+def _concatenated_squared_norms(flat: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """:func:`_squared_norms` of samples given as their concatenated values ``flat`` and their ``sizes``: one
+    pass over all values (a dot product per sample cost ~1 us each, half a millisecond for 500 series)."""
+    with np.errstate(over="ignore"):
+        return np.bincount(np.repeat(np.arange(len(sizes)), sizes), weights=flat * flat, minlength=len(sizes))
 
 
 def _as_float(value, name: str) -> np.ndarray:
@@ -116,9 +121,10 @@ def check_sequences(X, name: str = "X") -> list[np.ndarray]:
             )
         if item.shape[1] == 0:
             raise InvalidInputError(f"{name}[{index}] is an empty series (length 0)")
-    if not np.isfinite(np.concatenate([item.ravel() for item in items])).all():  # one check, then find it
+    flat = np.concatenate([item.ravel() for item in items])
+    if not np.isfinite(flat).all():                                 # one check, then find it
         _first_bad_sample(items, name)
-    _first_huge_sample(_squared_norms(items), items, name)
+    _first_huge_sample(_concatenated_squared_norms(flat, np.array([item.size for item in items])), items, name)
     return [np.ascontiguousarray(item.T) for item in items]
 
 

@@ -107,6 +107,8 @@ def _self_dual(relu, q):
     if relu:
         norm = math.sqrt(q * q)
         c = min(max(q / norm, -1.0), 1.0) if norm > 0 else 0.0
+        if c == 1.0:      # always so for q > 0; acos(1) and sqrt(0) are exact zeros, so the bits are the same
+            return norm * (c * math.pi + 0.0) / (2.0 * math.pi)
         angle = math.pi - math.acos(c)
         return norm * (c * angle + math.sqrt((1.0 - c) * (1.0 + c))) / (2.0 * math.pi)
     widened = 1.0 + 2.0 * q
