@@ -41,12 +41,14 @@ ACC, ACC_GP = range(2)              # the rows of each layer's mean-pooling sums
 
 
 @njit(inline="always", **JIT)
-def _pairs(relu, pooled, first, direct, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
+def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
     """One layer, one step, for the ``n`` pairs ``(i, j0 + jj)`` of a block: Sigma and Theta of section 2,
     then the dual activation at the new K. ``relu``, ``pooled`` (mean pooling: add the step's output kernel,
     weighted by ``weight``, to ``acc[l, ACC]``, and its NNGP part alone to ``acc[l, ACC_GP]``), ``first`` (the first
     layer) and ``direct`` (the first layer of univariate series) are compile-time constants in each caller,
-    so the loop holds only what it needs.
+    so the loop holds only what it needs. ``row`` holds the numbers of sample ``i`` at its step ``s``:
+    ``(x_s, first, second, variance, rec, inp)`` (``prepare.Side``; the last two 0 for erf), and ``u`` is the
+    columns' step.
 
     The input term is the layer below's Vphi, and ``depth`` times the layer below's Theta and Vphi' is the
     Theta that flows in from below. In the first layer nothing flows in from below, and the input term is
@@ -73,14 +75,10 @@ def _pairs(relu, pooled, first, direct, n, l, s, u, i, j0, xv, xp, yv, yp, state
     ``1 - c`` taken from a rounded ``c = Sigma / sqrt(q_x q_y)`` would move ``arccos c`` by ~1e-8 there.
     """
     sw2, su2, sb2, sb, depth, trained, weight = scales
-    if n <= 0 or l < 0 or s < 0 or u < 0 or i < 0 or j0 < 0:
+    x0, fx, gx, q_self, rx_rec, rx_in = row
+    if n <= 0 or l < 0 or u < 0 or j0 < 0:
         return                    # never taken: it tells LLVM that no index below wraps around
     here = l + 1
-    fx, gx, q_self = xp[FIRST, l, s, i], xp[SECOND, l, s, i], xp[VARIANCE, l, s, i]
-    rx_rec = rx_in = 0.0
-    if relu:
-        rx_rec, rx_in = xp[REC, l, s, i], xp[INP, l, s, i]
-    x0 = xv[s, 0, i]
     for jj in range(n):
         j = j0 + jj
         itself = jj == self_jj
@@ -132,53 +130,53 @@ def _pairs(relu, pooled, first, direct, n, l, s, u, i, j0, xv, xp, yv, yp, state
 # are the only arrays they write, and X and Y of K(X), the same arrays, are only read.
 
 @njit(**STEP)
-def _pairs_relu_last(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
-    _pairs(True, False, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+def _pairs_relu_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, False, False, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_relu_mean(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
-    _pairs(True, True, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+def _pairs_relu_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, True, False, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_erf_last(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
-    _pairs(False, False, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+def _pairs_erf_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, False, False, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_erf_mean(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
-    _pairs(False, True, False, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+def _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, True, False, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_relu_last_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
-    _pairs(True, False, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+def _pairs_relu_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, False, True, True, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_relu_mean_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
-    _pairs(True, True, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+def _pairs_relu_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, True, True, True, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_erf_last_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
-    _pairs(False, False, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+def _pairs_erf_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, False, True, True, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_erf_mean_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
-    _pairs(False, True, True, True, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+def _pairs_erf_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, True, True, True, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_relu_last_first(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
-    _pairs(True, False, True, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+def _pairs_relu_last_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, False, True, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_relu_mean_first(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales):
-    _pairs(True, True, True, False, n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+def _pairs_relu_mean_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, True, True, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
@@ -239,32 +237,35 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
             depth = su2 if (l >= 1 and l > fixed) else 0.0
             weight = sv2 if (mean and l >= n_layers - n_out) else 0.0
             scales = (sw2, su2, sb2, sb, depth, trained, weight)
+            # the row's own numbers at this step, passed as scalars (the arrays' fields would be 24 arguments)
+            row = (xv[s, 0, i], xp[FIRST, l, s, i], xp[SECOND, l, s, i], xp[VARIANCE, l, s, i],
+                  xp[REC, l, s, i] if relu else 0.0, xp[INP, l, s, i] if relu else 0.0)
             if l == 0 and univariate:
                 if relu and weight == 0.0:
-                    _pairs_relu_last_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                    _pairs_relu_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                 elif relu:
-                    _pairs_relu_mean_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                    _pairs_relu_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                 elif weight == 0.0:
-                    _pairs_erf_last_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                    _pairs_erf_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                 else:
-                    _pairs_erf_mean_direct(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                    _pairs_erf_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                 continue
             if l == 0:
                 _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m)
                 if relu and weight == 0.0:
-                    _pairs_relu_last_first(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                    _pairs_relu_last_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                     continue
                 if relu:
-                    _pairs_relu_mean_first(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                    _pairs_relu_mean_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                     continue
             if relu and weight == 0.0:
-                _pairs_relu_last(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                _pairs_relu_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
             elif relu:
-                _pairs_relu_mean(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                _pairs_relu_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
             elif weight == 0.0:
-                _pairs_erf_last(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                _pairs_erf_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
             else:
-                _pairs_erf_mean(n, l, s, u, i, j0, xv, xp, yv, yp, state, acc, self_jj, scales)
+                _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**JIT)
