@@ -12,7 +12,7 @@ Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at 
 of tile state per thread. For K(X_test, X_train) that does not grow with the number of test samples; for
 K(X) it is a small multiple of the input's size. Nothing of size ``n_x * n_y`` besides the output (with
 ``all_depths`` and ``with_nngp`` the ``2 n_layers`` outputs, each also copied once out of the array the loops
-fill).
+fill; for the bidirectional mean-pooled K(X), one more of each for the reversed direction).
 """
 
 from __future__ import annotations
@@ -149,8 +149,17 @@ def _add_directions(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], y
     if p.direction in ("forward", "bidirectional"):
         _add_direction(out, out_gp, xs, ys, same, p, run, planes)
     if p.direction in ("reversed", "bidirectional"):
-        _add_direction(out, out_gp, [x[::-1] for x in xs], ys if same else [y[::-1] for y in ys], same, p, run,
-                       planes)
+        target, target_gp = out, out_gp
+        if same and p.output == "mean" and p.direction == "bidirectional":
+            # the mean-pooled K(X) is completed from two halves in place (tiles._row_square), which gives the
+            # direction's own numbers only on a zero output: the reversed one goes to its own array and is
+            # added, so the sum equals that of the two directions computed apart, to the last bit
+            target, target_gp = np.zeros_like(out), np.zeros_like(out_gp)
+        _add_direction(target, target_gp, [x[::-1] for x in xs], ys if same else [y[::-1] for y in ys], same, p,
+                       run, planes)
+        if target is not out:
+            out += target
+            out_gp += target_gp
 
 
 def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_layers: int,

@@ -332,6 +332,74 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
 
 
 @njit(**JIT)
+def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
+                sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed):
+    """K(X) with mean pooling: row ``i``'s share of the pairs ``(i, j)``, every ``j``, for ``_sum_halves`` to
+    complete.
+
+    The chains of a pair ``(i, j)`` run along the diagonals ``u - s = offset`` of its grid of steps. Those
+    with ``offset < 0`` are, with the roles of the two samples swapped, the chains of ``(j, i)`` with
+    ``-offset > 0``, to the last bit (every operation of ``_pairs`` is symmetric in the two samples). So row
+    ``i`` runs the chains with ``offset >= 1`` for every column ``j`` (a block as wide as X, where the
+    triangle ``j >= i`` gave the rows of a Gram matrix of 100 series 50 columns on average: each step of a
+    chain is a call with a fixed cost, ~35 ns against ~2.4 ns per column), and those with ``offset = 0``
+    for the columns ``j >= i`` only. It adds ``A[i, j] + D[i, j]`` to the upper entry of the pair (``j > i``;
+    ``A`` the sums over positive offsets, ``D`` over offset 0), ``A[i, i] + A[i, i] + D[i, i]`` to the
+    diagonal, and writes (replacing what was there, which the upper entry also holds) ``A[i, j]`` into the
+    lower entry (``j < i``). Entries are in the original order; "upper" and "lower" are in the sorted one.
+    """
+    i = np.int64(i)                  # a parallel loop's index may arrive unsigned, and max(int, uint) is a float
+    gp = out_gp.shape[0] > 0
+    n_out = out.shape[1]
+    t_max = x_side[0].shape[0]
+    n_y = y_side[0].shape[2]
+    state = np.zeros((4, n_layers + 1, BLOCK + LANES))
+    acc = np.zeros((n_layers, 2, BLOCK + LANES))
+    diagonal = np.zeros((n_layers, 2, BLOCK + LANES))
+    for j0 in range(0, n_y, BLOCK):
+        j1 = min(j0 + BLOCK, n_y)
+        k0 = max(j0 - (j0 - j1) % LANES, 0)           # whole vectors, as in ``_row``
+        acc[:, :, :] = 0.0
+        for offset in range(max(1, y_start[k0] - (t_max - 1)), t_max - x_start[i]):
+            s_begin = max(x_start[i], y_start[k0] - offset, 0)
+            s_end = min(t_max, t_max - offset)
+            if s_begin < s_end:
+                _chain(i, k0, j1, offset, s_begin, s_end, relu, -1, False, x_side, y_side, state, acc,
+                       sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
+        lo = max(j0, i)
+        kd = max(lo - (lo - j1) % LANES, 0)
+        if lo < j1:
+            diagonal[:, :, :] = 0.0
+            self_jj = i - kd if kd <= i else -1
+            _chain(i, kd, j1, 0, max(x_start[i], y_start[kd]), t_max, relu, self_jj, self_jj >= 0, x_side, y_side,
+                   state, diagonal, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
+        for d in range(n_out):
+            layer = n_layers - n_out + d
+            for plane in range(2 if gp else 1):
+                target = out if plane == ACC else out_gp
+                for j in range(j0, j1):
+                    a = acc[layer, plane, j - k0]
+                    scale = x_len[i] * y_len[j]
+                    if j < i:
+                        target[x_order[i], d, x_order[j]] = a / scale
+                    elif j == i:
+                        target[x_order[i], d, x_order[j]] += (a + a + diagonal[layer, plane, j - kd]) / scale
+                    else:
+                        target[x_order[i], d, x_order[j]] += (a + diagonal[layer, plane, j - kd]) / scale
+
+
+@njit(**JIT)
+def _sum_halves(out, p):
+    """Complete row ``p`` of ``out`` (shape ``(n, n_out, n)``) after ``_row_square``: each entry ``(p, q)``,
+    ``q > p``, and its mirror become their sum, which holds every chain of the pair once."""
+    for q in range(p + 1, out.shape[0]):
+        for d in range(out.shape[1]):
+            total = out[p, d, q] + out[q, d, p]
+            out[p, d, q] = total
+            out[q, d, p] = total
+
+
+@njit(**JIT)
 def _store(out, a, d, b, value, mirror):
     out[a, d, b] += value
     if mirror:
@@ -354,7 +422,21 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
     n_x = x_side[0].shape[2]
     n_y = y_side[0].shape[2]
     inv_m = 1.0 / x_side[0].shape[1]
-    if same:
+    if same and mean:
+        n_tasks = (n_x + 1) // 2
+        for task in prange(n_tasks):                 # rows k and n - 1 - k: with unequal lengths sorted, ...
+            first = task
+            second = n_x - 1 - task
+            _row_square(first, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
+                        sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed)
+            if second != first:                      # ... a long and a short series
+                _row_square(second, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
+                            sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed)
+        for row in prange(n_x):
+            _sum_halves(out, row)
+            if out_gp.shape[0] > 0:
+                _sum_halves(out_gp, row)
+    elif same:
         n_tasks = (n_x + 1) // 2
         for task in prange(n_tasks):
             first = task
