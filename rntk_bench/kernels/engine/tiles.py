@@ -15,6 +15,8 @@ and as the recurrent term of layer ``l`` at the next step (the reference evaluat
 Work is split over threads by rows (``prange``; the serial twin runs the same loops on the calling thread).
 For the Gram matrix of X with itself only pairs ``j >= i`` are computed and each value is written to both
 ``(i, j)`` and ``(j, i)``; rows are paired as ``(k, n-1-k)`` so that every task has the same number of pairs.
+With mean pooling, K(X) is cut differently (``_row_square``): each row runs the chains of positive offsets
+``u - s`` for every column and the two halves of each pair are summed after, so that no row is short.
 
 Unequal lengths: the samples are sorted by decreasing length (see ``prepare.py``), so the pairs that are real
 at a step are a prefix of the block; a pair whose chain has not started yet keeps its zero state, which is
