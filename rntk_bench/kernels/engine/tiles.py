@@ -35,7 +35,7 @@ from rntk_bench.kernels.engine.duals import erf_dual, relu_dual
 from rntk_bench.kernels.engine.jit import JIT, STEP, parallel_and_serial
 from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 
-BLOCK = 1024  # columns per tile: (6 n_layers + 4) * (1024 + LANES) * 8 bytes of state per thread (80 KiB, one layer)
+BLOCK = 1024  # columns per tile: (10 n_layers + 4) * (1024 + LANES) * 8 bytes of state per thread (112 KiB, L = 1)
 LANES = 4     # doubles per vector register of the step loops (256-bit: LLVM's choice on the x86 CPUs measured)
 
 VPHI, VDOT, WPHI, THETA = range(4)  # the planes of the pairs' state
@@ -287,7 +287,9 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
     state = np.zeros((4, n_layers + 1, BLOCK + LANES))
-    acc = np.zeros((n_layers, 2, BLOCK + LANES))
+    positive = np.zeros((n_layers, 2, BLOCK + LANES))   # mean pooling: the sums over offsets > 0, < 0 and 0
+    negative = np.zeros((n_layers, 2, BLOCK + LANES))
+    zero = np.zeros((n_layers, 2, BLOCK + LANES))
     for j0 in range(j_lo, j_hi, BLOCK):
         j1 = min(j0 + BLOCK, j_hi)
         # The block is computed from k0 <= j0 on, so that its width is a whole number of vectors where the
@@ -299,29 +301,42 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
         copy = x_copy[i]
         self_jj = copy - k0 if k0 <= copy < j1 else -1
         if mean:
-            acc[:, :, :] = 0.0
-            # offsets u - s at which some pair of the block has a real step: u >= y_start[k0], s >= x_start[i]
-            for offset in range(y_start[k0] - (t_max - 1), t_max - x_start[i]):
+            positive[:, :, :] = 0.0
+            negative[:, :, :] = 0.0
+            zero[:, :, :] = 0.0
+            # Offsets u - s at which some pair of the block has a real step (u >= y_start[k0], s >= x_start[i]):
+            # 0, then the positive ones in increasing order, then the negative ones in decreasing order, each
+            # kind summed apart and the three sums added as (positive + negative) + zero. That is how K(X)
+            # adds them (``_row_square``, ``_sum_halves``), where a pair's negative offsets are its mirror's
+            # positive ones, so that K(X, Y) equals K(X) on shared samples to the last bit. For K(X)
+            # (``same``), only the offset 0 is run here: the others are already in ``out``.
+            n_positive = t_max - x_start[i] - 1
+            n_negative = (t_max - 1) - y_start[k0]
+            for k in range(1 if same else 1 + n_positive + n_negative):
+                offset = k if k <= n_positive else n_positive - k
                 s_begin = max(x_start[i], y_start[k0] - offset, 0)
                 s_end = min(t_max, t_max - offset)
                 if s_begin >= s_end:
                     continue
                 diagonal_jj = self_jj if offset == 0 else -1
                 shared_start = same and diagonal_jj >= 0
+                part = positive if offset > 0 else (negative if offset < 0 else zero)
                 _chain(i, k0, j1, offset, s_begin, s_end, relu, diagonal_jj, shared_start, x_side, y_side, state,
-                       acc, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
+                       part, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
             for d in range(n_out):
                 layer = n_layers - n_out + d
-                for j in range(j0, j1):
-                    scale = x_len[i] * y_len[j]
-                    _store(out, x_order[i], d, y_order[j], acc[layer, ACC, j - k0] / scale, same and j != i)
-                    if gp:
-                        _store(out_gp, x_order[i], d, y_order[j], acc[layer, ACC_GP, j - k0] / scale,
-                               same and j != i)
+                for plane in range(2 if gp else 1):
+                    target = out if plane == ACC else out_gp
+                    for j in range(j0, j1):
+                        scale = x_len[i] * y_len[j]
+                        jj = j - k0
+                        value = (positive[layer, plane, jj] / scale + negative[layer, plane, jj] / scale
+                                 + zero[layer, plane, jj] / scale)
+                        _store(target, x_order[i], d, y_order[j], value, same and j != i)
         else:
             s_begin = max(x_start[i], y_start[k0])
             shared_start = same and self_jj >= 0
-            _chain(i, k0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side, state, acc,
+            _chain(i, k0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side, state, zero,
                    sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
             for d in range(n_out):
                 row = n_layers - n_out + d + 1
@@ -336,19 +351,19 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
 @njit(**JIT)
 def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
                 sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed):
-    """K(X) with mean pooling: row ``i``'s share of the pairs ``(i, j)``, every ``j``, for ``_sum_halves`` to
-    complete.
+    """K(X) with mean pooling: row ``i``'s chains along the positive offsets, for ``_sum_halves`` and then
+    ``_row`` (offset 0) to complete.
 
     The chains of a pair ``(i, j)`` run along the diagonals ``u - s = offset`` of its grid of steps. Those
     with ``offset < 0`` are, with the roles of the two samples swapped, the chains of ``(j, i)`` with
     ``-offset > 0``, to the last bit (every operation of ``_pairs`` is symmetric in the two samples). So row
-    ``i`` runs the chains with ``offset >= 1`` for every column ``j`` (a block as wide as X, where the
-    triangle ``j >= i`` gave the rows of a Gram matrix of 100 series 50 columns on average: each step of a
-    chain is a call with a fixed cost, ~35 ns against ~2.4 ns per column), and those with ``offset = 0``
-    for the columns ``j >= i`` only. It adds ``A[i, j] + D[i, j]`` to the upper entry of the pair (``j > i``;
-    ``A`` the sums over positive offsets, ``D`` over offset 0), ``A[i, i] + A[i, i] + D[i, i]`` to the
-    diagonal, and writes (replacing what was there, which the upper entry also holds) ``A[i, j]`` into the
-    lower entry (``j < i``). Entries are in the original order; "upper" and "lower" are in the sorted one.
+    ``i`` runs the chains with ``offset >= 1`` for every column ``j``: a block as wide as X, where the
+    triangle ``j >= i`` gave rows of 50 columns on average for a Gram matrix of 100 series, and each step of
+    a chain is a call with a fixed cost (~30 ns against ~2.2 ns per column). Their sum ``P[i, j]`` (offsets
+    in increasing order, as ``_row`` sums them) divided by the lengths goes to entry ``(i, j)``, added where
+    ``j >= i`` (twice on the diagonal, whose negative offsets equal its positive ones) and written where
+    ``j < i``, in the original order; ``out`` is zero before (``compute_rntk`` gives the reversed direction of
+    a bidirectional kernel its own array).
     """
     i = np.int64(i)                  # a parallel loop's index may arrive unsigned, and max(int, uint) is a float
     gp = out_gp.shape[0] > 0
@@ -357,43 +372,34 @@ def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order
     n_y = y_side[0].shape[2]
     state = np.zeros((4, n_layers + 1, BLOCK + LANES))
     acc = np.zeros((n_layers, 2, BLOCK + LANES))
-    diagonal = np.zeros((n_layers, 2, BLOCK + LANES))
     for j0 in range(0, n_y, BLOCK):
         j1 = min(j0 + BLOCK, n_y)
         k0 = max(j0 - (j0 - j1) % LANES, 0)           # whole vectors, as in ``_row``
         acc[:, :, :] = 0.0
-        for offset in range(max(1, y_start[k0] - (t_max - 1)), t_max - x_start[i]):
+        for offset in range(1, t_max - x_start[i]):
             s_begin = max(x_start[i], y_start[k0] - offset, 0)
             s_end = min(t_max, t_max - offset)
             if s_begin < s_end:
                 _chain(i, k0, j1, offset, s_begin, s_end, relu, -1, False, x_side, y_side, state, acc,
                        sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
-        lo = max(j0, i)
-        kd = max(lo - (lo - j1) % LANES, 0)
-        if lo < j1:
-            diagonal[:, :, :] = 0.0
-            self_jj = i - kd if kd <= i else -1
-            _chain(i, kd, j1, 0, max(x_start[i], y_start[kd]), t_max, relu, self_jj, self_jj >= 0, x_side, y_side,
-                   state, diagonal, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
         for d in range(n_out):
             layer = n_layers - n_out + d
             for plane in range(2 if gp else 1):
                 target = out if plane == ACC else out_gp
                 for j in range(j0, j1):
-                    a = acc[layer, plane, j - k0]
-                    scale = x_len[i] * y_len[j]
+                    half = acc[layer, plane, j - k0] / (x_len[i] * y_len[j])
                     if j < i:
-                        target[x_order[i], d, x_order[j]] = a / scale
+                        target[x_order[i], d, x_order[j]] = half
                     elif j == i:
-                        target[x_order[i], d, x_order[j]] += (a + a + diagonal[layer, plane, j - kd]) / scale
+                        target[x_order[i], d, x_order[j]] += half + half
                     else:
-                        target[x_order[i], d, x_order[j]] += (a + diagonal[layer, plane, j - kd]) / scale
+                        target[x_order[i], d, x_order[j]] += half
 
 
 @njit(**JIT)
 def _sum_halves(out, p):
-    """Complete row ``p`` of ``out`` (shape ``(n, n_out, n)``) after ``_row_square``: each entry ``(p, q)``,
-    ``q > p``, and its mirror become their sum, which holds every chain of the pair once."""
+    """Row ``p`` of ``out`` (shape ``(n, n_out, n)``) after ``_row_square``: each entry ``(p, q)``, ``q > p``,
+    and its mirror become their sum, the pair's chains along every offset but 0 (``_row`` adds those)."""
     for q in range(p + 1, out.shape[0]):
         for d in range(out.shape[1]):
             total = out[p, d, q] + out[q, d, p]
@@ -438,6 +444,14 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
             _sum_halves(out, row)
             if out_gp.shape[0] > 0:
                 _sum_halves(out_gp, row)
+        for task in prange(n_tasks):                 # the offset 0, on the triangle
+            first = task
+            second = n_x - 1 - task
+            _row(first, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
+                 out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, first, n_y)
+            if second != first:
+                _row(second, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order,
+                     y_order, out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, second, n_y)
     elif same:
         n_tasks = (n_x + 1) // 2
         for task in prange(n_tasks):
