@@ -282,6 +282,9 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
     last bit. With a non-empty ``out_gp`` (same shape, ``fixed = 0``) the NNGP kernels of the same pairs are
     added to it: the Vphi terms of the output alone, which the Theta recursion does not change, so each is
     the kernel with ``fixed_layers`` = its depth to the last bit (there every Theta term is an exact zero).
+
+    With mean pooling and ``same`` (K(X)), only the chains along the offset 0 are run and added: the others
+    are already in ``out`` (``_row_square``, ``_sum_halves``).
     """
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
@@ -418,7 +421,8 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
                 out, out_gp, sw2, su2, sb2, sb, sh2, sv2, n_layers, fixed):
     """Add the RNTK of every pair to ``out`` (shape ``(n_x, n_y)``, original order).
 
-    With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed. ``x_copy[i]`` is the
+    With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed (with mean pooling,
+    each pair's halves: ``_row_square``). ``x_copy[i]`` is the
     sorted column of Y identical to sorted row ``i`` of X (``i`` itself with ``same``), or -1. ``x_side`` is
     ``(values, scaled, factors)`` of a ``prepare.Side`` and ``y_side`` the same with ``n_real`` added; scalars
     are the squared scales of section 1 of docs/kernels.md, and ``sb = sqrt(sb2)``. ``out`` has shape
@@ -430,31 +434,22 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
     n_x = x_side[0].shape[2]
     n_y = y_side[0].shape[2]
     inv_m = 1.0 / x_side[0].shape[1]
-    if same and mean:
+    if same:
         n_tasks = (n_x + 1) // 2
-        for task in prange(n_tasks):                 # rows k and n - 1 - k: with unequal lengths sorted, ...
-            first = task
-            second = n_x - 1 - task
-            _row_square(first, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
-                        sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed)
-            if second != first:                      # ... a long and a short series
-                _row_square(second, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
+        if mean:                                     # every offset but 0 first (``_row_square``)
+            for task in prange(n_tasks):             # rows k and n - 1 - k: with unequal lengths sorted, ...
+                first = task
+                second = n_x - 1 - task
+                _row_square(first, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
                             sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed)
-        for row in prange(n_x):
-            _sum_halves(out, row)
-            if out_gp.shape[0] > 0:
-                _sum_halves(out_gp, row)
-        for task in prange(n_tasks):                 # the offset 0, on the triangle
-            first = task
-            second = n_x - 1 - task
-            _row(first, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
-                 out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, first, n_y)
-            if second != first:
-                _row(second, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order,
-                     y_order, out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, second, n_y)
-    elif same:
-        n_tasks = (n_x + 1) // 2
-        for task in prange(n_tasks):
+                if second != first:                  # ... a long and a short series
+                    _row_square(second, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out,
+                                out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed)
+            for row in prange(n_x):
+                _sum_halves(out, row)
+                if out_gp.shape[0] > 0:
+                    _sum_halves(out_gp, row)
+        for task in prange(n_tasks):                 # the triangle (with mean pooling, the offset 0 only)
             first = task
             second = n_x - 1 - task
             _row(first, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
