@@ -12,9 +12,9 @@ no branch and no libm call, which LLVM vectorises.
 Each ``Vphi(K[l](t, t'))`` is evaluated once and used twice: as the input term of layer ``l + 1`` at this step
 and as the recurrent term of layer ``l`` at the next step (the reference evaluates it twice).
 
-Work is split over threads by rows (``prange``; the serial twin runs the same loops on the calling thread).
-For the Gram matrix of X with itself only pairs ``j >= i`` are computed and each value is written to both
-``(i, j)`` and ``(j, i)``; rows are paired as ``(k, n-1-k)`` so that every task has the same number of pairs.
+Work is split over threads by rows (``prange`` over one run of consecutive rows of equal estimated cost per
+thread, ``schedule.py``; the serial twin runs the same loops on the calling thread). For the Gram matrix of X
+with itself only pairs ``j >= i`` are computed and each value is written to both ``(i, j)`` and ``(j, i)``.
 With mean pooling, K(X) is cut differently (``_row_square``): each row runs the chains of positive offsets
 ``u - s`` for every column and the two halves of each pair are summed after, so that no row is short.
 
@@ -34,6 +34,7 @@ from numba import njit, prange
 from rntk_bench.kernels.engine.duals import erf_dual, relu_dual
 from rntk_bench.kernels.engine.jit import JIT, STEP, parallel_and_serial
 from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
+from rntk_bench.kernels.engine.schedule import cross_costs, equal_groups, halves_costs, square_costs, triangle_costs
 
 BLOCK = 1024  # columns per tile: (10 n_layers + 4) * (1024 + LANES) * 8 bytes of state per thread (112 KiB, L = 1)
 LANES = 4     # doubles per vector register of the step loops (256-bit: LLVM's choice on the x86 CPUs measured)
@@ -368,7 +369,6 @@ def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order
     ``j < i``, in the original order; ``out`` is zero before (``compute_rntk`` gives the reversed direction of
     a bidirectional kernel its own array).
     """
-    i = np.int64(i)                  # a parallel loop's index may arrive unsigned, and max(int, uint) is a float
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
@@ -418,7 +418,7 @@ def _store(out, a, d, b, value, mirror):
 
 
 def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
-                out, out_gp, sw2, su2, sb2, sb, sh2, sv2, n_layers, fixed):
+                out, out_gp, sw2, su2, sb2, sb, sh2, sv2, n_layers, fixed, n_groups):
     """Add the RNTK of every pair to ``out`` (shape ``(n_x, n_y)``, original order).
 
     With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed (with mean pooling,
@@ -429,41 +429,40 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
     ``(n_x, n_out, n_y)`` with ``n_out`` 1 or (with ``fixed = 0``) ``n_layers`` (see ``_row``); ``out_gp`` the
     same shape to receive the NNGP kernels as well (with ``fixed = 0``), else ``(0, 0, 0)``. ``rntk_pairs``
     spreads the rows over numba's threads; ``rntk_pairs_serial`` runs on the calling thread only and never
-    starts the thread pool (see ``jit.py``).
+    starts the thread pool (see ``jit.py``). ``n_groups`` runs of consecutive tasks of equal estimated cost
+    (``schedule.py``) are spread over the threads, one per thread when it is their number.
     """
     n_x = x_side[0].shape[2]
     n_y = y_side[0].shape[2]
     inv_m = 1.0 / x_side[0].shape[1]
     if same:
-        n_tasks = (n_x + 1) // 2
         if mean:                                     # every offset but 0 first (``_row_square``)
-            for task in prange(n_tasks):             # rows k and n - 1 - k: with unequal lengths sorted, ...
-                first = task
-                second = n_x - 1 - task
-                _row_square(first, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
-                            sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed)
-                if second != first:                  # ... a long and a short series
-                    _row_square(second, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out,
-                                out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed)
-            for row in prange(n_x):
-                _sum_halves(out, row)
-                if out_gp.shape[0] > 0:
-                    _sum_halves(out_gp, row)
-        for task in prange(n_tasks):                 # the triangle (with mean pooling, the offset 0 only)
-            first = task
-            second = n_x - 1 - task
-            _row(first, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
-                 out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, first, n_y)
-            if second != first:
-                _row(second, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order,
-                     y_order, out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, second, n_y)
+            bounds = equal_groups(square_costs(x_len, BLOCK), n_groups)
+            for g in prange(n_groups):
+                for i in range(bounds[g], bounds[g + 1]):
+                    _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
+                                sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed)
+            bounds = equal_groups(halves_costs(n_x), n_groups)
+            for g in prange(n_groups):
+                for row in range(bounds[g], bounds[g + 1]):
+                    _sum_halves(out, row)
+                    if out_gp.shape[0] > 0:
+                        _sum_halves(out_gp, row)
+        bounds = equal_groups(triangle_costs(x_len, BLOCK), n_groups)
+        for g in prange(n_groups):                   # the triangle (with mean pooling, the offset 0 only)
+            for i in range(bounds[g], bounds[g + 1]):
+                _row(i, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
+                     out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, i, n_y)
     else:
         n_blocks = (n_y + BLOCK - 1) // BLOCK
-        for task in prange(n_x * n_blocks):
-            i = task // n_blocks
-            j_lo = (task % n_blocks) * BLOCK
-            _row(i, False, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
-                 out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, j_lo, min(j_lo + BLOCK, n_y))
+        bounds = equal_groups(cross_costs(x_len, y_len, BLOCK, mean), n_groups)
+        for g in prange(n_groups):
+            for task in range(bounds[g], bounds[g + 1]):
+                i = task // n_blocks
+                j_lo = (task % n_blocks) * BLOCK
+                _row(i, False, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order,
+                     y_order, out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, j_lo,
+                     min(j_lo + BLOCK, n_y))
 
 
 rntk_pairs, rntk_pairs_serial = parallel_and_serial(_rntk_pairs, "rntk_pairs", **JIT)
