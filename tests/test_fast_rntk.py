@@ -116,7 +116,8 @@ def test_every_fixed_layers_value(n_layers, fixed_layers, activation):
 
 
 def test_sizes_across_column_blocks_with_unequal_lengths():
-    """More samples than one column block: block edges, the symmetric row pairing and the remainder."""
+    """More samples than one column block: block edges, rows shared by cost, the remainder, and the triangle
+    mirrored in tiles across a shuffled order (samples sorted by length)."""
     rng = np.random.default_rng(11)
     n = BLOCK + 37
     X = [rng.normal(size=(1, length)) for length in rng.integers(1, 5, size=n)]
@@ -149,6 +150,29 @@ def test_blocks_widened_to_whole_vectors(n, output):
     assert_matches_reference(X, **params)
     assert_matches_reference(X, Y, **params)
     assert_matches_reference(rng.normal(size=(n, 7)), **params)
+
+
+@pytest.mark.parametrize("n", [1, 5, 64, 65, 150])
+def test_mirror_copies_each_written_entry_onto_its_pair(n):
+    """K(X)'s rows write the entry (order[i], order[j]) of each pair i <= j (sorted positions); the tiled
+    mirror copies it onto the other, for any order of the samples."""
+    from rntk_bench.kernels.engine.tiles import MIRROR_TILE, _mirror_tile_row
+
+    rng = np.random.default_rng(n)
+    order = rng.permutation(n)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    out = np.full((n, 2, n), np.nan)
+    written = rng.normal(size=(n, 2, n))
+    for i in range(n):
+        for j in range(i, n):
+            out[order[i], :, order[j]] = written[order[i], :, order[j]]
+    for bi in range((n + MIRROR_TILE - 1) // MIRROR_TILE):
+        _mirror_tile_row(out, rank, bi)
+    for i in range(n):
+        for j in range(i, n):
+            np.testing.assert_array_equal(out[order[j], :, order[i]], written[order[i], :, order[j]])
+            np.testing.assert_array_equal(out[order[i], :, order[j]], written[order[i], :, order[j]])
 
 
 def test_gram_is_exactly_symmetric():

@@ -14,7 +14,7 @@ and as the recurrent term of layer ``l`` at the next step (the reference evaluat
 
 Work is split over threads by rows (``prange`` over one run of consecutive rows of equal estimated cost per
 thread, ``schedule.py``; the serial twin runs the same loops on the calling thread). For the Gram matrix of X
-with itself only pairs ``j >= i`` are computed and each value is written to both ``(i, j)`` and ``(j, i)``.
+with itself only pairs ``j >= i`` are computed, written to ``(i, j)``, and copied onto ``(j, i)`` after.
 With mean pooling, K(X) is cut differently (``_row_square``): each row runs the chains of positive offsets
 ``u - s`` for every column and the two halves of each pair are summed after, so that no row is short.
 
@@ -284,8 +284,9 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
     added to it: the Vphi terms of the output alone, which the Theta recursion does not change, so each is
     the kernel with ``fixed_layers`` = its depth to the last bit (there every Theta term is an exact zero).
 
-    With mean pooling and ``same`` (K(X)), only the chains along the offset 0 are run and added: the others
-    are already in ``out`` (``_row_square``, ``_sum_halves``).
+    With ``same`` (K(X)), only the entry ``(i, j)`` of each pair is written (``_mirror_tile_row`` copies
+    it onto ``(j, i)`` afterwards). With mean pooling and ``same``, only the chains along the offset 0 are
+    run and added: the others are already in ``out`` (``_row_square``, ``_sum_halves``).
     """
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
@@ -336,7 +337,7 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
                         jj = j - k0
                         value = (positive[layer, plane, jj] / scale + negative[layer, plane, jj] / scale
                                  + zero[layer, plane, jj] / scale)
-                        _store(target, x_order[i], d, y_order[j], value, same and j != i)
+                        target[x_order[i], d, y_order[j]] += value
         else:
             s_begin = max(x_start[i], y_start[k0])
             shared_start = same and self_jj >= 0
@@ -347,9 +348,9 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
                 for j in range(j0, j1):
                     jj = j - k0
                     value = sv2 * state[VPHI, row, jj] + sv2 * state[THETA, row, jj] * state[VDOT, row, jj]
-                    _store(out, x_order[i], d, y_order[j], value, same and j != i)
+                    out[x_order[i], d, y_order[j]] += value
                     if gp:
-                        _store(out_gp, x_order[i], d, y_order[j], sv2 * state[VPHI, row, jj], same and j != i)
+                        out_gp[x_order[i], d, y_order[j]] += sv2 * state[VPHI, row, jj]
 
 
 @njit(**JIT)
@@ -410,11 +411,27 @@ def _sum_halves(out, p):
             out[q, d, p] = total
 
 
+MIRROR_TILE = 64  # rows and columns of the cache-sized tiles in which K(X)'s triangle is mirrored
+
+
 @njit(**JIT)
-def _store(out, a, d, b, value, mirror):
-    out[a, d, b] += value
-    if mirror:
-        out[b, d, a] += value
+def _mirror_tile_row(out, rank, bi):
+    """Complete K(X) from the entries its rows wrote: for samples ``a < b`` (original order) of tile row ``bi``,
+    the entry written is ``(a, b)`` if ``a`` comes first in the sorted order (``rank``), else ``(b, a)``, and
+    it is copied onto the other. One ``MIRROR_TILE``-square tile at a time, so that for any order of the
+    samples both entries of a tile's pairs lie in two tiles that stay in the cache (a blocked transpose)."""
+    n = out.shape[0]
+    a0 = bi * MIRROR_TILE
+    a1 = min(a0 + MIRROR_TILE, n)
+    for b0 in range(a0, n, MIRROR_TILE):
+        b1 = min(b0 + MIRROR_TILE, n)
+        for d in range(out.shape[1]):
+            for a in range(a0, a1):
+                for b in range(max(b0, a + 1), b1):
+                    first = rank[a] < rank[b]
+                    row = a if first else b
+                    column = b if first else a
+                    out[column, d, row] = out[row, d, column]
 
 
 def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
@@ -453,6 +470,19 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
             for i in range(bounds[g], bounds[g + 1]):
                 _row(i, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
                      out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, i, n_y)
+        # then mirrored: ``out`` was symmetric before (zero, the summed halves, or a first direction), so the
+        # copy is what adding each value to both entries gave, and writing down a column from every row cost
+        # the rows' loops a cache (and TLB) miss per value
+        rank = np.empty(n_x, dtype=np.int64)
+        for i in range(n_x):
+            rank[x_order[i]] = i
+        n_tiles = (n_x + MIRROR_TILE - 1) // MIRROR_TILE
+        bounds = equal_groups(halves_costs(n_tiles), n_groups)
+        for g in prange(n_groups):
+            for bi in range(bounds[g], bounds[g + 1]):
+                _mirror_tile_row(out, rank, bi)
+                if out_gp.shape[0] > 0:
+                    _mirror_tile_row(out_gp, rank, bi)
     else:
         n_blocks = (n_y + BLOCK - 1) // BLOCK
         bounds = equal_groups(cross_costs(x_len, y_len, BLOCK, mean), n_groups)
