@@ -156,7 +156,7 @@ def test_blocks_widened_to_whole_vectors(n, output):
 def test_mirror_copies_each_written_entry_onto_its_pair(n):
     """K(X)'s rows write the entry (order[i], order[j]) of each pair i <= j (sorted positions); the tiled
     mirror copies it onto the other, for any order of the samples."""
-    from rntk_bench.kernels.engine.tiles import MIRROR_TILE, _mirror_tile_row
+    from rntk_bench.kernels.engine.mirror import MIRROR_TILE, mirror_tile_row
 
     rng = np.random.default_rng(n)
     order = rng.permutation(n)
@@ -168,7 +168,7 @@ def test_mirror_copies_each_written_entry_onto_its_pair(n):
         for j in range(i, n):
             out[order[i], :, order[j]] = written[order[i], :, order[j]]
     for bi in range((n + MIRROR_TILE - 1) // MIRROR_TILE):
-        _mirror_tile_row(out, rank, bi)
+        mirror_tile_row(out, rank, bi)
     for i in range(n):
         for j in range(i, n):
             np.testing.assert_array_equal(out[order[j], :, order[i]], written[order[i], :, order[j]])

@@ -22,6 +22,7 @@ from numba import njit, prange
 from rntk_bench.kernels.dual import DUALS
 from rntk_bench.kernels.engine.duals import asin, relu_dual
 from rntk_bench.kernels.engine.jit import JIT, parallel_and_serial
+from rntk_bench.kernels.engine.mirror import MIRROR_TILE, mirror_tile_row
 
 # No contraction to fused multiply-adds here: the variances come from the NumPy reference, and the erf
 # diagonal's correlation is exactly 1 only if each pair repeats its operations to the last bit.
@@ -198,20 +199,6 @@ def fc_arguments(gram, x_side, y_side, sigma_w, sigma_b, n_layers, fixed_layers,
             int(n_layers), int(fixed_layers), activation == "relu", bool(same))
 
 
-_MIRROR_TILE = 64  # rows and columns of the cache-sized tiles in which the upper triangle is mirrored
-
-
-@njit(**EXACT)
-def _mirror_tile_row(a, bi):
-    """Copy the upper triangle of the square matrix ``a`` onto its lower triangle, in the rows of tile ``bi``."""
-    n = a.shape[0]
-    i0 = bi * _MIRROR_TILE
-    for j0 in range(0, i0 + 1, _MIRROR_TILE):
-        for i in range(i0, min(i0 + _MIRROR_TILE, n)):
-            for j in range(j0, min(j0 + _MIRROR_TILE, i)):
-                a[i, j] = a[j, i]
-
-
 def _fc_ntk_inplace(gram, x_layers, y_layers, x_unit, y_unit, sw2, sb2, n_layers, fixed, relu, same):
     """Turn ``gram`` (``X Y^T``, shape (n_x, n_y)) into the NTK in place.
 
@@ -230,8 +217,10 @@ def _fc_ntk_inplace(gram, x_layers, y_layers, x_unit, y_unit, sw2, sb2, n_layers
             if other != task:
                 _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, other, other, sw2, sb2, n_layers, fixed,
                      relu)
-        for bi in prange((n_x + _MIRROR_TILE - 1) // _MIRROR_TILE):
-            _mirror_tile_row(gram, bi)
+        square = gram.reshape((n_x, 1, n_y))               # the shape mirror_tile_row takes (one output)
+        rank = np.arange(n_x)                               # upper triangle computed, onto the lower
+        for bi in prange((n_x + MIRROR_TILE - 1) // MIRROR_TILE):
+            mirror_tile_row(square, rank, bi)
     else:
         for i in prange(n_x):
             theta = np.empty(n_y)

@@ -165,7 +165,8 @@ def cross_costs(x_lengths, y_lengths, block, mean):
 
 @njit(**JIT)
 def halves_costs(n):
-    """``tiles._sum_halves`` of row ``p`` visits the ``n - 1 - p`` entries right of the diagonal."""
+    """Row ``p`` of a triangle of ``n`` rows: ``n - p`` items from the diagonal on (``tiles._sum_halves``'s rows
+    of K(X), the mirror's rows of tiles)."""
     costs = np.zeros(n)
     for p in range(n):
         costs[p] = n - p

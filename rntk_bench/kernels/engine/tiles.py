@@ -33,6 +33,7 @@ from numba import njit, prange
 
 from rntk_bench.kernels.engine.duals import erf_dual, relu_dual
 from rntk_bench.kernels.engine.jit import JIT, STEP, parallel_and_serial
+from rntk_bench.kernels.engine.mirror import MIRROR_TILE, mirror_tile_row
 from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 from rntk_bench.kernels.engine.schedule import cross_costs, equal_groups, halves_costs, square_costs, triangle_costs
 
@@ -284,7 +285,7 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
     added to it: the Vphi terms of the output alone, which the Theta recursion does not change, so each is
     the kernel with ``fixed_layers`` = its depth to the last bit (there every Theta term is an exact zero).
 
-    With ``same`` (K(X)), only the entry ``(i, j)`` of each pair is written (``_mirror_tile_row`` copies
+    With ``same`` (K(X)), only the entry ``(i, j)`` of each pair is written (``mirror.mirror_tile_row`` copies
     it onto ``(j, i)`` afterwards). With mean pooling and ``same``, only the chains along the offset 0 are
     run and added: the others are already in ``out`` (``_row_square``, ``_sum_halves``).
     """
@@ -411,29 +412,6 @@ def _sum_halves(out, p):
             out[q, d, p] = total
 
 
-MIRROR_TILE = 64  # rows and columns of the cache-sized tiles in which K(X)'s triangle is mirrored
-
-
-@njit(**JIT)
-def _mirror_tile_row(out, rank, bi):
-    """Complete K(X) from the entries its rows wrote: for samples ``a < b`` (original order) of tile row ``bi``,
-    the entry written is ``(a, b)`` if ``a`` comes first in the sorted order (``rank``), else ``(b, a)``, and
-    it is copied onto the other. One ``MIRROR_TILE``-square tile at a time, so that for any order of the
-    samples both entries of a tile's pairs lie in two tiles that stay in the cache (a blocked transpose)."""
-    n = out.shape[0]
-    a0 = bi * MIRROR_TILE
-    a1 = min(a0 + MIRROR_TILE, n)
-    for b0 in range(a0, n, MIRROR_TILE):
-        b1 = min(b0 + MIRROR_TILE, n)
-        for d in range(out.shape[1]):
-            for a in range(a0, a1):
-                for b in range(max(b0, a + 1), b1):
-                    first = rank[a] < rank[b]
-                    row = a if first else b
-                    column = b if first else a
-                    out[column, d, row] = out[row, d, column]
-
-
 def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
                 out, out_gp, sw2, su2, sb2, sb, sh2, sv2, n_layers, fixed, n_groups):
     """Add the RNTK of every pair to ``out`` (shape ``(n_x, n_y)``, original order).
@@ -470,9 +448,8 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
             for i in range(bounds[g], bounds[g + 1]):
                 _row(i, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
                      out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, i, n_y)
-        # then mirrored: ``out`` was symmetric before (zero, the summed halves, or a first direction), so the
-        # copy is what adding each value to both entries gave, and writing down a column from every row cost
-        # the rows' loops a cache (and TLB) miss per value
+        # then mirrored (``mirror.py``): ``out`` was symmetric before (zero, the summed halves, or a first
+        # direction), so the copy is what adding each value to both entries gave
         rank = np.empty(n_x, dtype=np.int64)
         for i in range(n_x):
             rank[x_order[i]] = i
@@ -480,9 +457,9 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
         bounds = equal_groups(halves_costs(n_tiles), n_groups)
         for g in prange(n_groups):
             for bi in range(bounds[g], bounds[g + 1]):
-                _mirror_tile_row(out, rank, bi)
+                mirror_tile_row(out, rank, bi)
                 if out_gp.shape[0] > 0:
-                    _mirror_tile_row(out_gp, rank, bi)
+                    mirror_tile_row(out_gp, rank, bi)
     else:
         n_blocks = (n_y + BLOCK - 1) // BLOCK
         bounds = equal_groups(cross_costs(x_len, y_len, BLOCK, mean), n_groups)
