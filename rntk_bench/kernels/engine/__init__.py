@@ -29,7 +29,7 @@ from numba.core.dispatcher import Dispatcher
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.dual import ACTIVATIONS
 from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial, fc_side
-from rntk_bench.kernels.engine.prepare import Side, prepare_side, variance_planes, variance_planes_serial
+from rntk_bench.kernels.engine.prepare import Side, mapped_zeros, prepare_side, variance_planes, variance_planes_serial
 from rntk_bench.kernels.engine.tiles import BLOCK, LANES, rntk_pairs, rntk_pairs_serial
 from rntk_bench.kernels.rntk_inputs import OUTPUTS, RNTKParams
 
@@ -132,8 +132,8 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
             raise InvalidParameterError(f"{name} needs fixed_layers = 0; got {p.fixed_layers}")
     # (n_x, n_out, n_y): a chunk of rows of X is a contiguous slice, as the compiled loops take it
     n_out = p.n_layers if all_depths else 1
-    out = np.zeros((len(xs), n_out, len(ys)))
-    out_gp = np.zeros((len(xs), n_out, len(ys)) if with_nngp else (0, 0, 0))
+    out = mapped_zeros((len(xs), n_out, len(ys)))
+    out_gp = mapped_zeros((len(xs), n_out, len(ys)) if with_nngp else (0, 0, 0))
     pairs = rntk_pairs if numba.get_num_threads() > 1 else rntk_pairs_serial
     _add_directions(out, out_gp, xs, ys, same, p, lambda arguments: pairs(*arguments))
     ntk = [np.ascontiguousarray(out[:, d, :]) for d in range(n_out)]
@@ -155,7 +155,7 @@ def _add_directions(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], y
             # the mean-pooled K(X) is completed from two halves in place (tiles._row_square), which gives the
             # direction's own numbers only on a zero output: the reversed one goes to its own array and is
             # added, so the sum equals that of the two directions computed apart, to the last bit
-            target, target_gp = np.zeros_like(out), np.zeros_like(out_gp)
+            target, target_gp = mapped_zeros(out.shape), mapped_zeros(out_gp.shape)
         _add_direction(target, target_gp, [x[::-1] for x in xs], ys if same else [y[::-1] for y in ys], same, p,
                        run, planes)
         if target is not out:

@@ -21,6 +21,7 @@ from rntk_bench.kernels.engine.jit import parallel_and_serial
 from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, self_inner
 
 FIRST, SECOND, VARIANCE, REC, INP = range(5)  # the planes of ``Side.factors``
+PLANE_BLOCK = 32  # samples whose variance recursions ``_variance_planes`` interleaves
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,20 @@ class Side:
                                       self.factors))
 
 
+def mapped_zeros(shape: tuple) -> np.ndarray:
+    """A zero array for the compiled loops to fill, its memory mapped here, on the calling thread.
+
+    ``np.zeros`` of a large array takes fresh pages that the operating system maps at their first write,
+    which would be inside the loops' threads, where page faults are much dearer. Measured (K(X), N = 1000,
+    T = 150, last state, two threads): 600 to 3,600 page faults inside the pair loops made them 20-55 ms
+    slower than the 96-104 ms they take on mapped memory, while writing the zeros here costs 1-3 ms
+    (``benchmarks/README.md``).
+    """
+    out = np.empty(shape)
+    out.fill(0.0)
+    return out
+
+
 def dual_factors(q: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample factors of the dual activation from variances ``q`` (any shape)."""
     if activation == "relu":
@@ -118,34 +133,46 @@ def _self_dual(relu, q):
 
 
 def _variance_planes(relu, inner, start, sw2, su2, sb2, sh2, factors):
-    """The planes of ``Side.factors`` (zeros on entry; erf: ones in ``FIRST`` and ``SECOND``), one sample at
-    a time.
+    """The planes of ``Side.factors`` (zeros on entry; erf: ones in ``FIRST`` and ``SECOND``), for blocks of
+    ``PLANE_BLOCK`` samples at a time.
 
     The same recursion as ``rntk_inputs.variance_terms`` then ``term_weights`` (ReLU) and ``dual_factors``,
     written in the loops' layout directly: called per time step from Python, the NumPy form took 10-40 % of
-    a Gram matrix of a few hundred series on 2 cores, none of it in parallel. ``variance_planes`` spreads the
-    samples over numba's threads, ``variance_planes_serial`` runs on the calling thread (see ``jit.py``).
+    a Gram matrix of a few hundred series on 2 cores, none of it in parallel. Each sample's recursion is a
+    chain of dependent square roots and divisions along its steps; the innermost loop runs across the
+    samples of a block instead, whose chains are independent, so the processor overlaps them (and writes
+    each plane's row ``[layer, s, :]`` contiguously). Every number is computed by the same operations as
+    one sample at a time. ``variance_planes`` spreads the blocks over numba's threads,
+    ``variance_planes_serial`` runs on the calling thread (see ``jit.py``).
     """
     n, t_max = inner.shape
     n_layers = factors.shape[1]
-    for i in prange(n):
+    for block in prange((n + PLANE_BLOCK - 1) // PLANE_BLOCK):
+        lo = block * PLANE_BLOCK
+        hi = min(lo + PLANE_BLOCK, n)
+        first = t_max
+        for i in range(lo, hi):
+            first = min(first, start[i])
         for layer in range(n_layers):
-            for s in range(start[i], t_max):
-                below = inner[i, s] if layer == 0 else _self_dual(relu, factors[VARIANCE, layer - 1, s, i])
-                recurrent = sh2 if s == start[i] else _self_dual(relu, factors[VARIANCE, layer, s - 1, i])
-                q = sw2 * recurrent + su2 * below + sb2
-                factors[VARIANCE, layer, s, i] = q
-                if not relu:
-                    widened = 1.0 + 2.0 * q
-                    factors[FIRST, layer, s, i] = widened
-                    factors[SECOND, layer, s, i] = 1.0 / math.sqrt(widened)
-                elif q > 0:
-                    root = math.sqrt(q)
-                    scale = 1.0 / root                  # term_weights' scale, dual_factors' first factor
-                    factors[FIRST, layer, s, i] = scale
-                    factors[SECOND, layer, s, i] = root
-                    factors[REC, layer, s, i] = math.sqrt(sw2 * recurrent) * scale
-                    factors[INP, layer, s, i] = math.sqrt(su2 * below) * scale
+            for s in range(first, t_max):
+                for i in range(lo, hi):
+                    if s < start[i]:
+                        continue
+                    below = inner[i, s] if layer == 0 else _self_dual(relu, factors[VARIANCE, layer - 1, s, i])
+                    recurrent = sh2 if s == start[i] else _self_dual(relu, factors[VARIANCE, layer, s - 1, i])
+                    q = sw2 * recurrent + su2 * below + sb2
+                    factors[VARIANCE, layer, s, i] = q
+                    if not relu:
+                        widened = 1.0 + 2.0 * q
+                        factors[FIRST, layer, s, i] = widened
+                        factors[SECOND, layer, s, i] = 1.0 / math.sqrt(widened)
+                    elif q > 0:
+                        root = math.sqrt(q)
+                        scale = 1.0 / root                  # term_weights' scale, dual_factors' first factor
+                        factors[FIRST, layer, s, i] = scale
+                        factors[SECOND, layer, s, i] = root
+                        factors[REC, layer, s, i] = math.sqrt(sw2 * recurrent) * scale
+                        factors[INP, layer, s, i] = math.sqrt(su2 * below) * scale
 
 
 variance_planes, variance_planes_serial = parallel_and_serial(_variance_planes, "variance_planes", cache=True,
@@ -180,7 +207,7 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
     start = t_max - sorted_lengths
     scaled = np.zeros((0, 0, 0))
     relu = p.activation == "relu"
-    factors = np.zeros((5 if relu else 3, p.n_layers, t_max, n))   # erf needs no 1 - c
+    factors = mapped_zeros((5 if relu else 3, p.n_layers, t_max, n))   # erf needs no 1 - c
     if not relu:
         factors[FIRST] = factors[SECOND] = 1.0                  # dual_factors of q = 0, at padded steps
     if planes is None:
