@@ -28,6 +28,32 @@ def test_series_of_unequal_lengths_are_checked_one_by_one():
         check_sequences([np.full(4, 1e154)])
 
 
+def test_a_list_of_series_is_refused_by_the_index_of_its_first_bad_item():
+    good = [np.ones((2, 3)), np.ones((2, 5))]
+    with pytest.raises(InvalidInputError, match=r"^X\[2\] has 3 channels but X\[0\] has 2"):
+        check_sequences([*good, np.ones((3, 4)), np.ones((2, 0))])
+    with pytest.raises(InvalidInputError, match=r"^X\[3\] is an empty series"):
+        check_sequences([*good, np.ones((2, 4)), np.ones((2, 0)), np.ones((3, 4))])
+    with pytest.raises(InvalidInputError, match=r"^X\[1\] must have shape \(n_channels, T_i\) or \(T_i,\)"):
+        check_sequences([np.ones(3), np.ones((1, 2, 3))])
+    with pytest.raises(InvalidInputError, match=r"^X\[1\] must hold numbers"):
+        check_sequences([np.ones(3), ["a", "b"]])
+    # ints and float32 are converted; float64 arrays are used as they are, transposed to (T_i, n_channels)
+    out = check_sequences([np.arange(3), np.ones(4, dtype=np.float32), good[1][:1]])
+    assert [a.shape for a in out] == [(3, 1), (4, 1), (5, 1)] and all(a.dtype == np.float64 for a in out)
+    assert np.shares_memory(out[2], good[1])
+
+
+def test_the_squared_norms_of_concatenated_series_are_each_series_own():
+    rng = np.random.default_rng(0)
+    items = [rng.normal(size=(2, length)) for length in (1, 7, 3, 1, 12)]
+    with pytest.raises(InvalidInputError, match=r"^X\[3\] holds values too large"):
+        check_sequences([*items[:3], np.full((2, 1), 1e200), items[4]])
+    from rntk_bench.kernels.validation import _concatenated_squared_norms
+    norms = _concatenated_squared_norms(np.concatenate([a.ravel() for a in items]), np.array([a.size for a in items]))
+    np.testing.assert_allclose(norms, [np.sum(a * a) for a in items], rtol=1e-15)
+
+
 @pytest.mark.parametrize("name", ["ntk", "rbf", "poly", "linear"])
 def test_vector_kernels_refuse_a_sample_whose_squared_norm_overflows(name):
     X = np.ones((4, 3))
