@@ -92,10 +92,10 @@ def mapped_zeros(shape: tuple) -> np.ndarray:
     """A zero array for the compiled loops to fill, its memory mapped here, on the calling thread.
 
     ``np.zeros`` of a large array takes fresh pages that the operating system maps at their first write,
-    which would be inside the loops' threads, where page faults are much dearer. Measured (K(X), N = 1000,
-    T = 150, last state, two threads): 600 to 3,600 page faults inside the pair loops made them 20-55 ms
-    slower than the 96-104 ms they take on mapped memory, while writing the zeros here costs 1-3 ms
-    (``benchmarks/README.md``).
+    which would be inside the loops' threads, where page faults are much dearer (two threads faulting
+    memory advised for huge pages at once). Measured (K(X), N = 1000, T = 150, last state, two threads):
+    calls whose pair loops took 643 to 3,676 page faults spent 114-158 ms in them, calls without 93-110 ms;
+    writing the zeros here costs 0.7-2.8 ms (``benchmarks/README.md``).
     """
     out = np.empty(shape)
     out.fill(0.0)
