@@ -45,4 +45,27 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-__all__ = ["Terminated", "terminate_as_interrupt"]
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM wait: they are raised again, to the handlers they had, when it ends.
+
+    For statements that must happen together or not at all, such as writing a task's file and counting it
+    in the session's record: a stop between the two would leave a file that the record does not count.
+    Outside the main thread the block runs unchanged.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum))  # noqa: ARG005
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            signal.raise_signal(caught[0])
+
+
+__all__ = ["Terminated", "signals_held", "terminate_as_interrupt"]

@@ -21,6 +21,7 @@ from rntk_bench.config import RunConfig
 from rntk_bench.errors import InvalidParameterError, RntkBenchError, RunError
 from rntk_bench.execution import Backend, open_backend
 from rntk_bench.gram_store import GramStore, SharedParts
+from rntk_bench.interrupts import signals_held
 from rntk_bench.planning import Plan, execution_order, plan_tasks
 from rntk_bench.results import write_tables
 from rntk_bench.run_data import DataLayerLoader, Loader, is_available
@@ -258,9 +259,10 @@ def _run_locked(config: RunConfig, asked: RunConfig, run_dir: Path, loader: Load
                 session.extra["n_changed"] = session.extra.get("n_changed", 0) + 1
                 result.setdefault("notes", []).append("scores differ from those of the task file this re-run "
                                                       f"replaced: {before}")
-            write_task_result(run_dir, result)
-            session.n_run += 1  # right after the write: a signal in between would make the record disagree
-            session.n_failed += result["status"] != "ok"
+            with signals_held():  # a stop between the write and the count would make the record disagree
+                write_task_result(run_dir, result)
+                session.n_run += 1
+                session.n_failed += result["status"] != "ok"
             finished += 1
             if shared is not None:
                 shared.finished(result["dataset"], result["kernel_id"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 import pytest
 
 from rntk_bench.cli import _exit_code
-from rntk_bench.interrupts import Terminated, terminate_as_interrupt
+from rntk_bench.interrupts import Terminated, signals_held, terminate_as_interrupt
 
 
 def test_sigterm_raises_terminated_inside_the_block_and_the_previous_handler_returns():
@@ -43,3 +44,22 @@ def test_outside_the_main_thread_the_block_leaves_signals_alone():
     thread.start()
     thread.join()
     assert inside == [before] and signal.getsignal(signal.SIGTERM) is before
+
+
+def test_signals_held_arrive_when_the_block_ends_with_the_handlers_before_it():
+    steps = []
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(Terminated), terminate_as_interrupt():
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("after the signal")        # the block is not cut short
+            time.sleep(0.01)
+            steps.append("end of the block")
+        steps.append("never: the signal is raised when the block ends")
+    assert steps == ["after the signal", "end of the block"]
+    with pytest.raises(KeyboardInterrupt):
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("ctrl-c held")
+    assert steps[-1] == "ctrl-c held"
+    assert signal.getsignal(signal.SIGINT) is before
