@@ -152,6 +152,22 @@ def test_blocks_widened_to_whole_vectors(n, output):
     assert_matches_reference(rng.normal(size=(n, 7)), **params)
 
 
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+@pytest.mark.parametrize("n_channels", [1, 3])
+def test_unequal_lengths_run_whole_vectors_with_later_chains_reset(activation, n_channels):
+    """Last state, unequal lengths: a step runs its real columns rounded up to whole vectors, the extra ones
+    being chains that start later; each must start from the zero state all the same. Forty distinct lengths
+    give real-column counts of every remainder modulo the vector width, at every layer."""
+    rng = np.random.default_rng(60 + n_channels)
+    X = [rng.normal(size=(n_channels, length)) for length in rng.permutation(np.arange(2, 42))]
+    Y = [rng.normal(size=(n_channels, length)) for length in rng.integers(1, 45, size=13)]
+    Y[4] = X[7].copy()
+    for params in ({"n_layers": 3, "sigma_h": 0.0}, {"n_layers": 2, "sigma_h": 0.5}):
+        assert_matches_reference(X, activation=activation, **params)
+        assert_matches_reference(X, Y, activation=activation, **params)
+        assert_matches_reference(Y, X, activation=activation, direction="bidirectional", **params)
+
+
 @pytest.mark.parametrize("n", [1, 5, 64, 65, 150])
 def test_mirror_copies_each_written_entry_onto_its_pair(n):
     """K(X)'s rows write the entry (order[i], order[j]) of each pair i <= j (sorted positions); the tiled

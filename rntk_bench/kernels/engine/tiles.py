@@ -38,7 +38,7 @@ from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 from rntk_bench.kernels.engine.schedule import cross_costs, equal_groups, halves_costs, square_costs, triangle_costs
 
 BLOCK = 1024  # columns per tile: (10 n_layers + 4) * (1024 + LANES) * 8 bytes of state per thread (112 KiB, L = 1)
-LANES = 4     # doubles per vector register of the step loops (256-bit: LLVM's choice on the x86 CPUs measured)
+LANES = 8     # doubles per vector of the step loops: 8 where LLVM uses AVX-512 (AMD Zen 4), 4 with AVX2 (a multiple)
 
 VPHI, VDOT, WPHI, THETA = range(4)  # the planes of the pairs' state
 ACC, ACC_GP = range(2)              # the rows of each layer's mean-pooling sums: acc[layer, ACC or ACC_GP, jj]
@@ -233,9 +233,23 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
         state[VPHI, 1:, self_jj] = sh2
         state[WPHI, 1:, self_jj] = 0.0
     univariate = xv.shape[1] == 1
+    started = min(j1, y_real[s_begin + offset]) - j0 if s_begin < s_end else 0
     for s in range(s_begin, s_end):
         u = s + offset
         n = min(j1, y_real[u]) - j0
+        if not mean:
+            # Unequal lengths: the real columns are a prefix of n, which a step would run as n // LANES vectors
+            # and n % LANES scalar columns (each as dear as several lanes). The last state runs whole vectors
+            # instead: the extra columns are shorter series whose chains have not started; what the step
+            # leaves in their state is set back to the zero start at the step where each becomes real. (Mean
+            # pooling adds every step's output to its sums, which nothing could take back.)
+            if n > started:
+                state[VPHI, 1:, started:n] = 0.0
+                state[VDOT, 1:, started:n] = 0.0
+                state[WPHI, 1:, started:n] = 1.0
+                state[THETA, 1:, started:n] = 0.0
+                started = n
+            n = min(n + (LANES - n % LANES) % LANES, width)
         for l in range(n_layers):
             trained = 1.0 if l + 1 > fixed else 0.0
             depth = su2 if (l >= 1 and l > fixed) else 0.0
