@@ -8,7 +8,7 @@ compiling whether that will be quick.
 
 Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most
 ``(4 n_channels + 14 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y
-(all of X for K(X)) and for one chunk of ``ROW_CHUNK`` rows of X; and ``(10 n_layers + 4) * (BLOCK + LANES) * 8`` bytes
+(all of X for K(X)) and for one chunk of ``ROW_CHUNK`` rows of X; and ``(9 n_layers + 3) * (BLOCK + LANES) * 8`` bytes
 of tile state per thread. For K(X_test, X_train) that does not grow with the number of test samples; for
 K(X) it is a small multiple of the input's size. Nothing of size ``n_x * n_y`` besides the output (with
 ``all_depths`` and ``with_nngp`` the ``2 n_layers`` outputs, each also copied once out of the array the loops
@@ -168,7 +168,7 @@ def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_
     """Upper bound of the bytes the engine holds besides the output, for K(X) (``n_y=None``) or K(X, Y)."""
     per_sample = (4 * n_channels + 14 * n_layers + 1) * t_max * 8
     samples = n_x if n_y is None else n_y + min(n_x, ROW_CHUNK)
-    return per_sample * samples + n_threads * (10 * n_layers + 4) * (BLOCK + LANES) * 8
+    return per_sample * samples + n_threads * (9 * n_layers + 3) * (BLOCK + LANES) * 8
 
 
 # ------------------------------------------------------------------------------ compilation ahead of use

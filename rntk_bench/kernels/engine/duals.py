@@ -10,6 +10,9 @@ Both branches evaluate the same ``R`` on ``z`` in ``[0, 1/4]`` (a 6/4 rational, 
 vector lane computes one square root and one division whichever branch it takes. The relative error of the
 results is a few units in the last place (tests check 1e-15 against libm).
 
+Both duals return the derivative's dual activation without its constant factor (``1 / (2 pi)`` for ReLU,
+``4 / pi`` for erf; ``RELU_DOT``, ``ERF_DOT``), which callers fold into scales they multiply by anyway.
+
 The erf dual takes per-sample factors of the variances (computed once per sample and time step), so that
 its correlation costs multiplications only. The ReLU dual takes the correlation as ``w = 1 - c``, which the
 loops form without cancellation (``tiles._pairs``, ``fc._row``), and returns the ``w`` of its own output.
@@ -40,6 +43,8 @@ _INV_2PI = 0.5 / math.pi
 _INV_PI = 1.0 / math.pi
 _TWO_OVER_PI = 2.0 / math.pi
 _FOUR_OVER_PI = 4.0 / math.pi
+RELU_DOT = _INV_2PI       # Vphi' = RELU_DOT * angle (relu_dual's second output)
+ERF_DOT = _FOUR_OVER_PI   # Vphi' = ERF_DOT * root (erf_dual's second output)
 
 
 @njit(inline="always", **JIT)
@@ -83,13 +88,19 @@ def relu_dual(w, norm):
     gives Vphi = 0, and Vphi' there multiplies a Theta that is zero too (the covariances of a sample with
     zero variance are zero), so ``w`` needs no special value (``dual.relu_dual_w`` takes c = 0).
 
+    The derivative's dual activation is returned as the angle, without its factor ``1 / (2 pi)``: the RNTK
+    loops only ever use it times a scale of their own, which takes the factor instead (one multiplication
+    less per pair and step).
+
     Returns
     -------
-    vphi, vphi_dot : float
-        The dual activation and its derivative's.
+    vphi : float
+        The dual activation.
+    angle : float
+        ``pi - arccos c``, which is ``2 pi`` times the derivative's dual activation ``Vphi'``.
     w_phi : float
-        ``1 - Vphi / (norm / 2)``, the ``w`` of the covariance ``Vphi`` (whose variances are ``k11 / 2`` and
-        ``k22 / 2``): ``(pi - J) / pi`` with ``J = sin(theta) + (pi - theta) c``, again without cancellation.
+        ``1 - Vphi / (sqrt(k11 k22) / 2)``, the ``w`` of the covariance ``Vphi`` (whose variances are ``k11 / 2``
+        and ``k22 / 2``): ``(pi - J) / pi`` with ``J = sin(theta) + (pi - theta) c``, again without cancellation.
     """
     w = w if w < 2.0 else 2.0  # noqa: FURB136 (a select LLVM vectorises)
     c = 1.0 - w
@@ -105,7 +116,7 @@ def relu_dual(w, norm):
     sine = math.sqrt(one_minus_a * (2.0 - one_minus_a))           # sqrt(1 - c^2) = sqrt((1 - |c|)(1 + |c|))
     vphi = norm * (c * angle + sine) * _INV_2PI
     w_phi = w - (sine - theta * c) * _INV_PI
-    return vphi, angle * _INV_2PI, w_phi
+    return vphi, angle, w_phi
 
 
 @njit(inline="always", **JIT)
@@ -114,7 +125,11 @@ def erf_dual(k12, ax, ay, rax, ray):
 
     Returns
     -------
-    vphi, vphi_dot : float
+    vphi : float
+        The dual activation.
+    root : float
+        ``1 / sqrt(det)``, which is ``pi / 4`` times the derivative's dual activation ``Vphi'`` (the factor is
+        left to the caller, as in ``relu_dual``).
     """
     w = 2.0 * k12 * (rax * ray)
     w = w if w < 1.0 else 1.0  # noqa: FURB136 (a select LLVM vectorises)
@@ -122,4 +137,4 @@ def erf_dual(k12, ax, ay, rax, ray):
     det = ax * ay - 4.0 * k12 * k12
     # det >= 1 + 2 q_x + 2 q_y by Cauchy-Schwarz: the guard only catches rounding
     det = det if det > 1.0 else 1.0  # noqa: FURB136 (a select LLVM vectorises)
-    return _TWO_OVER_PI * asin(w), _FOUR_OVER_PI / math.sqrt(det)
+    return _TWO_OVER_PI * asin(w), 1.0 / math.sqrt(det)

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from rntk_bench.kernels.dual import DUALS
-from rntk_bench.kernels.engine.duals import asin, relu_dual
+from rntk_bench.kernels.engine.duals import RELU_DOT, asin, relu_dual
 from rntk_bench.kernels.engine.jit import JIT, parallel_and_serial
 from rntk_bench.kernels.engine.mirror import MIRROR_TILE, mirror_tile_row
 
@@ -149,9 +149,9 @@ def _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, i, lo, sw2, sb2, n_
             ax, bx = x_layers[SHARE, nxt, i], x_layers[BIAS, nxt, i]
             ay, by = y_layers[SHARE, nxt, lo:], y_layers[BIAS, nxt, lo:]
             for jj in range(n):
-                v, vd, w_phi = relu_dual(wc[jj], sx * sy[jj])
+                v, angle, w_phi = relu_dual(wc[jj], sx * sy[jj])
                 sigma = sw2 * v + sb2
-                th[jj] = th[jj] * (sw2 * vd) + add * sigma
+                th[jj] = th[jj] * (sw2 * (angle * RELU_DOT)) + add * sigma
                 da = ax - ay[jj]
                 db = bx - by[jj]
                 wc[jj] = 0.5 * (da * da + db * db) + (ax * ay[jj]) * w_phi

@@ -1,10 +1,12 @@
 """The tiled RNTK loops (numba): one row of pairs at a time, in column blocks, advanced through time together.
 
 For a row ``i`` and a block of columns ``j``, the state of every pair lives in one array
-``state[plane, 1 + l, jj]`` of shape ``(4, n_layers + 1, block)`` that stays in the L1/L2 cache: for layer
-``l``, the planes ``VPHI`` and ``VDOT`` hold its dual activation at the previous step
-(``Vphi(K[l](t-1, t'-1))`` and its derivative), ``WPHI`` (ReLU) one minus the correlation that this ``Vphi``
-has as a covariance of the features ``phi(g)``, and ``THETA`` the layer's NTK. Row 0 stands for what lies
+``state[plane, 1 + l, jj]`` of shape ``(3, n_layers + 1, block)`` that stays in the L1/L2 cache: for layer
+``l``, the plane ``VPHI`` holds its dual activation at the previous step (``Vphi(K[l](t-1, t'-1))``),
+``WPHI`` (ReLU) one minus the correlation that this ``Vphi`` has as a covariance of the features ``phi(g)``,
+and ``TDOT`` the layer's NTK times the derivative's dual activation, ``Theta Vphi'``, without the constant
+factor of ``Vphi'`` (``duals.RELU_DOT``, ``duals.ERF_DOT``): every formula of section 2 uses Theta and Vphi'
+only as that product, and the factor is folded into the scale that multiplies it. Row 0 stands for what lies
 below the first layer: for series with several channels, the inputs' inner product in the ``VPHI`` plane and
 (ReLU) what ``1 - c`` needs of them in ``WPHI``. One step of one layer is a loop over the block's columns with
 no branch and no libm call, which LLVM vectorises.
@@ -31,16 +33,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from rntk_bench.kernels.engine.duals import erf_dual, relu_dual
+from rntk_bench.kernels.engine.duals import ERF_DOT, RELU_DOT, erf_dual, relu_dual
 from rntk_bench.kernels.engine.jit import JIT, STEP, parallel_and_serial
 from rntk_bench.kernels.engine.mirror import MIRROR_TILE, mirror_tile_row
 from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 from rntk_bench.kernels.engine.schedule import cross_costs, equal_groups, halves_costs, square_costs, triangle_costs
 
-BLOCK = 1024  # columns per tile: (10 n_layers + 4) * (1024 + LANES) * 8 bytes of state per thread (112 KiB, L = 1)
+BLOCK = 1024  # columns per tile: (9 n_layers + 3) * (1024 + LANES) * 8 bytes of state per thread (97 KiB, L = 1)
 LANES = 8     # doubles per vector of the step loops: 8 where LLVM uses AVX-512 (AMD Zen 4), 4 with AVX2 (a multiple)
 
-VPHI, VDOT, WPHI, THETA = range(4)  # the planes of the pairs' state
+VPHI, WPHI, TDOT = range(3)  # the planes of the pairs' state
 ACC, ACC_GP = range(2)              # the rows of each layer's mean-pooling sums: acc[layer, ACC or ACC_GP, jj]
 
 
@@ -52,9 +54,11 @@ def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, se
     layer) and ``direct`` (the first layer of univariate series) are compile-time constants in each caller,
     so the loop holds only what it needs. ``row`` holds the numbers of sample ``i`` at its step ``s``:
     ``(x_s, first, second, variance, rec, inp)`` (``prepare.Side``; the last two 0 for erf), and ``u`` is the
-    columns' step.
+    columns' step. ``scales`` holds
+    ``(sw2, su2, sb2, sb, sw2_dot, depth_dot, trained, weight, weight_dot)``: the ``*_dot`` ones times the
+    activation's factor of ``Vphi'``, as they multiply ``TDOT``.
 
-    The input term is the layer below's Vphi, and ``depth`` times the layer below's Theta and Vphi' is the
+    The input term is the layer below's Vphi, and ``depth`` times the layer below's Theta Vphi' is the
     Theta that flows in from below. In the first layer nothing flows in from below, and the input term is
     the inner product of the inputs: ``x_s y_u``, formed here (``direct``), or row 0 of the state.
 
@@ -78,23 +82,30 @@ def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, se
     non-negative number with a small relative error, so w is as accurate next to c = 1 as anywhere else; a
     ``1 - c`` taken from a rounded ``c = Sigma / sqrt(q_x q_y)`` would move ``arccos c`` by ~1e-8 there.
     """
-    sw2, su2, sb2, sb, depth, trained, weight = scales
+    sw2, su2, sb2, sb, sw2_dot, depth_dot, trained, weight, weight_dot = scales
     x0, fx, gx, q_self, rx_rec, rx_in = row
     if n <= 0 or l < 0 or u < 0 or j0 < 0:
         return                    # never taken: it tells LLVM that no index below wraps around
     here = l + 1
+    if relu:
+        # ReLU uses Sigma only in Theta, which ``trained`` (0 or 1) multiplies: it multiplies Sigma's scales
+        # instead, exactly the same numbers, one product per pair less (untrained, Theta Vphi' stays zero)
+        sw2, su2, sb2, q_self = trained * sw2, trained * su2, trained * sb2, trained * q_self
+    # Every number below is formed symmetrically in the two samples (x_s y_u, not (su2 x_s) y_u): the
+    # mean-pooled K(X) takes a pair's chains along negative offsets from its mirror pair's positive ones.
     for jj in range(n):
         j = j0 + jj
         itself = jj == self_jj
         if direct:
-            sigma = sw2 * state[VPHI, here, jj] + su2 * (x0 * yv[u, 0, j]) + sb2
+            sigma = sw2 * state[VPHI, here, jj] + (su2 * (x0 * yv[u, 0, j]) + sb2)
         else:
-            sigma = sw2 * state[VPHI, here, jj] + su2 * state[VPHI, l, jj] + sb2
+            sigma = sw2 * state[VPHI, here, jj] + (su2 * state[VPHI, l, jj] + sb2)
         sigma = q_self if itself else sigma
-        th = sigma + sw2 * state[THETA, here, jj] * state[VDOT, here, jj]
+        th = sigma + sw2_dot * state[TDOT, here, jj]
         if not first:
-            th += depth * state[THETA, l, jj] * state[VDOT, l, jj]
-        th *= trained
+            th += depth_dot * state[TDOT, l, jj]
+        if not relu:
+            th *= trained
         if relu:
             ry_rec = yp[REC, l, u, j]
             d_rec = rx_rec - ry_rec
@@ -112,15 +123,15 @@ def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, se
             if not first:
                 w += (rx_in * ry_in) * state[WPHI, l, jj]
             w = 0.0 if itself else w
-            v, v_dot, w_phi = relu_dual(w, gx * yp[SECOND, l, u, j])
+            v, dot, w_phi = relu_dual(w, gx * yp[SECOND, l, u, j])
             state[WPHI, here, jj] = w_phi
         else:
-            v, v_dot = erf_dual(sigma, fx, yp[FIRST, l, u, j], gx, yp[SECOND, l, u, j])
-        state[THETA, here, jj] = th
+            v, dot = erf_dual(sigma, fx, yp[FIRST, l, u, j], gx, yp[SECOND, l, u, j])
+        th_dot = th * dot
+        state[TDOT, here, jj] = th_dot
         state[VPHI, here, jj] = v
-        state[VDOT, here, jj] = v_dot
         if pooled:
-            acc[l, ACC, jj] += weight * v + weight * th * v_dot
+            acc[l, ACC, jj] += weight * v + weight_dot * th_dot
             acc[l, ACC_GP, jj] += weight * v
 
 
@@ -226,13 +237,13 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
     yv, ys, yp, y_real = y_side
     width = j1 - j0
     state[VPHI, 1:, :width] = 0.0
-    state[VDOT, 1:, :width] = 0.0
     state[WPHI, 1:, :width] = 1.0
-    state[THETA, 1:, :width] = 0.0
+    state[TDOT, 1:, :width] = 0.0
     if shared_start:                     # a sample with itself shares the random initial state
         state[VPHI, 1:, self_jj] = sh2
         state[WPHI, 1:, self_jj] = 0.0
     univariate = xv.shape[1] == 1
+    dot_factor = RELU_DOT if relu else ERF_DOT
     started = min(j1, y_real[s_begin + offset]) - j0 if s_begin < s_end else 0
     for s in range(s_begin, s_end):
         u = s + offset
@@ -245,19 +256,18 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
             # pooling adds every step's output to its sums, which nothing could take back.)
             if n > started:
                 state[VPHI, 1:, started:n] = 0.0
-                state[VDOT, 1:, started:n] = 0.0
                 state[WPHI, 1:, started:n] = 1.0
-                state[THETA, 1:, started:n] = 0.0
+                state[TDOT, 1:, started:n] = 0.0
                 started = n
             n = min(n + (LANES - n % LANES) % LANES, width)
         for l in range(n_layers):
             trained = 1.0 if l + 1 > fixed else 0.0
             depth = su2 if (l >= 1 and l > fixed) else 0.0
             weight = sv2 if (mean and l >= n_layers - n_out) else 0.0
-            scales = (sw2, su2, sb2, sb, depth, trained, weight)
+            scales = (sw2, su2, sb2, sb, sw2 * dot_factor, depth * dot_factor, trained, weight, weight * dot_factor)
             # the row's own numbers at this step, passed as scalars (the arrays' fields would be 24 arguments)
             row = (xv[s, 0, i], xp[FIRST, l, s, i], xp[SECOND, l, s, i], xp[VARIANCE, l, s, i],
-                  xp[REC, l, s, i] if relu else 0.0, xp[INP, l, s, i] if relu else 0.0)
+                   xp[REC, l, s, i] if relu else 0.0, xp[INP, l, s, i] if relu else 0.0)
             if l == 0 and univariate:
                 if relu and weight == 0.0:
                     _pairs_relu_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
@@ -306,7 +316,7 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
-    state = np.zeros((4, n_layers + 1, BLOCK + LANES))
+    state = np.zeros((3, n_layers + 1, BLOCK + LANES))
     positive = np.zeros((n_layers, 2, BLOCK + LANES))   # mean pooling: the sums over offsets > 0, < 0 and 0
     negative = np.zeros((n_layers, 2, BLOCK + LANES))
     zero = np.zeros((n_layers, 2, BLOCK + LANES))
@@ -358,11 +368,12 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
             shared_start = same and self_jj >= 0
             _chain(i, k0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side, state, zero,
                    sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
+            sv2_dot = sv2 * (RELU_DOT if relu else ERF_DOT)
             for d in range(n_out):
                 row = n_layers - n_out + d + 1
                 for j in range(j0, j1):
                     jj = j - k0
-                    value = sv2 * state[VPHI, row, jj] + sv2 * state[THETA, row, jj] * state[VDOT, row, jj]
+                    value = sv2 * state[VPHI, row, jj] + sv2_dot * state[TDOT, row, jj]
                     out[x_order[i], d, y_order[j]] += value
                     if gp:
                         out_gp[x_order[i], d, y_order[j]] += sv2 * state[VPHI, row, jj]
@@ -389,7 +400,7 @@ def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
     n_y = y_side[0].shape[2]
-    state = np.zeros((4, n_layers + 1, BLOCK + LANES))
+    state = np.zeros((3, n_layers + 1, BLOCK + LANES))
     acc = np.zeros((n_layers, 2, BLOCK + LANES))
     for j0 in range(0, n_y, BLOCK):
         j1 = min(j0 + BLOCK, n_y)
