@@ -134,6 +134,17 @@ def test_equal_lengths_across_column_blocks():
     assert_matches_reference(X, Y, n_layers=2)
 
 
+def test_mean_pooling_with_unequal_lengths_across_column_blocks():
+    """Mean pooling runs a step's columns as whole vectors, past the block into the next block's columns or
+    the spare samples, only once all of the block's columns are real; with unequal lengths they are not at
+    first, and the block's edge falls inside a run of equal lengths."""
+    rng = np.random.default_rng(13)
+    Y = [rng.normal(size=(2, length)) for length in rng.integers(1, 6, size=BLOCK + 11)]
+    X = [rng.normal(size=(2, length)) for length in (5, 3, 1)]
+    assert_matches_reference(X, Y, output="mean", n_layers=2)
+    assert_matches_reference(Y[:BLOCK + 5], output="mean")
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 6, 7, 9])
 @pytest.mark.parametrize("output", ["last", "mean"])
 def test_blocks_widened_to_whole_vectors(n, output):

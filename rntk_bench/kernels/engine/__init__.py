@@ -8,7 +8,7 @@ compiling whether that will be quick.
 
 Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most
 ``(4 n_channels + 14 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y
-(all of X for K(X)) and for one chunk of ``ROW_CHUNK`` rows of X; and ``(9 n_layers + 3) * (BLOCK + LANES) * 8`` bytes
+(all of X for K(X)) and for one chunk of ``ROW_CHUNK`` rows of X; and ``(9 n_layers + 3) * (BLOCK + 2 LANES) * 8`` bytes
 of tile state per thread. For K(X_test, X_train) that does not grow with the number of test samples; for
 K(X) it is a small multiple of the input's size. Nothing of size ``n_x * n_y`` besides the output (with
 ``all_depths`` and ``with_nngp`` the ``2 n_layers`` outputs, each also copied once out of the array the loops
@@ -36,6 +36,7 @@ from rntk_bench.kernels.rntk_inputs import OUTPUTS, RNTKParams
 __all__ = ["BLOCK", "ROW_CHUNK", "compute_rntk", "is_cached", "warm_up", "working_set_bytes"]
 
 ROW_CHUNK = 2048  # rows of X prepared at a time for K(X, Y)
+SPARE = LANES     # samples past the last one in the per-sample arrays, which the loops' last vector may read
 
 Run = Callable[[tuple], None]
 """Receives the arguments of one ``tiles.rntk_pairs`` call: runs it, or (for ``warm_up``) records its types."""
@@ -45,14 +46,14 @@ def _add_direction(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys
                    p: RNTKParams, run: Run, planes: Callable | None = None) -> None:
     t_max = max(len(seq) for seq in (xs if same else xs + ys))
     if same:
-        x = prepare_side(xs, t_max, p, planes)
+        x = prepare_side(xs, t_max, p, planes, SPARE)
         run(_pairs_arguments(out, out_gp, x, x, np.arange(len(xs)), True, p))
         return
     # K(X, Y): the rows of X in chunks, so that only Y's per-sample arrays and one chunk's are ever held
-    y = prepare_side(ys, t_max, p, planes)
+    y = prepare_side(ys, t_max, p, planes, SPARE)
     for start in range(0, len(xs), ROW_CHUNK):
         chunk = xs[start:start + ROW_CHUNK]
-        x = prepare_side(chunk, t_max, p, planes)
+        x = prepare_side(chunk, t_max, p, planes, SPARE)
         rows = slice(start, start + len(chunk))
         run(_pairs_arguments(out[rows], out_gp[rows] if out_gp.shape[0] else out_gp, x, y,
                              _identical_columns(chunk, ys, x, y, p), False, p))
@@ -167,8 +168,8 @@ def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_
                       n_threads: int) -> int:
     """Upper bound of the bytes the engine holds besides the output, for K(X) (``n_y=None``) or K(X, Y)."""
     per_sample = (4 * n_channels + 14 * n_layers + 1) * t_max * 8
-    samples = n_x if n_y is None else n_y + min(n_x, ROW_CHUNK)
-    return per_sample * samples + n_threads * (9 * n_layers + 3) * (BLOCK + LANES) * 8
+    samples = (n_x if n_y is None else n_y + min(n_x, ROW_CHUNK)) + 2 * SPARE
+    return per_sample * samples + n_threads * (9 * n_layers + 3) * (BLOCK + 2 * LANES) * 8
 
 
 # ------------------------------------------------------------------------------ compilation ahead of use

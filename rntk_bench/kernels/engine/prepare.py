@@ -4,7 +4,9 @@ Samples are sorted by decreasing length. Series are right-aligned on a common pa
 is real from its start step ``t_max - length`` on; after sorting, the samples that are real at padded step
 ``u`` are a prefix ``[0, n_real[u])`` of the sorted order, and a loop over pairs needs no mask.
 
-Arrays are laid out with the sample index last (contiguous), because the inner loop runs over samples.
+Arrays are laid out with the sample index last (contiguous), because the inner loop runs over samples. The
+tiled loops ask for ``spare`` samples more in them, never real (zero inputs, zero variances), so that a loop
+over a block may run whole vectors past the last sample (``tiles._chain``).
 """
 
 from __future__ import annotations
@@ -38,13 +40,14 @@ class Side:
         First real padded step of each sorted sample.
     n_real : ndarray of shape (t_max,), int64
         Number of sorted samples that are real at each padded step.
-    values : ndarray of shape (t_max, n_channels, n)
-        Inputs, zero at padded steps.
-    scaled : ndarray of shape (t_max, n_channels, n), or (0, 0, 0) for erf and for univariate series
+    values : ndarray of shape (t_max, n_channels, n + spare)
+        Inputs, zero at padded steps and for the spare samples.
+    scaled : ndarray of shape (t_max, n_channels, n + spare), or (0, 0, 0) for erf and for univariate series
         ``sigma_u x_t / sqrt(m q[1](t))``: the input term's feature vector divided by the first layer's
         norm ``sqrt(q)`` (zero where q = 0), whose distances give the inputs' part of ``1 - c``.
-    factors : ndarray of shape (5, n_layers, t_max, n) for ReLU, (3, n_layers, t_max, n) for erf
-        Per-sample numbers of every layer and step, one plane each (``first``, ``second``, ...).
+    factors : ndarray of shape (5, n_layers, t_max, n + spare) for ReLU, (3, n_layers, t_max, n + spare) for erf
+        Per-sample numbers of every layer and step, one plane each (``first``, ``second``, ...), those of a
+        padded step (all steps of a spare sample): zero variance.
     """
 
     order: np.ndarray
@@ -99,6 +102,15 @@ def mapped_zeros(shape: tuple) -> np.ndarray:
     """
     out = np.empty(shape)
     out.fill(0.0)
+    return out
+
+
+def _with_spare(array: np.ndarray, spare: int) -> np.ndarray:
+    """``array`` (last axis: samples) with ``spare`` zero samples appended, C-contiguous."""
+    if not spare:
+        return np.ascontiguousarray(array)
+    out = np.zeros(array.shape[:-1] + (array.shape[-1] + spare,))
+    out[..., :array.shape[-1]] = array
     return out
 
 
@@ -185,7 +197,8 @@ def planes_arguments(padded: Padded, start: np.ndarray, p: RNTKParams, factors: 
             float(p.sigma_b) ** 2, float(p.sigma_h) ** 2, factors)
 
 
-def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes: Callable | None = None) -> Side:
+def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes: Callable | None = None,
+                 spare: int = 0) -> Side:
     """Sort, pad and precompute one argument.
 
     Parameters
@@ -198,6 +211,8 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
     planes : callable, optional
         Fills the planes from ``planes_arguments``; default ``variance_planes``, or its serial twin when numba
         may use one thread (the engine's ``warm_up`` passes one that records the argument types instead).
+    spare : int
+        Samples after the real ones in ``values``, ``scaled`` and ``factors``, as of series that are never real.
     """
     lengths = np.array([len(seq) for seq in sequences], dtype=np.int64)
     order = np.argsort(-lengths, kind="stable").astype(np.int64)
@@ -207,24 +222,25 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
     start = t_max - sorted_lengths
     scaled = np.zeros((0, 0, 0))
     relu = p.activation == "relu"
-    factors = mapped_zeros((5 if relu else 3, p.n_layers, t_max, n))   # erf needs no 1 - c
+    factors = mapped_zeros((5 if relu else 3, p.n_layers, t_max, n + spare))   # erf needs no 1 - c
     if not relu:
         factors[FIRST] = factors[SECOND] = 1.0                  # dual_factors of q = 0, at padded steps
     if planes is None:
         planes = variance_planes if numba.get_num_threads() > 1 else variance_planes_serial
     planes(*planes_arguments(padded, start, p, factors))
     if relu and n_channels == 1:                                # signed: tiles._pairs forms the inputs' part alone
-        factors[INP, 0] *= np.sign(padded.values[:, :, 0]).T
+        factors[INP, 0, :, :n] *= np.sign(padded.values[:, :, 0]).T
     elif relu:
-        scaled = padded.values * (abs(p.sigma_u) / np.sqrt(n_channels) * factors[FIRST, 0].T)[:, :, None]
-        scaled = np.ascontiguousarray(scaled.transpose(1, 2, 0))
+        scaled = np.zeros((t_max, n_channels, n + spare))
+        scaled[:, :, :n] = (padded.values * (abs(p.sigma_u) / np.sqrt(n_channels)
+                                             * factors[FIRST, 0, :, :n].T)[:, :, None]).transpose(1, 2, 0)
     n_real = np.searchsorted(-sorted_lengths, -(t_max - np.arange(t_max)), side="right").astype(np.int64)
     return Side(
         order=order,
         lengths=sorted_lengths,
         start=start,
         n_real=n_real,
-        values=np.ascontiguousarray(padded.values.transpose(1, 2, 0)),
+        values=_with_spare(padded.values.transpose(1, 2, 0), spare),
         scaled=scaled,
         factors=factors,
     )

@@ -39,7 +39,7 @@ from rntk_bench.kernels.engine.mirror import MIRROR_TILE, mirror_tile_row
 from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 from rntk_bench.kernels.engine.schedule import cross_costs, equal_groups, halves_costs, square_costs, triangle_costs
 
-BLOCK = 1024  # columns per tile: (9 n_layers + 3) * (1024 + LANES) * 8 bytes of state per thread (97 KiB, L = 1)
+BLOCK = 1024  # columns per tile: (9 n_layers + 3) * (1024 + 2 LANES) * 8 bytes of state per thread (97 KiB, L = 1)
 LANES = 8     # doubles per vector of the step loops: 8 where LLVM uses AVX-512 (AMD Zen 4), 4 with AVX2 (a multiple)
 
 VPHI, WPHI, TDOT = range(3)  # the planes of the pairs' state
@@ -232,13 +232,23 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
     copy), -1 if none; with ``shared_start`` (K(X), same sample) it also starts from the sigma_h state.
     Other chains start from a zero recurrent term, which is uncorrelated: its ``WPHI`` is 1. With ``mean``,
     the top ``n_out`` layers add their outputs to their rows of ``acc``.
+
+    A step runs whole vectors (LANES columns), past the real columns where there are columns to run: the
+    Y arrays hold spare samples after the last one (``prepare.SPARE``), and ``state`` and ``acc`` room for
+    ``2 LANES`` columns past a block. A block of n columns would otherwise run ``n % LANES`` of them in scalar
+    code, each as dear as several lanes (a step of 100 columns cost as much as one of 112). What a step
+    computes for a column past the block is never read; for a column of the block whose chain has not
+    started (unequal lengths: a shorter series), the last state sets it back to the zero start at the step
+    where it becomes real, and mean pooling, which adds every step's output to the column's sums, runs such
+    columns only once all of the block's are real.
     """
     xv, xs, xp = x_side
     yv, ys, yp, y_real = y_side
     width = j1 - j0
-    state[VPHI, 1:, :width] = 0.0
-    state[WPHI, 1:, :width] = 1.0
-    state[TDOT, 1:, :width] = 0.0
+    room = min(width + (LANES - width % LANES) % LANES, yv.shape[2] - j0)   # whole vectors, within the arrays
+    state[VPHI, 1:, :room] = 0.0
+    state[WPHI, 1:, :room] = 1.0
+    state[TDOT, 1:, :room] = 0.0
     if shared_start:                     # a sample with itself shares the random initial state
         state[VPHI, 1:, self_jj] = sh2
         state[WPHI, 1:, self_jj] = 0.0
@@ -247,19 +257,16 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
     started = min(j1, y_real[s_begin + offset]) - j0 if s_begin < s_end else 0
     for s in range(s_begin, s_end):
         u = s + offset
-        n = min(j1, y_real[u]) - j0
+        n = min(j1, y_real[u]) - j0                     # the real columns, a prefix of the block
         if not mean:
-            # Unequal lengths: the real columns are a prefix of n, which a step would run as n // LANES vectors
-            # and n % LANES scalar columns (each as dear as several lanes). The last state runs whole vectors
-            # instead: the extra columns are shorter series whose chains have not started; what the step
-            # leaves in their state is set back to the zero start at the step where each becomes real. (Mean
-            # pooling adds every step's output to its sums, which nothing could take back.)
-            if n > started:
+            if n > started:                             # chains that start at this step
                 state[VPHI, 1:, started:n] = 0.0
                 state[WPHI, 1:, started:n] = 1.0
                 state[TDOT, 1:, started:n] = 0.0
                 started = n
-            n = min(n + (LANES - n % LANES) % LANES, width)
+            n = min(n + (LANES - n % LANES) % LANES, room)
+        elif n == width:
+            n = room
         for l in range(n_layers):
             trained = 1.0 if l + 1 > fixed else 0.0
             depth = su2 if (l >= 1 and l > fixed) else 0.0
@@ -316,10 +323,10 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
-    state = np.zeros((3, n_layers + 1, BLOCK + LANES))
-    positive = np.zeros((n_layers, 2, BLOCK + LANES))   # mean pooling: the sums over offsets > 0, < 0 and 0
-    negative = np.zeros((n_layers, 2, BLOCK + LANES))
-    zero = np.zeros((n_layers, 2, BLOCK + LANES))
+    state = np.zeros((3, n_layers + 1, BLOCK + 2 * LANES))
+    positive = np.zeros((n_layers, 2, BLOCK + 2 * LANES))   # mean pooling: the sums over offsets > 0, < 0 and 0
+    negative = np.zeros((n_layers, 2, BLOCK + 2 * LANES))
+    zero = np.zeros((n_layers, 2, BLOCK + 2 * LANES))
     for j0 in range(j_lo, j_hi, BLOCK):
         j1 = min(j0 + BLOCK, j_hi)
         # The block is computed from k0 <= j0 on, so that its width is a whole number of vectors where the
@@ -399,9 +406,9 @@ def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
-    n_y = y_side[0].shape[2]
-    state = np.zeros((3, n_layers + 1, BLOCK + LANES))
-    acc = np.zeros((n_layers, 2, BLOCK + LANES))
+    n_y = y_len.shape[0]
+    state = np.zeros((3, n_layers + 1, BLOCK + 2 * LANES))
+    acc = np.zeros((n_layers, 2, BLOCK + 2 * LANES))
     for j0 in range(0, n_y, BLOCK):
         j1 = min(j0 + BLOCK, n_y)
         k0 = max(j0 - (j0 - j1) % LANES, 0)           # whole vectors, as in ``_row``
@@ -452,8 +459,8 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
     starts the thread pool (see ``jit.py``). ``n_groups`` runs of consecutive tasks of equal estimated cost
     (``schedule.py``) are spread over the threads, one per thread when it is their number.
     """
-    n_x = x_side[0].shape[2]
-    n_y = y_side[0].shape[2]
+    n_x = x_len.shape[0]
+    n_y = y_len.shape[0]
     inv_m = 1.0 / x_side[0].shape[1]
     if same:
         if mean:                                     # every offset but 0 first (``_row_square``)
