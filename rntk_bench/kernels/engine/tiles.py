@@ -260,9 +260,11 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
         n = min(j1, y_real[u]) - j0                     # the real columns, a prefix of the block
         if not mean:
             if n > started:                             # chains that start at this step
-                state[VPHI, 1:, started:n] = 0.0
-                state[WPHI, 1:, started:n] = 1.0
-                state[TDOT, 1:, started:n] = 0.0
+                for row_l in range(1, n_layers + 1):    # loops: a slice here cost more than the step
+                    for jj in range(started, n):
+                        state[VPHI, row_l, jj] = 0.0
+                        state[WPHI, row_l, jj] = 1.0
+                        state[TDOT, row_l, jj] = 0.0
                 started = n
             n = min(n + (LANES - n % LANES) % LANES, room)
         elif n == width:
