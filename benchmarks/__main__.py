@@ -23,16 +23,18 @@ import numpy as np
 from benchmarks.accelerator import Accelerator, accelerator
 from benchmarks.authors_numpy import rntk_authors
 from benchmarks.limits import FLOPS_PER_PAIR_STEP, arithmetic_limit
-from benchmarks.measure import cross_gram_rss, measure
+from benchmarks.measure import best_seconds, cross_gram_rss, measure
 from rntk_bench.kernels.ntk import ntk, ntk_reference
 from rntk_bench.kernels.rntk import rntk, rntk_reference
 from rntk_bench.threads import available_cpus, limit_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE_REPEATS = 5
-"""The engines' calls are timed ``ENGINE_REPEATS`` times ``--repeat`` times (best kept): they take 15-120 ms, and
-on a shared virtual machine a slow spell lasts seconds (the same call measured 36-56 ms within a minute), so
-that three calls in a row often fall within one; the NumPy references take seconds each."""
+ENGINE_ROUNDS = 4
+"""The engines' calls are timed ``ENGINE_REPEATS`` times ``--repeat`` times in a row, then ``--repeat`` times more
+in each of ``ENGINE_ROUNDS`` rounds over all cases once every case is done (best kept): they take 15-120 ms,
+and on a shared virtual machine a slow spell lasts seconds (the same call measured 17-28 ms within a
+minute), so that calls in a row can all fall within one; the NumPy references take seconds each."""
 
 
 @dataclass
@@ -155,6 +157,7 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
     load_before = os.getloadavg()
     print(f"measuring the arithmetic limit on {jobs} core(s) ...", flush=True)
     limit = arithmetic_limit(jobs)
+    engine_calls = []                      # (row, call, work) of every engine row, timed again in rounds
     with limit_threads(jobs):
         rntk(np.zeros((2, 3)))                               # load compiled code outside the timings
         ntk(np.zeros((2, 3)))
@@ -184,6 +187,8 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
                     "seconds": result.seconds, "pair_steps_per_s": work / result.seconds,
                     "peak_memory_bytes": result.peak_bytes,
                 })
+                if label == "engine":
+                    engine_calls.append((rows[-1], lambda f=function, X=X, params=params: f(X, **params), work))
                 _first_call(rows[-1], accel, f"{case.name} N={case.n} T={case.t} L={case.n_layers}")
             case_rows = rows[-len(timings):]
             for row in case_rows:
@@ -211,7 +216,15 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
             rows.append({"case": "fc ntk relu, 20 features", "implementation": label, "N": 2000, "T": 1, "L": 3,
                          "seconds": result.seconds, "pair_steps_per_s": 2000 * 2001 / 2 * 3 / result.seconds,
                          "peak_memory_bytes": result.peak_bytes})
+            if label == "fc engine":
+                engine_calls.append((rows[-1], lambda f=function: f(X, n_layers=3), 2000 * 2001 / 2 * 3))
             _first_call(rows[-1], accel, "fc")
+        print(f"the engines again, {ENGINE_ROUNDS} rounds over the cases ...", flush=True)
+        for _ in range(ENGINE_ROUNDS):
+            for row, call, work in engine_calls:
+                seconds = best_seconds(call, repeat)
+                if seconds < row["seconds"]:
+                    _rescale(row, seconds, work, limit)
         reference = values["fc numpy reference"]
         for row in rows[-len(fc):]:
             row["speedup_vs_numpy"] = rows[-len(fc) + 1]["seconds"] / row["seconds"]
@@ -240,6 +253,17 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
         limit = again
     _write(rows, limit, jobs, full, load_before, os.getloadavg(), out_dir, accel)
     return rows
+
+
+def _rescale(row: dict, seconds: float, work: float, limit: dict) -> None:
+    """An engine row's columns for a better time ``seconds``."""
+    for key in ("speedup_vs_numpy", "speedup_vs_authors"):
+        if key in row:
+            row[key] *= row["seconds"] / seconds
+    row["seconds"] = seconds
+    row["pair_steps_per_s"] = work / seconds
+    if "share_of_limit" in row:
+        row["share_of_limit"] = row["pair_steps_per_s"] / limit["limit_pair_steps_per_s"]
 
 
 def _first_call(row: dict, accel: Accelerator | None, key: str) -> None:

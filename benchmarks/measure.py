@@ -19,16 +19,22 @@ class Measurement:
     value: object = None    # what the traced call returned
 
 
-def measure(call: Callable[[], object], repeats: int) -> Measurement:
-    """Best wall time of ``repeats`` calls, then the traced peak memory of one more call.
-
-    Memory is traced in a separate call because tracing slows allocation-heavy code.
-    """
+def best_seconds(call: Callable[[], object], repeats: int) -> float:
+    """Best wall time of ``repeats`` calls."""
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         call()
         best = min(best, time.perf_counter() - start)
+    return best
+
+
+def measure(call: Callable[[], object], repeats: int) -> Measurement:
+    """Best wall time of ``repeats`` calls, then the traced peak memory of one more call.
+
+    Memory is traced in a separate call because tracing slows allocation-heavy code.
+    """
+    best = best_seconds(call, repeats)
     tracemalloc.start()
     tracemalloc.reset_peak()
     value = call()
