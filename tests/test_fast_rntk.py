@@ -439,3 +439,13 @@ def test_compiled_planes_equal_the_numpy_recursion(activation, n_channels, sigma
             np.testing.assert_allclose(side.factors[plane], values.transpose(0, 2, 1), rtol=1e-14, atol=0)
     for k, start in enumerate(side.start):                     # zero before a series starts, positive after
         assert (side.factors[VARIANCE][:, :start, k] == 0).all() and (side.factors[VARIANCE][:, start:, k] > 0).all()
+    # the spare samples the tiled loops ask for: the same arrays for the real ones, zero variance after them
+    spared = prepare_side(X, 11, p, spare=8)
+    for name in ("values", "scaled", "factors"):
+        real, extended = getattr(side, name), getattr(spared, name)
+        if real.size:
+            assert extended.shape[-1] == real.shape[-1] + 8, name
+            assert np.array_equal(extended[..., :real.shape[-1]], real), name
+    assert (spared.values[..., len(X):] == 0).all() and (spared.factors[VARIANCE][..., len(X):] == 0).all()
+    assert np.array_equal(spared.factors[SECOND][..., len(X):], np.zeros_like(spared.factors[SECOND][..., len(X):])
+                          if activation == "relu" else np.ones_like(spared.factors[SECOND][..., len(X):]))
