@@ -40,7 +40,7 @@ from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 from rntk_bench.kernels.engine.schedule import cross_costs, equal_groups, halves_costs, square_costs, triangle_costs
 
 BLOCK = 1024  # columns per tile: (9 n_layers + 3) * (1024 + 2 LANES) * 8 bytes of state per thread (97 KiB, L = 1)
-LANES = 8     # doubles per vector of the step loops: 8 where LLVM uses AVX-512 (AMD Zen 4), 4 with AVX2 (a multiple)
+LANES = 8     # doubles per vector of the step loops with AVX-512 (LLVM's choice on AMD Zen 4); a multiple of AVX2's 4
 
 VPHI, WPHI, TDOT = range(3)  # the planes of the pairs' state
 ACC, ACC_GP = range(2)              # the rows of each layer's mean-pooling sums: acc[layer, ACC or ACC_GP, jj]
@@ -236,7 +236,7 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
     A step runs whole vectors (LANES columns), past the real columns where there are columns to run: the
     Y arrays hold spare samples after the last one (``prepare.SPARE``), and ``state`` and ``acc`` room for
     ``2 LANES`` columns past a block. A block of n columns would otherwise run ``n % LANES`` of them in scalar
-    code, each as dear as several lanes (a step of 100 columns cost as much as one of 112). What a step
+    code, each as dear as several lanes (a step of 100 columns cost more than one of 104). What a step
     computes for a column past the block is never read; for a column of the block whose chain has not
     started (unequal lengths: a shorter series), the last state sets it back to the zero start at the step
     where it becomes real, and mean pooling, which adds every step's output to the column's sums, runs such
