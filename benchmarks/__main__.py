@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import os
 import platform
 import time
@@ -174,13 +175,12 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
             for label, function in implementations:
                 if label != "engine" and not case.baseline:
                     continue
+                call = functools.partial(function, X, **params)
                 if accel is not None and label == accel.label:
                     print(f"{case.name}: N={case.n} T={case.t} L={case.n_layers} [{label}, first call] ...", flush=True)
-                    accel.warm_up(f"{case.name} N={case.n} T={case.t} L={case.n_layers}",
-                                  lambda f=function, X=X, params=params: f(X, **params))
+                    accel.warm_up(f"{case.name} N={case.n} T={case.t} L={case.n_layers}", call)
                 print(f"{case.name}: N={case.n} T={case.t} L={case.n_layers} [{label}] ...", flush=True)
-                result = measure(lambda f=function, X=X, params=params: f(X, **params),
-                                 repeat * ENGINE_REPEATS if label == "engine" else max(1, repeat - 1))
+                result = measure(call, repeat * ENGINE_REPEATS if label == "engine" else max(1, repeat - 1))
                 timings[label] = result
                 rows.append({
                     "case": case.name, "implementation": label, "N": case.n, "T": case.t, "L": case.n_layers,
@@ -188,7 +188,7 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
                     "peak_memory_bytes": result.peak_bytes,
                 })
                 if label == "engine":
-                    engine_calls.append((rows[-1], lambda f=function, X=X, params=params: f(X, **params), work))
+                    engine_calls.append((rows[-1], call, work))
                 _first_call(rows[-1], accel, f"{case.name} N={case.n} T={case.t} L={case.n_layers}")
             case_rows = rows[-len(timings):]
             for row in case_rows:
@@ -208,16 +208,17 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
             fc.append((f"fc {accel.label}", accel.kernel("ntk")))
             accel.warm_up("fc", lambda: accel.kernel("ntk")(X, n_layers=3))
         values = {}
+        fc_work = 2000 * 2001 / 2 * 3
         for label, function in fc:
             print(f"fc ntk: N=2000 d=20 L=3 [{label}] ...", flush=True)
-            result = measure(lambda f=function: f(X, n_layers=3),
-                             repeat * ENGINE_REPEATS if label == "fc engine" else max(repeat, 3))
+            call = functools.partial(function, X, n_layers=3)
+            result = measure(call, repeat * ENGINE_REPEATS if label == "fc engine" else max(repeat, 3))
             values[label] = result.value
             rows.append({"case": "fc ntk relu, 20 features", "implementation": label, "N": 2000, "T": 1, "L": 3,
-                         "seconds": result.seconds, "pair_steps_per_s": 2000 * 2001 / 2 * 3 / result.seconds,
+                         "seconds": result.seconds, "pair_steps_per_s": fc_work / result.seconds,
                          "peak_memory_bytes": result.peak_bytes})
             if label == "fc engine":
-                engine_calls.append((rows[-1], lambda f=function: f(X, n_layers=3), 2000 * 2001 / 2 * 3))
+                engine_calls.append((rows[-1], call, fc_work))
             _first_call(rows[-1], accel, "fc")
         print(f"the engines again, {ENGINE_ROUNDS} rounds over the cases ...", flush=True)
         for _ in range(ENGINE_ROUNDS):

@@ -231,9 +231,8 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
     if relu and n_channels == 1:                                # signed: tiles._pairs forms the inputs' part alone
         factors[INP, 0, :, :n] *= np.sign(padded.values[:, :, 0]).T
     elif relu:
-        scaled = np.zeros((t_max, n_channels, n + spare))
-        scaled[:, :, :n] = (padded.values * (abs(p.sigma_u) / np.sqrt(n_channels)
-                                             * factors[FIRST, 0, :, :n].T)[:, :, None]).transpose(1, 2, 0)
+        scaled = padded.values * (abs(p.sigma_u) / np.sqrt(n_channels) * factors[FIRST, 0, :, :n].T)[:, :, None]
+        scaled = _with_spare(scaled.transpose(1, 2, 0), spare)
     n_real = np.searchsorted(-sorted_lengths, -(t_max - np.arange(t_max)), side="right").astype(np.int64)
     return Side(
         order=order,
