@@ -321,7 +321,9 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path, acce
          f"per second per core -> {limit['limit_pair_steps_per_s']:.3g} pair-layer-steps per second on "
          f"{limit['cores']} core(s). The whole mix (`2 sqrt + 1 div` and {FLOPS_PER_PAIR_STEP} FMA-class "
          f"operations per element) in one loop: {limit['mix_per_s_per_core']:.3g} per second per core with "
-         f"independent operands, {limit['chained_mix_per_s_per_core']:.3g} chained as in the ReLU dual."),
+         f"independent operands, {limit['chained_mix_per_s_per_core']:.3g} chained as in the ReLU dual; "
+         f"the ReLU step loop's own operations (`2 sqrt + 1 div`, 32 multiplications and FMAs, 18 others) with "
+         f"independent operands: {limit['engine_mix_per_s_per_core']:.3g}."),
         *(["", *notes] if notes else []),
         *(["", (f"Accelerator: {accel.description}, float64. Its seconds are the best of the calls after a "
                 "first one per case, which compiles (first_call_seconds in bench.csv); its peak memory counts "

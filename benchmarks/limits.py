@@ -5,6 +5,10 @@ arccos reduction, one for sqrt(1 - c^2)) and one division (the rational arcsin k
 and about 50 other floating-point operations (about 40 in the dual, 10 in the Sigma and Theta updates), which
 go to the FMA/add pipes. The two run in parallel, so the limit per core is the slower of the two:
 min(rate of `2 sqrt + 1 div`, rate of FMA-class operations / 50).
+
+Three probes check the model without entering the limit: the whole mix in one loop (50 FMAs), the same chained
+as in the ReLU dual, and the step loop's own operation counts (``_engine_mix``), each with independent
+operands unless chained.
 """
 
 from __future__ import annotations
@@ -79,6 +83,35 @@ def _mix_chained(a, b, out, sweeps):
             out[i] += _horner11(d + 1.0) + _horner11(d - 1.0)
 
 
+@njit(inline="always", **_JIT)
+def _horner8(x):
+    return 1.1 + x * (1.2 + x * (1.3 + x * (1.4 + x * (1.5 + x * (1.6 + x * (1.7 + x * (1.8 + x * 1.9)))))))
+
+
+# The ReLU step loop as compiled (tiles._pairs_relu_last_direct, AVX-512, numba 0.68) does per vector of pairs
+# `2 sqrt + 1 div`, 32 multiplications and FMAs, and 18 other vector operations (8 subtractions, 1 addition,
+# 2 min, 2 compares, 4 selects or register copies, 1 sign mask). ``_engine_mix`` does the same counts per
+# element with independent operands: four Horner chains of 8 FMAs; 18 additions, subtractions, min/max, one
+# compare with its select and one absolute value; the divider's three operations.
+
+@njit(**_JIT)
+def _engine_mix(a, b, out, sweeps):
+    for _ in range(sweeps):
+        for i in range(a.size):
+            x = a[i]
+            y = b[i]
+            u = x - 0.5
+            v = y - 0.25
+            low = min(x, y)
+            high = max(u, v)
+            pick = x if x >= 0.5 else y
+            size = abs(u)
+            chains = (_horner8(x) + _horner8(y)) + (_horner8(u) + _horner8(v))
+            rest = (low - high) + (pick - size)
+            divider = (math.sqrt(x) + math.sqrt(y)) + x / y
+            out[i] += (chains + rest) + divider
+
+
 def _rate(function, per_element: int, n_threads: int = 1, repeats: int = 5) -> float:
     """Best-of-``repeats`` elements (times ``per_element``) per second per core, on L1-resident data, with
     ``n_threads`` threads running the probe at once (each on its own arrays): what the cores sustain
@@ -109,4 +142,5 @@ def arithmetic_limit(n_cores: int) -> dict[str, float]:
         # checks of the model, not part of the limit: the whole mix in one loop, independent and chained
         "mix_per_s_per_core": _rate(_mix, 1, n_cores),
         "chained_mix_per_s_per_core": _rate(_mix_chained, 1, n_cores),
+        "engine_mix_per_s_per_core": _rate(_engine_mix, 1, n_cores),
     }
