@@ -449,3 +449,18 @@ def test_compiled_planes_equal_the_numpy_recursion(activation, n_channels, sigma
     assert (spared.values[..., len(X):] == 0).all() and (spared.factors[VARIANCE][..., len(X):] == 0).all()
     assert np.array_equal(spared.factors[SECOND][..., len(X):], np.zeros_like(spared.factors[SECOND][..., len(X):])
                           if activation == "relu" else np.ones_like(spared.factors[SECOND][..., len(X):]))
+
+
+def test_self_inner_of_one_channel_is_the_einsum_bit_for_bit():
+    """The one-channel shortcut gives the numbers of the general form, at every magnitude and at padded steps."""
+    from rntk_bench.kernels.rntk_inputs import Padded, self_inner
+
+    rng = np.random.default_rng(3)
+    series = [rng.normal(size=(length, 1)) * 10.0 ** rng.integers(-150, 150, size=(length, 1))
+              for length in (40, 17, 40, 3)]
+    padded = Padded.from_sequences(series, 40)
+    general = np.einsum("nsc,nsc->ns", padded.values, padded.values) / 1
+    inner = self_inner(padded)
+    assert inner.shape == (4, 40) and inner.flags.c_contiguous
+    assert np.array_equal(inner, general)
+    assert (inner[3, :37] == 0).all() and (inner[3, 37:] > 0).all()

@@ -84,7 +84,12 @@ def self_inner(padded: Padded) -> np.ndarray:
     may differ in the last bit), so that its correlation is exactly 1: the ReLU dual's derivative has an
     unbounded slope there, and one unit in the last place of the correlation moves the kernel by ~1e-8.
     """
-    return np.einsum("nsc,nsc->ns", padded.values, padded.values) / padded.values.shape[2]
+    values = padded.values
+    if values.shape[2] == 1:
+        # the einsum's numbers (one product each, divided by 1), without its per-step overhead: 0.9 ms of a
+        # 1000 x 150 Gram matrix's 6 ms of preparation, against 0.2 ms
+        return values[:, :, 0] * values[:, :, 0]
+    return np.einsum("nsc,nsc->ns", values, values) / values.shape[2]
 
 
 def variances(padded: Padded, p: RNTKParams) -> np.ndarray:
