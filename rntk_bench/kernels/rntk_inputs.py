@@ -86,8 +86,8 @@ def self_inner(padded: Padded) -> np.ndarray:
     """
     values = padded.values
     if values.shape[2] == 1:
-        # the einsum's numbers (one product each, divided by 1), without its per-step overhead: 0.9 ms of a
-        # 1000 x 150 Gram matrix's 6 ms of preparation, against 0.2 ms
+        # the einsum's numbers (one product each, divided by 1) without its overhead per step: 0.03 ms
+        # against 0.11 ms for 1000 series of 150 steps (warm caches)
         return values[:, :, 0] * values[:, :, 0]
     return np.einsum("nsc,nsc->ns", values, values) / values.shape[2]
 
