@@ -258,13 +258,14 @@ def test_inner_uci_selects_in_each_fold_on_its_training_rows_only(monkeypatch):
 
     dataset = synthetic.uci_dataset()
     seen = []
-    original = fitting.GramRows.predict
+    original = fitting.GramRows.predictions
 
-    def watching(self, fit, scored, y_fit, C, counts=None, max_iter=None):
-        seen.append((np.asarray(fit), np.asarray(scored)))
-        return original(self, fit, scored, y_fit, C, counts, max_iter)
+    def watching(self, fit, scored, y_fit, C_grid, wanted=None, counts=None, max_iter=None):
+        flags = [True] * len(C_grid) if wanted is None else wanted
+        seen.extend((np.asarray(fit), np.asarray(scored)) for flag in flags if flag)  # one entry per SVM fit
+        return original(self, fit, scored, y_fit, C_grid, wanted, counts, max_iter)
 
-    monkeypatch.setattr(fitting.GramRows, "predict", watching)
+    monkeypatch.setattr(fitting.GramRows, "predictions", watching)
     scores = evaluate_setting(get_kernel("rbf", gamma=0.5), dataset, [1.0, 10.0], protocol="inner-uci")
     assert scores["selection_by_split"] and set(scores["splits"]) == {"fold-0", "fold-1", "fold-2", "fold-3"}
     for name, fold in scores["splits"].items():

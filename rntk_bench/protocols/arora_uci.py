@@ -85,7 +85,8 @@ def score_arora_uci(
               for name, (train, test) in splits.items()}
     counts: dict[str, int] = {}
     p_fit, p_val, y_fit, y_val = blocks["validation"]
-    validation = [float(np.mean(rows.predict(p_fit, p_val, y_fit, C, counts, max_iter) == y_val)) for C in C_grid]
+    validation = [float(np.mean(codes == y_val))
+                  for codes in rows.predictions(p_fit, p_val, y_fit, C_grid, None, counts, max_iter)]
     # The first-best selection keeps the first strictly better candidate with C as the inner loop, so whichever
     # setting wins, it wins with its own first-best C; the follow-up's vote (selection.vote) takes every
     # (setting, C) tied at the best validation accuracy, each of them at its setting's best. So the folds are
@@ -95,8 +96,8 @@ def score_arora_uci(
     folds, predictions = {}, {}
     for name in ARORA_FOLDS:
         p_train, p_test, y_train, y_test = blocks[name]
-        predicted = [rows.predict(p_train, p_test, y_train, C, counts, max_iter) if index in tied else None
-                     for index, C in enumerate(C_grid)]
+        predicted = rows.predictions(p_train, p_test, y_train, C_grid, [index in tied for index in range(len(C_grid))],
+                                     counts, max_iter)
         folds[name] = {
             "n_train": len(splits[name][0]),
             "n_test": len(splits[name][1]),

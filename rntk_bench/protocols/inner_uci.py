@@ -78,11 +78,11 @@ def score_inner_uci(represent: RowsFunction, X, dataset: Dataset, C_grid: Sequen
         fit, validation = inner_halves(y_train, seed)
         p_train, p_test = position[train], position[test]
         p_fit, p_val = p_train[fit], p_train[validation]
-        inner = [float(np.mean(rows.predict(p_fit, p_val, y_train[fit], C, counts, max_iter) == y_train[validation]))
-                 for C in C_grid]
+        inner = [float(np.mean(codes == y_train[validation]))
+                 for codes in rows.predictions(p_fit, p_val, y_train[fit], C_grid, None, counts, max_iter)]
         best = int(np.argmax(inner))  # the first C of this setting's best inner score: the only one reportable
-        predicted = [rows.predict(p_train, p_test, y_train, C, counts, max_iter) if index == best else None
-                     for index, C in enumerate(C_grid)]
+        predicted = rows.predictions(p_train, p_test, y_train, C_grid, [index == best for index in range(len(C_grid))],
+                                     counts, max_iter)
         folds[name] = {
             "n_train": len(train),
             "n_test": len(test),

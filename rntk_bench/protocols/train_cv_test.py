@@ -53,13 +53,13 @@ def score_train_cv_test(
     start = time.perf_counter()
     folds = stratified_folds(y_train, cv_folds, seed)
     counts: dict[str, int] = {}
-    cv_accuracy, test_accuracy, predicted = [], [], []
-    for C in C_grid:
-        scores = [float(np.mean(rows.predict(fit, val, y_train[fit], C, counts, max_iter) == y_train[val]))
-                  for fit, val in folds]
-        cv_accuracy.append(float(np.mean(scores)))
-        predicted.append(rows.predict(everything, scored, y_train, C, counts, max_iter))
-        test_accuracy.append(float(np.mean(predicted[-1] == y_test)))
+    # fold by fold, every C of a fold on the same slices of the Gram matrix (fold_scores[k][c])
+    fold_scores = [[float(np.mean(codes == y_train[val]))
+                    for codes in rows.predictions(fit, val, y_train[fit], C_grid, None, counts, max_iter)]
+                   for fit, val in folds]
+    cv_accuracy = [float(np.mean([scores[index] for scores in fold_scores])) for index in range(len(C_grid))]
+    predicted = rows.predictions(everything, scored, y_train, C_grid, None, counts, max_iter)
+    test_accuracy = [float(np.mean(codes == y_test)) for codes in predicted]
     return {
         "svc_fits": counts.get("fits", 0),
         "svc_unconverged": counts.get("unconverged", 0),
