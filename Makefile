@@ -26,8 +26,9 @@ test-slow: $(STAMP)  ## the wider finite-width and end-to-end tier (marked `slow
 run: $(STAMP)  ## the main job: benchmark the embedded demo suite with all kernels
 	$(BIN)/rntk-bench run
 
-bench: $(STAMP)  ## speed benchmarks; prints a table and writes results/bench/
+bench: $(STAMP)  ## speed benchmarks; prints the tables and writes results/bench/
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.fits $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 bench-approx: $(STAMP)  ## exact Gram matrices against approximate features (one core, ~30 min); writes results/approx/
 	$(BIN)/python -m benchmarks.approx_tradeoff --jobs 1 $(if $(DATA_DIR),--data-dir $(DATA_DIR))

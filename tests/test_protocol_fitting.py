@@ -61,9 +61,25 @@ def test_feature_rows_give_each_C_the_same_rows():
         calls.append((F_fit.copy(), F_scored.copy(), C))
         return np.full(len(F_scored), int(C))
 
-    got = FeatureRows(X, solver).predictions(order[:20], order[20:], y[order[:20]], [1.0, 2.0, 3.0], [True, False, True])
+    rows = FeatureRows(X, solver)
+    got = rows.predictions(order[:20], order[20:], y[order[:20]], [1.0, 2.0, 3.0], [True, False, True])
     assert got[1] is None and list(got[0]) == [1] * 40 and list(got[2]) == [3] * 40
     assert [C for _, _, C in calls] == [1.0, 3.0]
     for F_fit, F_scored, _ in calls:
         np.testing.assert_array_equal(F_fit, X[order[:20]])
         np.testing.assert_array_equal(F_scored, X[order[20:]])
+
+
+def test_the_fits_benchmark_compares_two_ways_of_slicing_that_predict_the_same():
+    from benchmarks.fits import SlicedPerFit, table
+
+    X, y, order = _problem(seed=3)
+    K = (1.0 + X @ X.T / 5) ** 2
+    args = (order[:45], order[45:], y[order[:45]], [0.01, 1.0, 100.0], [True, False, True])
+    old, new = SlicedPerFit(K).predictions(*args), GramRows(K).predictions(*args)
+    assert old[1] is None and new[1] is None
+    for a, b in zip(old[::2], new[::2]):
+        np.testing.assert_array_equal(a, b)
+    lines = table([{"dataset": "d", "protocol": "arora-uci", "rows": 60, "fits": 9, "per_fit_s": 1.5,
+                    "per_rows_s": 1.0, "same": True}])
+    assert lines[-1] == "| d | arora-uci | 60 | 9 | 1.50 | 1.00 | 1.50x | yes |"
