@@ -109,3 +109,22 @@ def test_tiles_fit_the_budget():
                 blocks = backend.tiles(n_x, n_y if not same else n_x, rows, columns, same)
                 covered = {(a, b) for a in range(-(-n_x // rows)) for b in range(-(-n_y // columns))}
                 assert set(blocks) == ({(a, b) for a, b in covered if b >= a} if same else covered)
+
+
+def test_assemble_mirrors_each_tile_into_an_exactly_symmetric_matrix():
+    """K(X) from the tiles on and above the diagonal: each tile's values land where they belong, those above
+    the diagonal also transposed below it, and the result equals the whole-matrix mirror it replaced."""
+    rng = np.random.default_rng(3)
+    n, side = 24, 8
+    full = rng.normal(size=(n, n))
+    pending = [(a, b, full[a * side:(a + 1) * side, b * side:(b + 1) * side])
+               for a, b in backend.tiles(n, n, side, side, True)]
+    result = backend.assemble(pending, n, n, side, side, True)
+    np.testing.assert_array_equal(result, np.triu(full) + np.triu(full, 1).T)
+    np.testing.assert_array_equal(result, result.T)
+    # K(X, Y): every tile is computed and placed as it is
+    n_x, n_y, rows, columns = 16, 24, 8, 16
+    cross = rng.normal(size=(n_x, n_y))
+    pending = [(a, b, cross[a * rows:(a + 1) * rows, b * columns:(b + 1) * columns])
+               for a, b in backend.tiles(n_x, n_y, rows, columns, False)]
+    np.testing.assert_array_equal(backend.assemble(pending, n_x, n_y, rows, columns, False), cross)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from rntk_bench.kernels.accel.backend import block_sides, float64, tile_budget, tiles
+from rntk_bench.kernels.accel.backend import assemble, block_sides, float64, tile_budget, tiles
 from rntk_bench.kernels.accel.duals import erf_dual_covariance, relu_dual
 from rntk_bench.kernels.engine.fc import BIAS, ROOT, SHARE, VARIANCE, fc_side
 
@@ -114,7 +114,6 @@ def fc_gram(X: np.ndarray, Y: np.ndarray, same: bool, n_layers: int, fixed_layer
     def padded(a, n):                    # zero samples: their entries are computed and thrown away
         return np.concatenate([a, np.zeros(a.shape[:-2] + (n - a.shape[-2], a.shape[-1]))], axis=-2)
 
-    result = np.zeros((n_x, n_y))
     with float64():
         put = functools.partial(jax.device_put, device=device)
         # sliced on the host per tile: slicing device arrays would compile a slicing function per shape
@@ -127,11 +126,7 @@ def fc_gram(X: np.ndarray, Y: np.ndarray, same: bool, n_layers: int, fixed_layer
         pending = []
         for a, b in tiles(len(X), len(Y), rows, columns, same):
             ra, cb = slice(a * rows, (a + 1) * rows), slice(b * columns, (b + 1) * columns)
-            arrays = [put(a) for a in (xd[0][ra], yd[0][cb], xl[:, :, ra], yl[:, :, cb], xd[1][ra], yd[1][cb])]
-            pending.append((ra, cb, _tile(*arrays, *scalars, add, relu=relu, n_layers=n_layers)))
-        for ra, cb, block in pending:
-            result[ra, cb] = np.asarray(block)
-    result = result[:len(X), :len(Y)]
-    if same:
-        result = np.triu(result) + np.triu(result, 1).T
-    return result
+            arrays = [put(arr) for arr in (xd[0][ra], yd[0][cb], xl[:, :, ra], yl[:, :, cb], xd[1][ra], yd[1][cb])]
+            pending.append((a, b, _tile(*arrays, *scalars, add, relu=relu, n_layers=n_layers)))
+        result = assemble(pending, n_x, n_y, rows, columns, same)
+    return result[:len(X), :len(Y)]

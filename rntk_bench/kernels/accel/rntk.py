@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from rntk_bench.kernels.accel.backend import block_sides, float64, tile_budget, tiles
+from rntk_bench.kernels.accel.backend import assemble, block_sides, float64, tile_budget, tiles
 from rntk_bench.kernels.accel.duals import erf_dual, relu_dual
 from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE, Side, prepare_side
 from rntk_bench.kernels.rntk_inputs import RNTKParams
@@ -39,6 +39,11 @@ from rntk_bench.kernels.rntk_inputs import RNTKParams
 TIME_QUANTUM = 8
 """The padded time axis is rounded up to a multiple of this (left padding, never real), so that series of
 similar lengths share one compiled tile function."""
+
+
+SCAN_UNROLL = 1
+"""Time steps per iteration of the compiled loop (``lax.scan``'s ``unroll``): more steps per iteration cut the
+loop's per-iteration cost and let the compiler fuse consecutive steps, at a longer compilation."""
 
 
 def bytes_per_pair(t_max: int, n_layers: int, mean: bool) -> int:
@@ -85,8 +90,8 @@ def _layer(l, relu, univariate, state, below, xk, yk, itself, valid, scales, tra
     return tuple(jnp.where(valid, a, b) for a, b in zip(new, state)), (v, v_dot, th)
 
 
-@functools.partial(jax.jit, static_argnames=("relu", "mean", "univariate"))
-def _tile(x, y, scales, trained, depth, same, *, relu: bool, mean: bool, univariate: bool):
+@functools.partial(jax.jit, static_argnames=("relu", "mean", "univariate", "unroll"))
+def _tile(x, y, scales, trained, depth, same, *, relu: bool, mean: bool, univariate: bool, unroll: int = 1):
     """RNTK of the pairs of one tile, shape ``(rows, columns)``.
 
     ``x`` is ``(factors (T, planes, L, rows), values (T, m, rows), scaled (T, m', rows), start, length,
@@ -153,7 +158,7 @@ def _tile(x, y, scales, trained, depth, same, *, relu: bool, mean: bool, univari
             acc = acc + jnp.sum(jnp.where(valid, sv2 * v + sv2 * th * v_dot, 0.0), axis=1)
         return (state, acc), None
 
-    (state, acc), _ = lax.scan(step, (start, jnp.zeros((rows, columns))), jnp.arange(t_max))
+    (state, acc), _ = lax.scan(step, (start, jnp.zeros((rows, columns))), jnp.arange(t_max), unroll=unroll)
     if mean:
         counts = x_len[:, None] * y_len[None, :]
         return acc / jnp.where(counts > 0, counts, 1.0)
@@ -208,7 +213,7 @@ def _one_direction(xs, ys, same: bool, p: RNTKParams, device, memory_bytes) -> n
                            1.0 / xs[0].shape[1]], dtype=float))
     trained = put(np.array([1.0 if l + 1 > fixed else 0.0 for l in range(n_layers)]))
     depth = put(np.array([p.sigma_u**2 if (l >= 1 and l > fixed) else 0.0 for l in range(n_layers)]))
-    flags = dict(relu=relu, mean=mean, univariate=xs[0].shape[1] == 1)
+    flags = dict(relu=relu, mean=mean, univariate=xs[0].shape[1] == 1, unroll=SCAN_UNROLL)
     same_flag = put(np.array(same))
     pending = []
     for a, b in tiles(len(xs), len(ys), rows, columns, same):
@@ -217,12 +222,7 @@ def _one_direction(xs, ys, same: bool, p: RNTKParams, device, memory_bytes) -> n
         xa = tuple(put(arr[..., a * rows:(a + 1) * rows]) for arr in x_host)
         yb = tuple(put(arr[..., b * columns:(b + 1) * columns]) for arr in y_host)
         pending.append((a, b, _tile(xa, yb, scales, trained, depth, same_flag, **flags)))
-    result = np.zeros((n_x, n_y))
-    for a, b, block in pending:                              # dispatched asynchronously, fetched in order
-        result[a * rows:(a + 1) * rows, b * columns:(b + 1) * columns] = np.asarray(block)
-    result = result[:len(xs), :len(ys)]
-    if same:                                                 # the upper triangle, mirrored: exactly symmetric
-        result = np.triu(result) + np.triu(result, 1).T
+    result = assemble(pending, n_x, n_y, rows, columns, same)[:len(xs), :len(ys)]
     out = np.empty_like(result)
     out[np.ix_(x.order, y.order)] = result
     return out
