@@ -68,7 +68,8 @@ def run_task(
             kernel, device_note = _bound_kernel(task, device)
             store_dir = cache_dir or (parts_dir if task.shared else None)
             stored = store_dir and not task.approx  # only exact Gram blocks go to a store
-            gram = stored_gram(GramStore(store_dir), dataset, task.kernel, kernel.params) if stored else None
+            gram = (stored_gram(GramStore(store_dir), dataset, task.kernel, kernel.params,
+                                device=getattr(kernel, "device", None)) if stored else None)
             if gram is None and distribute_above and not task.approx:
                 gram = _cluster_gram(kernel, distribute_above, plugins)
             scores = evaluate_setting(kernel, dataset, task.C_grid, protocol=task.protocol, cv_folds=task.cv_folds,

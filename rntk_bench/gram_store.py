@@ -217,7 +217,7 @@ def shares_grams(name: str, params: Mapping[str, Any]) -> bool:
     return len(stored_part_ids(name, params)) > 1
 
 
-def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[str, Any]):
+def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[str, Any], device=None):
     """A ``gram(block, A, B)`` function (see ``protocols.GramFunction``) reading parts through ``store``.
 
     Every part's block is keyed by the part's canonical id (the :func:`part_key` prefix), the dataset's
@@ -225,16 +225,26 @@ def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[s
     back instead of recomputed. A part that is missing is computed with its siblings (``KernelSpec.batch``),
     and they are stored too; a part that another live worker of this host is computing (it holds the claim)
     is waited for (:meth:`GramStore.wait_for`).
+
+    ``device`` (a :class:`rntk_bench.kernels.accel.Device`; None or the numba engine: the kernels' own code)
+    computes the missing parts of the kernels the accelerator engine covers on that device, each part alone:
+    the one-pass computation of siblings is the numba engine's, so on a device a sibling is computed when a
+    task first needs it. The values are the same to about 1e-14 (the accelerator's tests check 1e-12).
     """
     parts = kernel_parts(name, params)
     fingerprint = joblib.hash((dataset.name, dataset.X))
+    on_device = device is not None and getattr(device, "engine", "numba") != "numba"
+    if on_device:
+        from rntk_bench.kernels.accel import ACCELERATED_KERNELS, device_kernel
+
+        on_device = name in ACCELERATED_KERNELS
 
     def key(kernel: Kernel, block: str) -> str:
         return _block_key(kernel.id, fingerprint, block)
 
     def part_gram(part: Kernel, block: str, A, B) -> np.ndarray:
         own = key(part, block)
-        siblings = siblings_of(part)
+        siblings = [part] if on_device else siblings_of(part)
         while True:
             value = store.wait_for(dataset.name, own)
             if value is not None:
@@ -244,6 +254,8 @@ def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[s
                 break  # computed here (claimed, or held by another host's worker, which cannot be waited for)
             store.release(dataset.name, claims)  # a live worker claimed it first: wait for its file
         try:
+            if on_device:
+                return store.save(dataset.name, own, device_kernel(part.name, device, **part.params)(A, B))
             if len(siblings) == 1:
                 return store.save(dataset.name, own, part(A, B))
             values = part.spec.batch(A, B, [dict(sibling.params) for sibling in siblings])

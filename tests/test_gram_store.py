@@ -326,3 +326,34 @@ def test_a_claim_that_cannot_be_waited_for_is_computed_through(tmp_path, monkeyp
     assert calls == [1]
     # a dead process's claim is taken over and released; another host's is left to its owner
     assert path.with_suffix(".claim").exists() == (holder == "other host")
+
+
+def test_stored_gram_on_a_device_computes_each_missing_part_there(tmp_path, monkeypatch):
+    """With an accelerator device the parts of a setting that shares them (the bidirectional kernel's two
+    directions, the one-layer settings' siblings) are computed on it, each alone, and stored under the
+    same keys: the values equal the numba engine's store to 1e-12, and the numba engine is not called."""
+    pytest.importorskip("jax")
+    from rntk_bench.kernels import accel
+
+    rntk_module = importlib.import_module("rntk_bench.kernels.rntk")
+    dataset = synthetic.series_dataset(n_train=10, n_test=5, length=6, seed=4)
+    X = dataset.X
+    params = dict(get_kernel("rntk", n_layers=2, fixed_layers=0, direction="bidirectional", output="mean").params)
+    expected = stored_gram(GramStore(tmp_path / "numba"), dataset, "rntk", params)("train", X[:10], X[:10])
+    device, message = accel.resolve_device("cpu")
+    assert message is None
+    numba_calls, device_calls = [], []
+    monkeypatch.setattr(rntk_module, "compute_rntk", lambda *a, **k: numba_calls.append(a) or 1 / 0)
+    real = accel.device_kernel
+    monkeypatch.setattr(accel, "device_kernel", lambda name, dev, **p: device_calls.append(p) or real(name, dev, **p))
+    store = GramStore(tmp_path / "device")
+    value = stored_gram(store, dataset, "rntk", params, device=device)("train", X[:10], X[:10])
+    np.testing.assert_allclose(value, expected, rtol=1e-12, atol=0)
+    assert not numba_calls
+    assert [p["direction"] for p in device_calls] == ["forward", "reversed"]
+    # the parts are stored: a second setting with the same forward part reads it back
+    forward = {**params, "direction": "forward"}
+    again = stored_gram(store, dataset, "rntk", forward, device=device)("train", X[:10], X[:10])
+    assert len(device_calls) == 2
+    np.testing.assert_array_equal(again, store.load(dataset.name, next(
+        key.stem for key in store.root.rglob(f"{part_key(get_kernel('rntk', **forward).id)}-*.npy"))))
