@@ -130,6 +130,26 @@ def test_a_task_on_the_jax_cpu_device_scores_as_on_numba():
     assert jax["splits"] == numba["splits"]
 
 
+def test_a_task_sharing_gram_parts_computes_them_on_the_device(tmp_path, monkeypatch):
+    """A bidirectional setting reads its two directions through the run's parts folder: with a device, those
+    parts are computed there (the numba engine is never called) and score as on numba."""
+    pytest.importorskip("jax")
+    rntk_module = importlib.import_module("rntk_bench.kernels.rntk")
+    config = build_config(suite="s", datasets=["waves"], kernels=["rntk"],
+                          grids={"rntk": {"n_layers": [1], "direction": ["bidirectional"], "output": ["mean"]}})
+    loader = PreloadedDatasets({"waves": synthetic.series_dataset()})
+    task = plan_tasks(config, loader).tasks[0]
+    assert task.shared
+    numba = run_task(task, loader, fail_fast=True, parts_dir=str(tmp_path / "numba"))
+    monkeypatch.setattr(rntk_module, "compute_rntk", lambda *a, **k: 1 / 0)
+    jax = run_task(task, loader, fail_fast=True, device="cpu", parts_dir=str(tmp_path / "jax"))
+    assert jax["selection_accuracy"] == numba["selection_accuracy"]
+    assert jax["splits"] == numba["splits"]
+    # the same part files, less the siblings that the numba engine computes in the same pass
+    on_device, on_numba = ({path.name for path in (tmp_path / name).rglob("*.npy")} for name in ("jax", "numba"))
+    assert on_device and on_device < on_numba
+
+
 def test_distribute_above_is_checked():
     base = dict(suite="s", datasets=["blobs"], kernels=["rbf"])
     assert build_config(**base).distribute_above == 5000

@@ -156,4 +156,3 @@ def assemble(pending, n_x: int, n_y: int, rows: int, columns: int, same: bool):
         if same and b > a:
             result[cb, ra] = block.T
     return result
-
