@@ -69,7 +69,8 @@ def run_task(
             store_dir = cache_dir or (parts_dir if task.shared else None)
             stored = store_dir and not task.approx  # only exact Gram blocks go to a store
             gram = (stored_gram(GramStore(store_dir), dataset, task.kernel, kernel.params,
-                                device=getattr(kernel, "device", None)) if stored else None)
+                                device=getattr(kernel, "device", None), min_work=getattr(kernel, "min_work", 0.0))
+                    if stored else None)
             if gram is None and distribute_above and not task.approx:
                 gram = _cluster_gram(kernel, distribute_above, plugins)
             scores = evaluate_setting(kernel, dataset, task.C_grid, protocol=task.protocol, cv_folds=task.cv_folds,
@@ -115,13 +116,19 @@ def portable_traceback(text: str | None = None, roots: Sequence[Path] = (_PROJEC
 
 
 def _bound_kernel(task: Task, device: str) -> tuple[Any, str | None]:
-    """The task's kernel, on ``device`` unless it is the numba engine (imported only when asked for)."""
+    """The task's kernel, on ``device`` unless it is the numba engine (imported only when asked for), and the
+    note for the task's file (why the device is not used, or which blocks it computes).
+
+    On a device, blocks of less than ``accel.MIN_DEVICE_WORK`` pair-layer-steps go to the numba engine."""
     if device == "numba":
         return get_kernel(task.kernel, **task.params), None
-    from rntk_bench.kernels.accel import device_kernel, resolve_device
+    from rntk_bench.kernels.accel import ACCELERATED_KERNELS, MIN_DEVICE_WORK, device_kernel, resolve_device
 
     resolved, message = resolve_device(device)
-    return device_kernel(task.kernel, resolved, **task.params), message
+    if message is None and resolved.engine != "numba" and task.kernel in ACCELERATED_KERNELS:
+        message = (f"Gram blocks of at least {MIN_DEVICE_WORK:.0e} pair-layer-steps computed on {resolved}, "
+                   "smaller ones on the numba engine")
+    return device_kernel(task.kernel, resolved, min_work=MIN_DEVICE_WORK, **task.params), message
 
 
 def _cluster_gram(kernel: Any, above: int, plugins: Sequence[Plugin]):

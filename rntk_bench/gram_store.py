@@ -217,7 +217,8 @@ def shares_grams(name: str, params: Mapping[str, Any]) -> bool:
     return len(stored_part_ids(name, params)) > 1
 
 
-def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[str, Any], device=None):
+def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[str, Any], device=None,
+                min_work: float = 0.0):
     """A ``gram(block, A, B)`` function (see ``protocols.GramFunction``) reading parts through ``store``.
 
     Every part's block is keyed by the part's canonical id (the :func:`part_key` prefix), the dataset's
@@ -229,7 +230,8 @@ def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[s
     ``device`` (a :class:`rntk_bench.kernels.accel.Device`; None or the numba engine: the kernels' own code)
     computes the missing parts of the kernels the accelerator engine covers on that device, each part alone:
     the one-pass computation of siblings is the numba engine's, so on a device a sibling is computed when a
-    task first needs it. The values are the same to about 1e-14 (the accelerator's tests check 1e-12).
+    task first needs it. The values are the same to about 1e-14 (the accelerator's tests check 1e-12). A part
+    of less than ``min_work`` pair-layer-steps is computed by the numba engine (``DeviceKernel.min_work``).
     """
     parts = kernel_parts(name, params)
     fingerprint = joblib.hash((dataset.name, dataset.X))
@@ -255,7 +257,8 @@ def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[s
             store.release(dataset.name, claims)  # a live worker claimed it first: wait for its file
         try:
             if on_device:
-                return store.save(dataset.name, own, device_kernel(part.name, device, **part.params)(A, B))
+                on = device_kernel(part.name, device, min_work=min_work, **part.params)
+                return store.save(dataset.name, own, on(A, B))
             if len(siblings) == 1:
                 return store.save(dataset.name, own, part(A, B))
             values = part.spec.batch(A, B, [dict(sibling.params) for sibling in siblings])

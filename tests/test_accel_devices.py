@@ -128,3 +128,25 @@ def test_assemble_mirrors_each_tile_into_an_exactly_symmetric_matrix():
     pending = [(a, b, cross[a * rows:(a + 1) * rows, b * columns:(b + 1) * columns])
                for a, b in backend.tiles(n_x, n_y, rows, columns, False)]
     np.testing.assert_array_equal(backend.assemble(pending, n_x, n_y, rows, columns, False), cross)
+
+
+def test_pair_steps_counts_the_benchmarks_work_and_min_work_sends_small_calls_to_numba(monkeypatch):
+    from rntk_bench.kernels.accel import rntk as accel_rntk
+
+    params = dict(get_kernel("rntk", n_layers=2, output="mean", direction="bidirectional").params)
+    assert accel.pair_steps("rntk", params, [4, 4, 4], [4, 4, 4], True) == 6 * 16 * 2 * 2
+    last = dict(get_kernel("rntk").params)
+    assert accel.pair_steps("rntk", last, [10, 10], [6, 6, 6], False) == 6 * 6
+    assert accel.pair_steps("ntk", {"n_layers": 3}, [1] * 4, [1] * 5, False) == 60
+    pytest.importorskip("jax")
+    calls = []
+    real = accel_rntk.rntk_gram
+    monkeypatch.setattr(accel_rntk, "rntk_gram", lambda *a, **k: calls.append(1) or real(*a, **k))
+    X = np.random.default_rng(0).normal(size=(5, 7))
+    expected = get_kernel("rntk")(X)
+    below = accel.device_kernel("rntk", "cpu", min_work=15 * 7 + 1)(X)   # 15 pairs x 7 steps: below
+    assert not calls
+    np.testing.assert_array_equal(below, expected)
+    at = accel.device_kernel("rntk", "cpu", min_work=15 * 7)(X)
+    assert calls == [1]
+    np.testing.assert_allclose(at, expected, rtol=1e-12, atol=0)

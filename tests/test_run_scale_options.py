@@ -119,8 +119,11 @@ def test_device_option_is_checked_and_not_hashed():
         build_config(**base, device="tpu")
 
 
-def test_a_task_on_the_jax_cpu_device_scores_as_on_numba():
+def test_a_task_on_the_jax_cpu_device_scores_as_on_numba(monkeypatch):
     pytest.importorskip("jax")
+    from rntk_bench.kernels import accel
+
+    monkeypatch.setattr(accel, "MIN_DEVICE_WORK", 0.0)   # every block on the device, however small
     config = build_config(suite="s", datasets=["waves"], kernels=["rntk"],
                           grids={"rntk": {"n_layers": [1], "sigma_u": [0.5], "sigma_b": [0.1]}})
     loader = PreloadedDatasets({"waves": synthetic.series_dataset()})
@@ -131,9 +134,13 @@ def test_a_task_on_the_jax_cpu_device_scores_as_on_numba():
 
 
 def test_a_task_sharing_gram_parts_computes_them_on_the_device(tmp_path, monkeypatch):
-    """A bidirectional setting reads its two directions through the run's parts folder: with a device, those
-    parts are computed there (the numba engine is never called) and score as on numba."""
+    """A bidirectional setting reads its two directions through the run's parts folder: with a device (and no
+    size below which blocks stay on numba), those parts are computed there (the numba engine is never called)
+    and score as on numba."""
     pytest.importorskip("jax")
+    from rntk_bench.kernels import accel
+
+    monkeypatch.setattr(accel, "MIN_DEVICE_WORK", 0.0)
     rntk_module = importlib.import_module("rntk_bench.kernels.rntk")
     config = build_config(suite="s", datasets=["waves"], kernels=["rntk"],
                           grids={"rntk": {"n_layers": [1], "direction": ["bidirectional"], "output": ["mean"]}})
@@ -148,6 +155,26 @@ def test_a_task_sharing_gram_parts_computes_them_on_the_device(tmp_path, monkeyp
     # the same part files, less the siblings that the numba engine computes in the same pass
     on_device, on_numba = ({path.name for path in (tmp_path / name).rglob("*.npy")} for name in ("jax", "numba"))
     assert on_device and on_device < on_numba
+
+
+def test_on_a_device_the_runner_leaves_small_blocks_to_the_numba_engine_and_says_so(monkeypatch):
+    pytest.importorskip("jax")
+    from rntk_bench.kernels import accel
+    from rntk_bench.kernels.accel import rntk as accel_rntk
+
+    config = build_config(suite="s", datasets=["waves"], kernels=["rntk"],
+                          grids={"rntk": {"n_layers": [1], "sigma_u": [0.5], "sigma_b": [0.1]}})
+    loader = PreloadedDatasets({"waves": synthetic.series_dataset()})
+    task = plan_tasks(config, loader).tasks[0]
+    on_device = []
+    real = accel_rntk.rntk_gram
+    monkeypatch.setattr(accel_rntk, "rntk_gram", lambda *a, **k: on_device.append(len(a[0])) or real(*a, **k))
+    small = run_task(task, loader, fail_fast=True, device="cpu")
+    assert not on_device
+    assert any("smaller ones on the numba engine" in note and "on cpu" in note for note in small["notes"])
+    monkeypatch.setattr(accel, "MIN_DEVICE_WORK", 1.0)
+    every = run_task(task, loader, fail_fast=True, device="cpu")
+    assert on_device and every["splits"] == small["splits"]
 
 
 def test_distribute_above_is_checked():

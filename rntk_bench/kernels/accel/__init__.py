@@ -30,11 +30,19 @@ from rntk_bench.kernels import get_kernel
 from rntk_bench.kernels.accel.backend import jax_or_reason, platform_devices
 from rntk_bench.kernels.registry import Kernel, check_finite_gram
 
-__all__ = ["ACCELERATED_KERNELS", "DEVICE_NAMES", "Device", "DeviceKernel", "DeviceUnavailableError",
-           "available_devices", "device_kernel", "gram", "resolve_device"]
+__all__ = ["ACCELERATED_KERNELS", "DEVICE_NAMES", "MIN_DEVICE_WORK", "Device", "DeviceKernel",
+           "DeviceUnavailableError", "available_devices", "device_kernel", "gram", "pair_steps", "resolve_device"]
 
 ACCELERATED_KERNELS = ("rntk", "ntk")
 """Kernels this engine computes; every parameter of each is supported."""
+
+MIN_DEVICE_WORK = 3e8
+"""Pair-layer-steps below which the runner computes a Gram block with the numba engine even on a device
+(:attr:`DeviceKernel.min_work`). On an NVIDIA H200 against the numba engine on 16 cores
+(``results/bench/gpu-h200/``) the numba engine was faster on every case up to 1.5e8 pair-layer-steps and the
+GPU on every case from 8e8 on, and each new shape costs the GPU a compilation (0.07-2.3 s): a run over many
+small datasets would spend its time compiling. Direct calls (:func:`gram`, :func:`device_kernel`) use the
+device whatever the size unless asked otherwise."""
 
 DEVICE_NAMES = ("auto", "numba", "cpu", "gpu", "gpu:N")
 """What :func:`resolve_device` accepts (``gpu:N`` with a device number N)."""
@@ -204,15 +212,48 @@ def gram(name: str, params: dict | None, X, Y=None, device: str | Device | None 
     return device_kernel(name, device, memory_bytes=memory_bytes, **(params or {}))(X, Y)
 
 
+def pair_steps(name: str, params: dict, lengths_x, lengths_y, same: bool) -> float:
+    """The work of one Gram block in pair-layer-steps, as the benchmarks count it.
+
+    Parameters
+    ----------
+    name : {"rntk", "ntk"}
+    params : dict
+        The kernel's full parameters (``n_layers``; for the RNTK ``output`` and ``direction``).
+    lengths_x, lengths_y : array-like of int
+        The samples' lengths (time steps of each series; 1 for the rows of the FC NTK).
+    same : bool
+        K(X): the pairs of the upper triangle with its diagonal.
+
+    Returns
+    -------
+    float
+        Pairs x steps of their chains (the shorter length for the last state, the product of the lengths for
+        mean pooling, 1 for the FC NTK) x layers x directions.
+    """
+    lx, ly = np.asarray(lengths_x, dtype=float), np.asarray(lengths_y, dtype=float)
+    n_x, n_y = len(lx), len(ly)
+    pairs = n_x * (n_x + 1) / 2 if same else float(n_x) * n_y
+    if name != "rntk":
+        return pairs * params["n_layers"]
+    steps = lx.mean() * ly.mean() if params["output"] == "mean" else min(lx.mean(), ly.mean())
+    directions = 2 if params["direction"] == "bidirectional" else 1
+    return pairs * steps * params["n_layers"] * directions
+
+
 @dataclass(frozen=True, eq=False)
 class DeviceKernel:
     """A registered kernel bound to its parameters and a device: ``k(X)``, ``k(X, Y)`` like a
     :class:`~rntk_bench.kernels.registry.Kernel`, with the same ``id`` (the values do not depend on the
-    device beyond rounding), ``name``, ``params`` and ``spec``."""
+    device beyond rounding), ``name``, ``params`` and ``spec``.
+
+    A call whose work (:func:`pair_steps`) is below ``min_work`` runs the numba engine instead (the runner
+    sets :data:`MIN_DEVICE_WORK`; 0, the default, keeps every call on the device)."""
 
     kernel: Kernel
     device: Device
     memory_bytes: int | None = None
+    min_work: float = 0.0
 
     name = property(lambda self: self.kernel.name)
     id = property(lambda self: self.kernel.id)
@@ -230,6 +271,8 @@ class DeviceKernel:
 
             p = RNTKParams.from_arguments(params)
             xs, ys, same = prepare_call(X, Y, p)
+            if self._small([len(x) for x in xs], [len(y) for y in ys], same):
+                return self.kernel(X, Y)
             result = rntk_gram(xs, ys, same, p, jax_device, self.memory_bytes)
         else:
             from rntk_bench.kernels.accel.fc import fc_gram
@@ -238,16 +281,23 @@ class DeviceKernel:
             Xv = check_vectors(X, "X")
             Yv = Xv if Y is None else check_vectors(Y, "Y")
             check_same_width(Xv, Yv)
+            if self._small(np.ones(len(Xv)), np.ones(len(Yv)), Y is None):
+                return self.kernel(X, Y)
             result = fc_gram(Xv, Yv, Y is None, memory_bytes=self.memory_bytes, device=jax_device, **params)
         check_finite_gram(result, self.kernel.id)
         return result
+
+    def _small(self, lengths_x, lengths_y, same: bool) -> bool:
+        """Whether a block's work is below ``min_work`` (then the numba engine computes it)."""
+        return self.min_work > 0 and pair_steps(self.kernel.name, dict(self.kernel.params), lengths_x, lengths_y,
+                                                same) < self.min_work
 
     def __repr__(self) -> str:
         return f"DeviceKernel({self.kernel.id}, device={self.device})"
 
 
 def device_kernel(name: str, device: str | Device | None = "auto", *, memory_bytes: int | None = None,
-                  **params) -> DeviceKernel:
+                  min_work: float = 0.0, **params) -> DeviceKernel:
     """``get_kernel(name, **params)`` bound to ``device``: what a runner calls instead of ``get_kernel``.
 
     Parameters
@@ -257,6 +307,8 @@ def device_kernel(name: str, device: str | Device | None = "auto", *, memory_byt
     device : str or Device
         As for :func:`gram` (a name that cannot be met raises DeviceUnavailableError).
     memory_bytes : int, optional
+    min_work : float
+        Calls of less work (:func:`pair_steps`) run the numba engine; 0 (default): none do.
     **params
         The kernel's parameters.
 
@@ -264,4 +316,4 @@ def device_kernel(name: str, device: str | Device | None = "auto", *, memory_byt
     -------
     DeviceKernel
     """
-    return DeviceKernel(get_kernel(name, **params), _strict(device), memory_bytes)
+    return DeviceKernel(get_kernel(name, **params), _strict(device), memory_bytes, float(min_work))
