@@ -29,7 +29,7 @@ from unittest import mock
 
 import numpy as np
 
-from benchmarks.__main__ import Case
+from benchmarks.__main__ import Case, _max_rel_diff
 from benchmarks.accelerator import accelerator
 from benchmarks.measure import best_seconds
 from rntk_bench.kernels.accel import backend as accel_backend
@@ -91,10 +91,6 @@ def cases(small: bool) -> list:
         Case("rntk relu mean pooling", 1000, 256, output="mean"),
         FCCase("fc ntk relu, 100 features", 20000, 100),
     ]
-
-
-def _max_rel_diff(value: np.ndarray, reference: np.ndarray) -> float:
-    return float(np.abs(value - reference).max() / np.abs(reference).max())
 
 
 def run(device: str, small: bool, repeat: int, out_dir: Path) -> list[dict]:

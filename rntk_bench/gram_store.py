@@ -227,38 +227,40 @@ def stored_gram(store: GramStore, dataset: Dataset, name: str, params: Mapping[s
     and they are stored too; a part that another live worker of this host is computing (it holds the claim)
     is waited for (:meth:`GramStore.wait_for`).
 
-    ``device`` (a :class:`rntk_bench.kernels.accel.Device`; None or the numba engine: the kernels' own code)
-    computes the missing parts of the kernels the accelerator engine covers on that device, each part alone:
-    the one-pass computation of siblings is the numba engine's, so on a device a sibling is computed when a
-    task first needs it. The values are the same to about 1e-14 (the accelerator's tests check 1e-12). A part
-    of less than ``min_work`` pair-layer-steps is computed by the numba engine (``DeviceKernel.min_work``).
+    ``device`` (a :class:`rntk_bench.kernels.accel.Device`; None: the kernels' own code) computes a missing
+    block of a part on that device where ``DeviceKernel.on_device`` says so (a kernel the accelerator engine
+    covers, a JAX device, at least ``min_work`` pair-layer-steps), each part alone: the one-pass computation
+    of siblings is the numba engine's, so on a device a sibling is computed when a task first needs it. The
+    values are the same to about 1e-14 (the accelerator's tests check 1e-12). Other blocks are computed as
+    without a device, siblings together.
     """
     parts = kernel_parts(name, params)
     fingerprint = joblib.hash((dataset.name, dataset.X))
-    on_device = device is not None and getattr(device, "engine", "numba") != "numba"
-    if on_device:
-        from rntk_bench.kernels.accel import ACCELERATED_KERNELS, device_kernel
-
-        on_device = name in ACCELERATED_KERNELS
+    if device is not None:
+        from rntk_bench.kernels.accel import device_kernel
 
     def key(kernel: Kernel, block: str) -> str:
         return _block_key(kernel.id, fingerprint, block)
 
     def part_gram(part: Kernel, block: str, A, B) -> np.ndarray:
         own = key(part, block)
-        siblings = [part] if on_device else siblings_of(part)
+        siblings = None
         while True:
             value = store.wait_for(dataset.name, own)
             if value is not None:
                 return value
+            if siblings is None:  # decided at the first miss: a block read back needs no kernel
+                bound = None if device is None else device_kernel(part.name, device, min_work=min_work,
+                                                                  **part.params)
+                on_device = bound is not None and bound.on_device(A, B)
+                siblings = [part] if on_device else siblings_of(part)
             claims = store.claim(dataset.name, [own] + [key(s, block) for s in siblings if s.id != part.id])
             if own in claims or store.holder_alive(dataset.name, own) is not True:
                 break  # computed here (claimed, or held by another host's worker, which cannot be waited for)
             store.release(dataset.name, claims)  # a live worker claimed it first: wait for its file
         try:
             if on_device:
-                on = device_kernel(part.name, device, min_work=min_work, **part.params)
-                return store.save(dataset.name, own, on(A, B))
+                return store.save(dataset.name, own, bound(A, B))
             if len(siblings) == 1:
                 return store.save(dataset.name, own, part(A, B))
             values = part.spec.batch(A, B, [dict(sibling.params) for sibling in siblings])

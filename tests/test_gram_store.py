@@ -357,3 +357,29 @@ def test_stored_gram_on_a_device_computes_each_missing_part_there(tmp_path, monk
     assert len(device_calls) == 2
     np.testing.assert_array_equal(again, store.load(dataset.name, next(
         key.stem for key in store.root.rglob(f"{part_key(get_kernel('rntk', **forward).id)}-*.npy"))))
+
+
+def test_stored_gram_on_a_device_leaves_small_blocks_to_the_numba_engine_with_their_siblings(tmp_path,
+                                                                                            monkeypatch):
+    """Below ``min_work`` a part's block is computed as without a device: by the numba engine, its siblings
+    in the same pass and stored with it."""
+    pytest.importorskip("jax")
+    from rntk_bench.kernels import accel
+
+    dataset = synthetic.series_dataset(n_train=10, n_test=5, length=6, seed=4)
+    X = dataset.X
+    params = dict(get_kernel("rntk", n_layers=2, fixed_layers=0, direction="bidirectional", output="mean").params)
+    numba_store = GramStore(tmp_path / "numba")
+    expected = stored_gram(numba_store, dataset, "rntk", params)("train", X[:10], X[:10])
+    device, _ = accel.resolve_device("cpu")
+    device_calls = []
+    real = accel.device_kernel
+    monkeypatch.setattr(accel, "device_kernel", lambda *a, **k: device_calls.append(a) or real(*a, **k))
+    rntk_gram = importlib.import_module("rntk_bench.kernels.accel.rntk")
+    monkeypatch.setattr(rntk_gram, "rntk_gram", lambda *a, **k: 1 / 0)
+    store = GramStore(tmp_path / "device")
+    value = stored_gram(store, dataset, "rntk", params, device=device, min_work=1e12)("train", X[:10], X[:10])
+    np.testing.assert_array_equal(value, expected)
+    assert device_calls  # a device was asked for, and declined the blocks as too small
+    assert ({path.name for path in store.root.rglob("*.npy")}
+            == {path.name for path in numba_store.root.rglob("*.npy")})

@@ -260,8 +260,27 @@ class DeviceKernel:
     params = property(lambda self: self.kernel.params)
     spec = property(lambda self: self.kernel.spec)
 
-    def __call__(self, X, Y=None) -> np.ndarray:
+    def on_device(self, X, Y=None) -> bool:
+        """Whether ``self(X, Y)`` runs on the device: an accelerated kernel on a JAX device, and at least
+        ``min_work`` pair-layer-steps (:func:`pair_steps`, from the samples' lengths along their last axis).
+        Inputs whose lengths cannot be read go to the registered kernel, whose validation names the fault."""
         if self.device.engine == "numba" or self.kernel.name not in ACCELERATED_KERNELS:
+            return False
+        if self.min_work <= 0:
+            return True
+
+        def lengths(Z):                  # time is the last axis of every series (``check_sequences``)
+            return [np.shape(z)[-1] for z in Z] if self.kernel.name == "rntk" else np.ones(len(Z))
+
+        try:
+            lengths_x = lengths(X)
+            lengths_y = lengths_x if Y is None else lengths(Y)
+        except (TypeError, IndexError):
+            return False
+        return pair_steps(self.kernel.name, dict(self.kernel.params), lengths_x, lengths_y, Y is None) >= self.min_work
+
+    def __call__(self, X, Y=None) -> np.ndarray:
+        if not self.on_device(X, Y):
             return self.kernel(X, Y)
         jax_device = self.device.jax_device()
         params = dict(self.kernel.params)
@@ -271,8 +290,6 @@ class DeviceKernel:
 
             p = RNTKParams.from_arguments(params)
             xs, ys, same = prepare_call(X, Y, p)
-            if self._small([len(x) for x in xs], [len(y) for y in ys], same):
-                return self.kernel(X, Y)
             result = rntk_gram(xs, ys, same, p, jax_device, self.memory_bytes)
         else:
             from rntk_bench.kernels.accel.fc import fc_gram
@@ -281,16 +298,9 @@ class DeviceKernel:
             Xv = check_vectors(X, "X")
             Yv = Xv if Y is None else check_vectors(Y, "Y")
             check_same_width(Xv, Yv)
-            if self._small(np.ones(len(Xv)), np.ones(len(Yv)), Y is None):
-                return self.kernel(X, Y)
             result = fc_gram(Xv, Yv, Y is None, memory_bytes=self.memory_bytes, device=jax_device, **params)
         check_finite_gram(result, self.kernel.id)
         return result
-
-    def _small(self, lengths_x, lengths_y, same: bool) -> bool:
-        """Whether a block's work is below ``min_work`` (then the numba engine computes it)."""
-        return self.min_work > 0 and pair_steps(self.kernel.name, dict(self.kernel.params), lengths_x, lengths_y,
-                                                same) < self.min_work
 
     def __repr__(self) -> str:
         return f"DeviceKernel({self.kernel.id}, device={self.device})"
