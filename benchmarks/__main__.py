@@ -345,13 +345,15 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path, acce
          f"{CORNER} series."),
         "",
         (f"Arithmetic limit (see benchmarks/README.md): {limit['divider_duals_per_s_per_core']:.3g} "
-         f"`2 sqrt + 1 div` per second per core, {limit['fma_ops_per_s_per_core']:.3g} FMA-class operations "
+         f"`1 sqrt + 1 div` per second per core, {limit['fma_ops_per_s_per_core']:.3g} FMA-class operations "
          f"per second per core -> {limit['limit_pair_steps_per_s']:.3g} pair-layer-steps per second on "
-         f"{limit['cores']} core(s). The whole mix (`2 sqrt + 1 div` and {FLOPS_PER_PAIR_STEP} FMA-class "
+         f"{limit['cores']} core(s). The whole mix (`1 sqrt + 1 div` and {FLOPS_PER_PAIR_STEP} FMA-class "
          f"operations per element) in one loop: {limit['mix_per_s_per_core']:.3g} per second per core with "
          f"independent operands, {limit['chained_mix_per_s_per_core']:.3g} chained as in the ReLU dual; "
-         f"the ReLU step loop's own operations (`2 sqrt + 1 div`, 32 multiplications and FMAs, 18 others) with "
-         f"independent operands: {limit['engine_mix_per_s_per_core']:.3g}."),
+         f"the ReLU step loop's own operations (`1 sqrt + 1 div`, 32 multiplications and FMAs, 14 others) with "
+         f"independent operands: {limit['engine_mix_per_s_per_core']:.3g}. The divider's work of the engine "
+         f"before 2026-12-04 (`2 sqrt + 1 div`, arccos through arcsin), on which earlier tables' limits rest: "
+         f"{limit['two_sqrt_one_div_per_s_per_core']:.3g} per second per core."),
         *(["", *notes] if notes else []),
         *(["", (f"Accelerator: {accel.description}, float64. Its seconds are the best of the calls after a "
                 "first one per case, which compiles (first_call_seconds in bench.csv); its peak memory counts "

@@ -1,14 +1,15 @@
 """Measured throughput of the operations that bound the RNTK inner loop, and the arithmetic limit from them.
 
-Per pair, layer and time step the engine evaluates one ReLU dual activation: two square roots (one in the
-arccos reduction, one for sqrt(1 - c^2)) and one division (the rational arcsin kernel), which share one unit,
-and about 50 other floating-point operations (about 40 in the dual, 10 in the Sigma and Theta updates), which
-go to the FMA/add pipes. The two run in parallel, so the limit per core is the slower of the two:
-min(rate of `2 sqrt + 1 div`, rate of FMA-class operations / 50).
+Per pair, layer and time step the engine evaluates one ReLU dual activation: one square root (sqrt(1 - c^2))
+and one division (the rational kernel of arccos(c) / sqrt(1 - c^2)), which share one unit, and 46 other
+floating-point operations (counted in the step loop's machine code), which go to the FMA/add pipes. The two
+run in parallel, so the limit per core is the slower of the two:
+min(rate of `1 sqrt + 1 div`, rate of FMA-class operations / 46).
 
-Three probes check the model without entering the limit: the whole mix in one loop (50 FMAs), the same chained
+Three probes check the model without entering the limit: the whole mix in one loop (46 FMAs), the same chained
 as in the ReLU dual, and the step loop's own operation counts (``_engine_mix``), each with independent
-operands unless chained.
+operands unless chained. ``_two_sqrt_one_div`` is the divider's work of the engine before 2026-12-04 (arccos
+through arcsin), which earlier tables' limits were taken from.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-FLOPS_PER_PAIR_STEP = 50  # non-divider operations of one pair-layer-step, counted in duals.py and tiles.py
+FLOPS_PER_PAIR_STEP = 46  # non-divider operations of one pair-layer-step, counted in the step loop's machine code
 _JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}, "nogil": True}
 _SWEEPS = 20000  # passes over the 256 elements per timing, inside the compiled loop
 
@@ -32,6 +33,13 @@ _SWEEPS = 20000  # passes over the 256 elements per timing, inside the compiled 
 @njit(inline="always", **_JIT)
 def _horner8(x):
     return 1.1 + x * (1.2 + x * (1.3 + x * (1.4 + x * (1.5 + x * (1.6 + x * (1.7 + x * (1.8 + x * 1.9)))))))
+
+
+@njit(**_JIT)
+def _one_sqrt_one_div(a, b, out, sweeps):
+    for _ in range(sweeps):
+        for i in range(a.size):
+            out[i] += math.sqrt(a[i]) + a[i] / b[i]
 
 
 @njit(**_JIT)
@@ -54,15 +62,21 @@ def _fma32(a, b, out, sweeps):
 
 
 @njit(inline="always", **_JIT)
-def _horner11(x):
+def _horner10(x):
     return 1.1 + x * (1.2 + x * (1.3 + x * (1.4 + x * (1.5 + x * (1.6 + x * (1.7 + x * (1.8 + x * (1.9 + x * (
         2.0 + x * 2.1)))))))))
 
 
-# The engine's operation mix per element: `2 sqrt + 1 div` and 50 FMA-class operations (four Horner chains of
-# 11 FMAs, two additions forming their arguments, four combining the results). In `_mix` the divider's and
-# the FMAs' operands are all independent; in `_mix_chained` the same operations depend on each other as in
-# the ReLU dual (FMAs form the divider's operands, the other FMAs wait for its results).
+@njit(inline="always", **_JIT)
+def _horner10b(x):
+    return 2.1 - x * (2.0 - x * (1.9 - x * (1.8 - x * (1.7 - x * (1.6 - x * (1.5 - x * (1.4 - x * (1.3 - x * (
+        1.2 - x * 1.1)))))))))
+
+
+# The engine's operation mix per element: `1 sqrt + 1 div` and 46 FMA-class operations (four Horner chains of
+# 10 FMAs, three additions combining them, three more with the divider's results and the sum). In `_mix` the
+# divider's and the FMAs' operands are all independent; in `_mix_chained` the same kinds of operations depend on
+# each other as in the ReLU dual (FMAs form the divider's operands, the other FMAs wait for its results).
 
 @njit(**_JIT)
 def _mix(a, b, out, sweeps):
@@ -70,25 +84,25 @@ def _mix(a, b, out, sweeps):
         for i in range(a.size):
             x = a[i]
             y = b[i]
-            chains = (_horner11(x) + _horner11(y)) + (_horner11(x + 1.0) + _horner11(y + 1.0))
-            out[i] += chains + ((math.sqrt(x) + math.sqrt(y)) + x / y)
+            chains = (_horner10(x) + _horner10(y)) + (_horner10b(x) + _horner10b(y))
+            out[i] += chains + (math.sqrt(x) + x / y)
 
 
 @njit(**_JIT)
 def _mix_chained(a, b, out, sweeps):
     for _ in range(sweeps):
         for i in range(a.size):
-            p = _horner11(a[i])
-            q = _horner11(b[i])
-            d = (math.sqrt(p) + math.sqrt(q)) + p / q
-            out[i] += _horner11(d + 1.0) + _horner11(d - 1.0)
+            p = _horner10(a[i])
+            q = _horner10b(b[i])
+            d = math.sqrt(p) + p / q
+            out[i] += _horner10(d) + _horner10b(d)
 
 
-# The ReLU step loop as compiled (tiles._pairs_relu_last_direct, AVX-512, numba 0.68) does per vector of pairs
-# `2 sqrt + 1 div`, 32 multiplications and FMAs, and 18 other vector operations (8 subtractions, 1 addition,
-# 2 min, 2 compares, 4 selects or register copies, 1 sign mask). ``_engine_mix`` does the same counts per
-# element with independent operands: four Horner chains of 8 FMAs; 18 additions, subtractions, min/max, one
-# compare with its select and one absolute value; the divider's three operations.
+# The ReLU step loop as compiled (tiles._pairs_relu_last_direct, numba 0.68, AVX-512 machines, 256-bit vectors
+# on Intel and 512-bit on AMD Zen 4) does per vector of pairs `1 sqrt + 1 div`, 32 multiplications and FMAs, and
+# 14 other vector operations (8 subtractions, 2 min, 1 compare, 1 select, 2 register copies). ``_engine_mix``
+# does the same counts per element with independent operands: four Horner chains of 8 FMAs; 14 additions,
+# subtractions, min/max and one compare with its select; the divider's two operations.
 
 @njit(**_JIT)
 def _engine_mix(a, b, out, sweeps):
@@ -97,14 +111,12 @@ def _engine_mix(a, b, out, sweeps):
             x = a[i]
             y = b[i]
             u = x - 0.5
-            v = y - 0.25
             low = min(x, y)
-            high = max(u, v)
+            high = max(u, y)
             pick = x if x >= 0.5 else y
-            size = abs(u)
-            chains = (_horner8(x) + _horner8(y)) + (_horner8(u) + _horner8(v))
-            rest = (low - high) + (pick - size)
-            divider = (math.sqrt(x) + math.sqrt(y)) + x / y
+            chains = (_horner8(x) + _horner8(y)) + (_horner8(u) + _horner8(low))
+            rest = (high - pick) + low
+            divider = math.sqrt(x) + x / y
             out[i] += (chains + rest) + divider
 
 
@@ -127,7 +139,7 @@ def _rate(function, per_element: int, n_threads: int = 1, repeats: int = 5) -> f
 def arithmetic_limit(n_cores: int) -> dict[str, float]:
     """Pair-layer-steps per second the machine could do at best, from unit throughputs measured with
     ``n_cores`` threads at once."""
-    divider = _rate(_two_sqrt_one_div, 1, n_cores)          # dual evaluations per second per core, divider-bound
+    divider = _rate(_one_sqrt_one_div, 1, n_cores)          # dual evaluations per second per core, divider-bound
     fma_ops = _rate(_fma32, 37, n_cores)                    # FMA-class operations per second per core
     per_core = min(divider, fma_ops / FLOPS_PER_PAIR_STEP)
     return {
@@ -140,4 +152,6 @@ def arithmetic_limit(n_cores: int) -> dict[str, float]:
         "mix_per_s_per_core": _rate(_mix, 1, n_cores),
         "chained_mix_per_s_per_core": _rate(_mix_chained, 1, n_cores),
         "engine_mix_per_s_per_core": _rate(_engine_mix, 1, n_cores),
+        # the divider's work of the engine before 2026-12-04, for comparing with earlier tables
+        "two_sqrt_one_div_per_s_per_core": _rate(_two_sqrt_one_div, 1, n_cores),
     }

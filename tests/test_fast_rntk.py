@@ -18,7 +18,7 @@ from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels import get_kernel
 from rntk_bench.kernels.dual import DUALS
 from rntk_bench.kernels.engine import BLOCK, compute_rntk, working_set_bytes
-from rntk_bench.kernels.engine.duals import acos_abs, asin
+from rntk_bench.kernels.engine.duals import ACOS_OVER_SINE_P, ACOS_OVER_SINE_Q, acos_over_sine, asin, relu_dual
 from rntk_bench.kernels.rntk import rntk, rntk_reference
 from rntk_bench.threads import limit_threads
 
@@ -276,15 +276,56 @@ def _apply(function, values):
     return out
 
 
-def test_branch_free_arcsin_and_arccos_are_accurate():
+def test_branch_free_arcsin_and_acos_over_sine_are_accurate():
     rng = np.random.default_rng(16)
     a = np.concatenate([rng.random(20000), 1 - np.logspace(-16, 0, 2000), np.logspace(-300, 0, 500), [0, 0.5, 1]])
-    reference = np.arccos(a)
-    assert np.max(np.abs(_apply(acos_abs, a) - reference) / reference.clip(1e-300)) < 5e-16
+    # arccos(a) / sqrt(1 - a^2), in long double where 1 - a^2 cancels (its limit at a = 1 is 1)
+    la = a.astype(np.longdouble)
+    root = np.sqrt((1 - la) * (1 + la))
+    reference = np.where(a < 1, np.arccos(la) / np.where(root > 0, root, 1), 1).astype(float)
+    assert np.max(np.abs(_apply(acos_over_sine, a) - reference) / reference) < 8e-16
     x = np.concatenate([a, -a])
     reference = np.arcsin(x)
     scale = np.where(reference != 0, np.abs(reference), 1.0)
     assert np.max(np.abs(_apply(asin, x) - reference) / scale) < 5e-16
+
+
+def test_acos_over_sine_coefficients_fit_in_exact_arithmetic():
+    """The engine's coefficients (the fit's, rounded to doubles), evaluated in 50-digit arithmetic, are within
+    1e-16 of the function on a grid finer than the fit's (``benchmarks/acos_rational.py`` derives them)."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    p = [mpmath.mpf(c) for c in ACOS_OVER_SINE_P][::-1]
+    q = [mpmath.mpf(c) for c in ACOS_OVER_SINE_Q][::-1]
+    worst = 0.0
+    for k in range(1001):
+        t = mpmath.mpf(k) / 1000
+        exact = mpmath.acos(t) / mpmath.sqrt(1 - t * t) if k < 1000 else mpmath.mpf(1)
+        worst = max(worst, float(abs(mpmath.polyval(p, t) / mpmath.polyval(q, t) / exact - 1)))
+    assert worst < 1e-16
+
+
+@njit(cache=True)
+def _relu_dual_angles(w):
+    out = np.empty_like(w)
+    for index in range(w.size):
+        out[index] = relu_dual(w[index], 1.0)[1]
+    return out
+
+
+def test_relu_dual_angle_is_accurate_next_to_both_ends():
+    """``pi - arccos(1 - w)`` from ``w`` (c = 1 - w) to a few units in the last place, also where ``c`` is
+    within 1e-16 of 1 or -1, against long double."""
+    rng = np.random.default_rng(20)
+    w = np.concatenate([rng.uniform(0, 2, 20000), np.logspace(-300, 0, 2000), 2 - np.logspace(-16, 0, 2000)])
+    lw = w.astype(np.longdouble)
+    # pi - arccos(c), with no cancellation next to either end: pi - 2 arcsin(sqrt(w / 2)) for c >= 0, and
+    # arccos(-c) = 2 arcsin(sqrt((2 - w) / 2)) for c < 0 (2 - w is exact there)
+    reference = np.where(w < 1, np.pi - 2 * np.arcsin(np.sqrt(lw / 2)), 2 * np.arcsin(np.sqrt((2 - lw) / 2)))
+    reference = reference.astype(float)
+    angles = _relu_dual_angles(w)
+    scale = np.where(reference > 0, reference, 1.0)
+    assert np.max(np.abs(angles - reference) / scale) < 1e-15
 
 
 def test_engine_entry_point_accepts_validated_lists():
@@ -464,3 +505,21 @@ def test_self_inner_of_one_channel_is_the_einsum_bit_for_bit():
     assert inner.shape == (4, 40) and inner.flags.c_contiguous
     assert np.array_equal(inner, general)
     assert (inner[3, :37] == 0).all() and (inner[3, 37:] > 0).all()
+
+
+def test_engine_cache_entries_depend_on_every_engine_source_file(tmp_path):
+    """numba checks only a cached function's own file; the step loops inline ``duals.py``, so a changed
+    dual must invalidate them too: every engine function's cache stamp carries the hash of all engine files."""
+    from rntk_bench.kernels.engine import jit, tiles
+
+    for name in ("duals.py", "tiles.py", "jit.py"):
+        (tmp_path / name).write_text((jit.ENGINE_DIR / name).read_text())
+    before = jit.engine_source_hash(tmp_path)
+    assert jit.engine_source_hash(tmp_path) == before
+    with open(tmp_path / "duals.py", "a") as handle:
+        handle.write("\n# changed\n")
+    assert jit.engine_source_hash(tmp_path) != before
+
+    locator = tiles._pairs_relu_last._cache._impl.locator
+    assert type(locator).__name__.startswith("Engine")
+    assert locator.get_source_stamp()[1] == jit.engine_source_hash()

@@ -1,8 +1,9 @@
 """The dual activations of ``engine/duals.py`` in JAX, operation for operation, for arrays of pairs.
 
-The numba engine evaluates ``arcsin`` with fdlibm's reduction and rational approximation written with selects;
-the same polynomial is used here (``jnp.where`` for the selects), so that both engines round alike and agree
-to a few units in the last place rather than to the accuracy of two different ``arcsin`` implementations. The
+The numba engine evaluates ``arcsin`` with fdlibm's reduction and rational approximation written with selects,
+and the ReLU dual's angle as its sine times a rational in ``|c|``; the same polynomials are used here
+(``jnp.where`` for the selects), so that both engines round alike and agree to a few units in the last place
+rather than to the accuracy of two different ``arccos`` implementations. The
 ReLU dual takes its correlation as ``w = 1 - c`` (formed without cancellation by the callers) and returns
 the ``w`` of its own output; see ``engine/duals.py`` for the derivation of every line.
 
@@ -20,6 +21,8 @@ from rntk_bench.kernels.engine import duals as numba_duals
 # the coefficients of fdlibm e_asin.c, as the numba engine holds them
 _P = tuple(getattr(numba_duals, f"_P{k}") for k in range(6))
 _Q = tuple(getattr(numba_duals, f"_Q{k}") for k in range(1, 5))
+_KP = numba_duals.ACOS_OVER_SINE_P
+_KQ = numba_duals.ACOS_OVER_SINE_Q
 
 _HALF_PI = 0.5 * math.pi
 _INV_2PI = 0.5 / math.pi
@@ -32,6 +35,13 @@ def _ratio(z):
     """``z P(z) / Q(z)`` of fdlibm's arcsin, for ``0 <= z <= 1/4``."""
     p = z * (_P[0] + z * (_P[1] + z * (_P[2] + z * (_P[3] + z * (_P[4] + z * _P[5])))))
     q = 1.0 + z * (_Q[0] + z * (_Q[1] + z * (_Q[2] + z * _Q[3])))
+    return p / q
+
+
+def _acos_over_sine(a):
+    """``arccos(a) / sqrt(1 - a^2)`` for ``0 <= a <= 1`` (``engine.duals.acos_over_sine``)."""
+    p = _KP[0] + a * (_KP[1] + a * (_KP[2] + a * (_KP[3] + a * (_KP[4] + a * (_KP[5] + a * _KP[6])))))
+    q = 1.0 + a * (_KQ[1] + a * (_KQ[2] + a * (_KQ[3] + a * (_KQ[4] + a * (_KQ[5] + a * _KQ[6])))))
     return p / q
 
 
@@ -57,17 +67,12 @@ def relu_dual(w, norm):
     """
     w = jnp.minimum(w, 2.0)
     c = 1.0 - w
-    a = jnp.abs(c)
-    big = a >= 0.5
     one_minus_a = jnp.minimum(w, 2.0 - w)                       # 1 - |c|, exactly
-    z = jnp.where(big, one_minus_a * 0.5, a * a)
-    s = jnp.where(big, jnp.sqrt(z), a)
-    asin_s = s + s * _ratio(z)
-    acos_a = jnp.where(big, 2.0 * asin_s, _HALF_PI - asin_s)    # arccos |c|
+    sine = jnp.sqrt(one_minus_a * (2.0 - one_minus_a))           # sqrt(1 - c^2), without cancellation
+    acos_a = sine * _acos_over_sine(1.0 - one_minus_a)           # arccos |c|
     positive = c >= 0.0
     theta = jnp.where(positive, acos_a, math.pi - acos_a)        # arccos c
     angle = jnp.where(positive, math.pi - acos_a, acos_a)        # pi - arccos c
-    sine = jnp.sqrt(one_minus_a * (2.0 - one_minus_a))           # sqrt(1 - c^2), without cancellation
     vphi = norm * (c * angle + sine) * _INV_2PI
     w_phi = w - (sine - theta * c) * _INV_PI
     return vphi, angle * _INV_2PI, w_phi

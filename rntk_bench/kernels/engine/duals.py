@@ -10,6 +10,13 @@ Both branches evaluate the same ``R`` on ``z`` in ``[0, 1/4]`` (a 6/4 rational, 
 vector lane computes one square root and one division whichever branch it takes. The relative error of the
 results is a few units in the last place (tests check 1e-15 against libm).
 
+The ReLU dual needs ``arccos c`` and ``sin(arccos c) = sqrt(1 - c^2)`` together, and takes the angle as the
+sine times ``arccos(a) / sqrt(1 - a^2)`` (``a = |c|``): that ratio is analytic on ``0 <= a <= 1`` (its only
+singularity is at ``a = -1``), so one 6/6 rational in ``a`` with positive coefficients covers the whole
+interval with no reduction and no select (``acos_over_sine``; ``benchmarks/acos_rational.py`` derives it).
+A pair-step then costs the divider one square root and one division, where ``arccos`` through ``asin`` and
+the sine cost it two square roots and one division.
+
 Both duals return the derivative's dual activation without its constant factor (``1 / (2 pi)`` for ReLU,
 ``4 / pi`` for erf; ``RELU_DOT``, ``ERF_DOT``), which callers fold into scales they multiply by anyway.
 
@@ -54,14 +61,24 @@ def _ratio(z):
     return p / q
 
 
+# arccos(a) / sqrt(1 - a^2) on 0 <= a <= 1 as P(a) / Q(a) of degree 6 each (benchmarks/acos_rational.py: a
+# Lawson-weighted least-squares fit in 60-digit arithmetic; relative error 6.3e-18 with the fit's coefficients,
+# 4.8e-17 with them rounded to doubles, below 5e-16 as evaluated in doubles). Its coefficients are all
+# positive: no term cancels another on [0, 1].
+ACOS_OVER_SINE_P = (1.5707963267948966094, 3.8091827900609058623, 3.330873889428612435, 1.2708207062614118423,
+                    0.20153000067172948039, 0.0099551323446587532712, 0.000030140608962995829899)
+ACOS_OVER_SINE_Q = (1.0, 3.0616208530826605967, 3.5695885478387265502, 1.9751029925408095352,
+                    0.52528557391120635436, 0.059596476990617267987, 0.0019945418071576103296)
+_KP0, _KP1, _KP2, _KP3, _KP4, _KP5, _KP6 = ACOS_OVER_SINE_P
+_KQ1, _KQ2, _KQ3, _KQ4, _KQ5, _KQ6 = ACOS_OVER_SINE_Q[1:]
+
+
 @njit(inline="always", **JIT)
-def acos_abs(a):
-    """``arccos(a)`` for ``0 <= a <= 1``, branch-free."""
-    big = a >= 0.5
-    z = (1.0 - a) * 0.5 if big else a * a
-    s = math.sqrt(z) if big else a
-    asin_s = s + s * _ratio(z)
-    return 2.0 * asin_s if big else _HALF_PI - asin_s
+def acos_over_sine(a):
+    """``arccos(a) / sqrt(1 - a^2)`` for ``0 <= a <= 1`` (1 at ``a = 1``), one division."""
+    p = _KP0 + a * (_KP1 + a * (_KP2 + a * (_KP3 + a * (_KP4 + a * (_KP5 + a * _KP6)))))
+    q = 1.0 + a * (_KQ1 + a * (_KQ2 + a * (_KQ3 + a * (_KQ4 + a * (_KQ5 + a * _KQ6)))))
+    return p / q
 
 
 @njit(inline="always", **JIT)
@@ -84,7 +101,7 @@ def relu_dual(w, norm):
     c = 1 the arc-cosine's slope is unbounded, and a ``1 - c`` formed from a rounded ``c`` would carry an
     absolute error of ~1e-16, which moves ``arccos c`` by ~1e-16 / sin(arccos c) (1e-8 at c = 1 - 1e-16).
     From ``w``, the angle ``theta = arccos c`` is accurate to a few units of 1e-16 for every c >= 0 (the
-    arcsine of ``sqrt(w / 2)``, as ``acos_abs`` takes it for ``|c| >= 1/2``). A zero variance (``norm = 0``)
+    sine ``sqrt(w (2 - w))`` times ``acos_over_sine``). A zero variance (``norm = 0``)
     gives Vphi = 0, and Vphi' there multiplies a Theta that is zero too (the covariances of a sample with
     zero variance are zero), so ``w`` needs no special value (``dual.relu_dual_w`` takes c = 0).
 
@@ -104,16 +121,13 @@ def relu_dual(w, norm):
     """
     w = w if w < 2.0 else 2.0  # noqa: FURB136 (a select LLVM vectorises)
     c = 1.0 - w
-    a = abs(c)
-    big = a >= 0.5
     one_minus_a = min(w, 2.0 - w)                                 # 1 - |c|, exactly
-    z = one_minus_a * 0.5 if big else a * a
-    s = math.sqrt(z) if big else a
-    asin_s = s + s * _ratio(z)
-    acos_a = 2.0 * asin_s if big else _HALF_PI - asin_s          # arccos |c|
+    sine = math.sqrt(one_minus_a * (2.0 - one_minus_a))           # sqrt(1 - c^2) = sqrt((1 - |c|)(1 + |c|))
+    # arccos |c| = sine * (a smooth function of |c|): as accurate next to c = +-1 as the sine, where the
+    # rational's argument may carry the rounding of c (its slope there is bounded)
+    acos_a = sine * acos_over_sine(1.0 - one_minus_a)
     theta = acos_a if c >= 0.0 else math.pi - acos_a              # arccos c
     angle = math.pi - acos_a if c >= 0.0 else acos_a              # pi - arccos c
-    sine = math.sqrt(one_minus_a * (2.0 - one_minus_a))           # sqrt(1 - c^2) = sqrt((1 - |c|)(1 + |c|))
     vphi = norm * (c * angle + sine) * _INV_2PI
     w_phi = w - (sine - theta * c) * _INV_PI
     return vphi, angle, w_phi

@@ -5,15 +5,68 @@ loops, and compiled twice by :func:`parallel_and_serial`: with ``parallel=True``
 is an ordinary ``range``. The serial twin is for callers limited to one thread: it never starts the OpenMP
 (or workqueue) pool, so a worker process forked from a parent that has used the pool stays safe (GNU OpenMP
 aborts a forked child that starts a pool).
+
+numba's on-disk cache checks only the source file of the function it caches: a step loop in ``tiles.py``
+that inlines ``duals.relu_dual`` would load its old machine code after ``duals.py`` changed (as after a
+``git pull`` that touches one file). :func:`_stamped` makes the cache of every engine function also depend on
+the contents of all the engine's source files.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import types
 from collections.abc import Callable
+from pathlib import Path
 
 from numba import njit
+from numba.core import caching
 from numba.core.compiler import Compiler
+
+ENGINE_DIR = Path(__file__).resolve().parent
+
+
+def engine_source_hash(folder: Path = ENGINE_DIR) -> str:
+    """SHA-256 of the engine's source files (``*.py`` of ``folder``, by name), which every engine function's
+    cache entry is stamped with."""
+    files = tuple((path, path.stat().st_mtime_ns, path.stat().st_size) for path in sorted(folder.glob("*.py")))
+    return _hash_files(files)
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_files(files: tuple) -> str:
+    # keyed by each file's modification time and size too, so that a file changed while running is read again
+    digest = hashlib.sha256()
+    for path, _, _ in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _stamped(locator: type) -> type:
+    """A subclass of numba's cache locator ``locator`` for the engine's functions only, whose source stamp
+    (compared with the one stored in the cache index; a mismatch means recompile) adds
+    :func:`engine_source_hash` to the function's own file's stamp."""
+
+    class EngineLocator(locator):
+        def get_source_stamp(self):
+            return super().get_source_stamp(), engine_source_hash()
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if not Path(py_file).resolve().is_relative_to(ENGINE_DIR):
+                return None
+            return super().from_function(py_func, py_file)
+
+    EngineLocator.__name__ = EngineLocator.__qualname__ = f"Engine{locator.__name__}"
+    return EngineLocator
+
+
+# numba tries its locator classes in order (a private list; without it, caching keeps numba's own stamps)
+_LOCATORS = getattr(caching.CacheImpl, "_locator_classes", None)
+if isinstance(_LOCATORS, list) and not any(cls.__name__.startswith("Engine") for cls in _LOCATORS):
+    _LOCATORS[:0] = [_stamped(cls) for cls in _LOCATORS
+                     if cls.__name__ in ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")]
 
 JIT = {"nogil": True, "cache": True, "error_model": "numpy", "fastmath": {"contract"}}
 """Options of every compiled function of the engine; ``cache=True`` keeps the machine code on disk."""
