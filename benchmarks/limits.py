@@ -22,6 +22,11 @@ import numpy as np
 from numba import njit
 
 FLOPS_PER_PAIR_STEP = 46  # non-divider operations of one pair-layer-step, counted in the step loop's machine code
+# The erf step loop (tiles._pairs_erf_last_direct, same machine and compiler) does `2 sqrt + 2 div` (the arcsine's
+# reduction and rational kernel, and 1 / sqrt(det) for the derivative) and 41 other operations (26
+# multiplications and FMAs, 15 others: compares, selects, max, sign and register copies): a different mix,
+# with a limit of its own.
+ERF_FLOPS_PER_PAIR_STEP = 41
 _JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}, "nogil": True}
 _SWEEPS = 20000  # passes over the 256 elements per timing, inside the compiled loop
 
@@ -40,6 +45,13 @@ def _one_sqrt_one_div(a, b, out, sweeps):
     for _ in range(sweeps):
         for i in range(a.size):
             out[i] += math.sqrt(a[i]) + a[i] / b[i]
+
+
+@njit(**_JIT)
+def _two_sqrt_two_div(a, b, out, sweeps):
+    for _ in range(sweeps):
+        for i in range(a.size):
+            out[i] += (math.sqrt(a[i]) + a[i] / b[i]) + (math.sqrt(b[i]) + b[i] / a[i])
 
 
 @njit(**_JIT)
@@ -143,11 +155,14 @@ def arithmetic_limit(n_cores: int) -> dict[str, float]:
     divider = _rate(_one_sqrt_one_div, 1, n_cores)          # dual evaluations per second per core, divider-bound
     fma_ops = _rate(_fma32, 37, n_cores)                    # FMA-class operations per second per core
     per_core = min(divider, fma_ops / FLOPS_PER_PAIR_STEP)
+    erf_divider = _rate(_two_sqrt_two_div, 1, n_cores)
     return {
         "divider_duals_per_s_per_core": divider,
         "fma_ops_per_s_per_core": fma_ops,
         "limit_pair_steps_per_s": per_core * n_cores,
         "cores": n_cores,
+        "erf_divider_duals_per_s_per_core": erf_divider,
+        "erf_limit_pair_steps_per_s": min(erf_divider, fma_ops / ERF_FLOPS_PER_PAIR_STEP) * n_cores,
         # checks of the model, not part of the limit: the whole mix in one loop, independent and chained,
         # and the step loop's own operation counts
         "mix_per_s_per_core": _rate(_mix, 1, n_cores),

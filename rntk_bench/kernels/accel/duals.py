@@ -21,8 +21,8 @@ from rntk_bench.kernels.engine import duals as numba_duals
 # the coefficients of fdlibm e_asin.c, as the numba engine holds them
 _P = tuple(getattr(numba_duals, f"_P{k}") for k in range(6))
 _Q = tuple(getattr(numba_duals, f"_Q{k}") for k in range(1, 5))
-_KP = numba_duals.ACOS_OVER_SINE_P
-_KQ = numba_duals.ACOS_OVER_SINE_Q
+_AP = numba_duals.ACOS_P
+_AQ = numba_duals.ACOS_Q
 
 _HALF_PI = 0.5 * math.pi
 _INV_2PI = 0.5 / math.pi
@@ -38,10 +38,10 @@ def _ratio(z):
     return p / q
 
 
-def _acos_over_sine(a):
-    """``arccos(a) / sqrt(1 - a^2)`` for ``0 <= a <= 1`` (``engine.duals.acos_over_sine``)."""
-    p = _KP[0] + a * (_KP[1] + a * (_KP[2] + a * (_KP[3] + a * (_KP[4] + a * (_KP[5] + a * _KP[6])))))
-    q = 1.0 + a * (_KQ[1] + a * (_KQ[2] + a * (_KQ[3] + a * (_KQ[4] + a * (_KQ[5] + a * _KQ[6])))))
+def _acos_rational(a):
+    """``(arccos(a) / sqrt(1 - a^2) - 1) / (1 - a)`` for ``0 <= a <= 1`` (``engine.duals.acos_rational``)."""
+    p = _AP[0] + a * (_AP[1] + a * (_AP[2] + a * (_AP[3] + a * (_AP[4] + a * _AP[5]))))
+    q = 1.0 + a * (_AQ[1] + a * (_AQ[2] + a * (_AQ[3] + a * (_AQ[4] + a * (_AQ[5] + a * _AQ[6])))))
     return p / q
 
 
@@ -69,7 +69,7 @@ def relu_dual(w, norm):
     c = 1.0 - w
     one_minus_a = jnp.minimum(w, 2.0 - w)                       # 1 - |c|, exactly
     sine = jnp.sqrt(one_minus_a * (2.0 - one_minus_a))           # sqrt(1 - c^2), without cancellation
-    acos_a = sine * _acos_over_sine(1.0 - one_minus_a)           # arccos |c|
+    acos_a = sine + (sine * one_minus_a) * _acos_rational(1.0 - one_minus_a)   # arccos |c|
     positive = c >= 0.0
     theta = jnp.where(positive, acos_a, math.pi - acos_a)        # arccos c
     angle = jnp.where(positive, math.pi - acos_a, acos_a)        # pi - arccos c

@@ -12,8 +12,9 @@ results is a few units in the last place (tests check 1e-15 against libm).
 
 The ReLU dual needs ``arccos c`` and ``sin(arccos c) = sqrt(1 - c^2)`` together, and takes the angle as the
 sine times ``arccos(a) / sqrt(1 - a^2)`` (``a = |c|``): that ratio is analytic on ``0 <= a <= 1`` (its only
-singularity is at ``a = -1``), so one 6/6 rational in ``a`` with positive coefficients covers the whole
-interval with no reduction and no select (``acos_over_sine``; ``benchmarks/acos_rational.py`` derives it).
+singularity is at ``a = -1``) and 1 at ``a = 1``, so ``1 + (1 - a) R(a)`` with one rational ``R`` (degrees 5
+and 6, positive coefficients) covers the whole interval with no reduction and no select (``acos_rational``;
+``benchmarks/acos_rational.py`` derives it).
 A pair-step then costs the divider one square root and one division, where ``arccos`` through ``asin`` and
 the sine cost it two square roots and one division.
 
@@ -61,23 +62,24 @@ def _ratio(z):
     return p / q
 
 
-# arccos(a) / sqrt(1 - a^2) on 0 <= a <= 1 as P(a) / Q(a) of degree 6 each (benchmarks/acos_rational.py: a
-# Lawson-weighted least-squares fit in 60-digit arithmetic; relative error 6.3e-18 with the fit's coefficients,
-# 4.8e-17 with them rounded to doubles, below 5e-16 as evaluated in doubles). Its coefficients are all
-# positive: no term cancels another on [0, 1].
-ACOS_OVER_SINE_P = (1.5707963267948966094, 3.8091827900609058623, 3.330873889428612435, 1.2708207062614118423,
-                    0.20153000067172948039, 0.0099551323446587532712, 0.000030140608962995829899)
-ACOS_OVER_SINE_Q = (1.0, 3.0616208530826605967, 3.5695885478387265502, 1.9751029925408095352,
-                    0.52528557391120635436, 0.059596476990617267987, 0.0019945418071576103296)
-_KP0, _KP1, _KP2, _KP3, _KP4, _KP5, _KP6 = ACOS_OVER_SINE_P
-_KQ1, _KQ2, _KQ3, _KQ4, _KQ5, _KQ6 = ACOS_OVER_SINE_Q[1:]
+# arccos(a) = sqrt(1 - a^2) (1 + (1 - a) R(a)) on 0 <= a <= 1, R = P / Q of degrees 5 and 6
+# (benchmarks/acos_rational.py: a Lawson-weighted least-squares fit in 60-digit arithmetic). R's relative error
+# is 6.1e-17 with the fit's coefficients, 1.1e-16 with them rounded to doubles and below 5e-16 as evaluated in
+# doubles; it enters arccos scaled by at most 0.36, and arccos formed as in ``relu_dual`` is within 2.7e-16.
+# The coefficients are all positive: no term cancels another on [0, 1].
+ACOS_P = (0.57079632679489658438, 1.3069625263130910964, 1.0588492301573199421, 0.36318345249203332361,
+          0.049082364671660557752, 0.0018283505173416177791)
+ACOS_Q = (1.0, 3.0416562230997569391, 3.5181459117362853166, 1.9275449713890700538, 0.50634652960145389124,
+          0.056557413952855509149, 0.0018557030596082691801)
+_AP0, _AP1, _AP2, _AP3, _AP4, _AP5 = ACOS_P
+_AQ1, _AQ2, _AQ3, _AQ4, _AQ5, _AQ6 = ACOS_Q[1:]
 
 
 @njit(inline="always", **JIT)
-def acos_over_sine(a):
-    """``arccos(a) / sqrt(1 - a^2)`` for ``0 <= a <= 1`` (1 at ``a = 1``), one division."""
-    p = _KP0 + a * (_KP1 + a * (_KP2 + a * (_KP3 + a * (_KP4 + a * (_KP5 + a * _KP6)))))
-    q = 1.0 + a * (_KQ1 + a * (_KQ2 + a * (_KQ3 + a * (_KQ4 + a * (_KQ5 + a * _KQ6)))))
+def acos_rational(a):
+    """``R(a) = (arccos(a) / sqrt(1 - a^2) - 1) / (1 - a)`` for ``0 <= a <= 1`` (1/3 at ``a = 1``), one division."""
+    p = _AP0 + a * (_AP1 + a * (_AP2 + a * (_AP3 + a * (_AP4 + a * _AP5))))
+    q = 1.0 + a * (_AQ1 + a * (_AQ2 + a * (_AQ3 + a * (_AQ4 + a * (_AQ5 + a * _AQ6)))))
     return p / q
 
 
@@ -101,7 +103,7 @@ def relu_dual(w, norm):
     c = 1 the arc-cosine's slope is unbounded, and a ``1 - c`` formed from a rounded ``c`` would carry an
     absolute error of ~1e-16, which moves ``arccos c`` by ~1e-16 / sin(arccos c) (1e-8 at c = 1 - 1e-16).
     From ``w``, the angle ``theta = arccos c`` is accurate to a few units of 1e-16 for every c >= 0 (the
-    sine ``sqrt(w (2 - w))`` times ``acos_over_sine``). A zero variance (``norm = 0``)
+    sine ``sqrt(w (2 - w))`` times ``1 + w R(1 - w)``, ``acos_rational``). A zero variance (``norm = 0``)
     gives Vphi = 0, and Vphi' there multiplies a Theta that is zero too (the covariances of a sample with
     zero variance are zero), so ``w`` needs no special value (``dual.relu_dual_w`` takes c = 0).
 
@@ -123,9 +125,9 @@ def relu_dual(w, norm):
     c = 1.0 - w
     one_minus_a = min(w, 2.0 - w)                                 # 1 - |c|, exactly
     sine = math.sqrt(one_minus_a * (2.0 - one_minus_a))           # sqrt(1 - c^2) = sqrt((1 - |c|)(1 + |c|))
-    # arccos |c| = sine * (a smooth function of |c|): as accurate next to c = +-1 as the sine, where the
-    # rational's argument may carry the rounding of c (its slope there is bounded)
-    acos_a = sine * acos_over_sine(1.0 - one_minus_a)
+    # arccos |c| = sine (1 + (1 - |c|) R(|c|)): as accurate next to c = +-1 as the sine (R's argument may
+    # carry the rounding of 1 - w there, but R's slope is bounded)
+    acos_a = sine + (sine * one_minus_a) * acos_rational(1.0 - one_minus_a)
     theta = acos_a if c >= 0.0 else math.pi - acos_a              # arccos c
     angle = math.pi - acos_a if c >= 0.0 else acos_a              # pi - arccos c
     vphi = norm * (c * angle + sine) * _INV_2PI
