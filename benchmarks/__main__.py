@@ -205,7 +205,7 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
             case_rows = rows[-len(timings):]
             for row in case_rows:
                 if accel is None or row["implementation"] != accel.label:   # the limit is the CPU's
-                    row["limit_key"] = _limit_key(case.name)
+                    row["limit_key"] = limit_key(case.name)
                     row["share_of_limit"] = row["pair_steps_per_s"] / limit[row["limit_key"]]
             if not case.baseline:
                 # each pair's chain is computed the same way whatever else is in the call, so the corner of
@@ -281,7 +281,7 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
     return rows
 
 
-def _limit_key(case_name: str) -> str:
+def limit_key(case_name: str) -> str:
     """The limit a case is measured against: the erf dual's own mix of operations, or the ReLU one's."""
     return "erf_limit_pair_steps_per_s" if " erf " in f" {case_name} " else "limit_pair_steps_per_s"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import limits
-from benchmarks.__main__ import _limit_key
+from benchmarks.__main__ import limit_key
 
 
 def test_each_dual_is_bounded_by_its_own_mix_of_operations(monkeypatch):
@@ -30,4 +30,4 @@ def test_each_dual_is_bounded_by_its_own_mix_of_operations(monkeypatch):
     ("rntk relu last, unequal lengths", "limit_pair_steps_per_s"),
 ])
 def test_bench_cases_take_the_limit_of_their_activation(case, key):
-    assert _limit_key(case) == key
+    assert limit_key(case) == key
