@@ -113,9 +113,9 @@ def _mix_chained(a, b, out, sweeps):
 # The ReLU step loop as compiled (tiles._pairs_relu_last_direct, numba 0.68, the Intel Xeon of 2026-12-04 with
 # 256-bit vectors) does per vector of pairs `1 sqrt + 1 div`, 32 multiplications and FMAs, and 14 other vector
 # operations (8 subtractions, 2 min, 1 compare, 1 select, 2 register copies); before, with the angle through
-# arcsin: `2 sqrt + 1 div`, 32 and 18. ``_engine_mix``
-# does the same counts per element with independent operands: four Horner chains of 8 FMAs; 14 additions,
-# subtractions, min/max and one compare with its select; the divider's two operations.
+# arcsin: `2 sqrt + 1 div`, 32 and 18. ``_engine_mix`` does the same counts per element with independent
+# operands: four Horner chains of 8 FMAs; 14 additions, subtractions, min/max and one compare with its select;
+# the divider's two operations.
 
 @njit(**_JIT)
 def _engine_mix(a, b, out, sweeps):
