@@ -72,6 +72,12 @@ class Case:
         return {**self.params, "n_layers": self.n_layers, "output": self.output}
 
     @property
+    def limit_key(self) -> str:
+        """The arithmetic limit (a key of ``limits.arithmetic_limit``) this case is measured against: the erf
+        dual's own mix of operations, or the ReLU one's."""
+        return "erf_limit_pair_steps_per_s" if self.params.get("activation") == "erf" else "limit_pair_steps_per_s"
+
+    @property
     def authors_comparable(self) -> bool:
         """Whether the straightforward NumPy version of the authors' algorithm covers this case."""
         return not self.unequal and self.output == "last" and not self.params
@@ -205,7 +211,7 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
             case_rows = rows[-len(timings):]
             for row in case_rows:
                 if accel is None or row["implementation"] != accel.label:   # the limit is the CPU's
-                    row["limit_key"] = limit_key(case.name)
+                    row["limit_key"] = case.limit_key
                     row["share_of_limit"] = row["pair_steps_per_s"] / limit[row["limit_key"]]
             if not case.baseline:
                 # each pair's chain is computed the same way whatever else is in the call, so the corner of
@@ -279,11 +285,6 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
     limit = better
     _write(rows, limit, jobs, full, load_before, os.getloadavg(), out_dir, accel)
     return rows
-
-
-def limit_key(case_name: str) -> str:
-    """The limit a case is measured against: the erf dual's own mix of operations, or the ReLU one's."""
-    return "erf_limit_pair_steps_per_s" if " erf " in f" {case_name} " else "limit_pair_steps_per_s"
 
 
 def _max_rel_diff(value: np.ndarray, reference: np.ndarray) -> float:

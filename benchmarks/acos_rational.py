@@ -1,4 +1,4 @@
-"""Derive the rational of ``engine.duals.acos_ratio``: ``arccos(a) = s (1 + (1 - a) R(a))``, ``s = sqrt(1 - a^2)``.
+"""Derive the rational of ``engine.duals.acos_rational``: ``arccos(a) = s (1 + (1 - a) R(a))``, ``s = sqrt(1 - a^2)``.
 
 ``python -m benchmarks.acos_rational [--degrees 5 6]`` fits ``R = P / Q`` (``Q(0) = 1``) on ``0 <= a <= 1`` in
 60-digit arithmetic and prints the coefficients and the largest relative errors: of ``R`` in exact

@@ -1,7 +1,7 @@
 """Measured throughput of the operations that bound the RNTK inner loop, and the arithmetic limit from them.
 
 Per pair, layer and time step the engine evaluates one ReLU dual activation: one square root (sqrt(1 - c^2))
-and one division (the rational kernel of arccos(c) / sqrt(1 - c^2)), which share one unit, and 46 other
+and one division (the rational R of arccos|c| = sqrt(1 - c^2) (1 + (1 - |c|) R)), which share one unit, and 46 other
 floating-point operations (counted in the step loop's machine code), which go to the FMA/add pipes. The two
 run in parallel, so the limit per core is the slower of the two:
 min(rate of `1 sqrt + 1 div`, rate of FMA-class operations / 46).

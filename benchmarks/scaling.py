@@ -13,7 +13,7 @@ import argparse
 
 import numpy as np
 
-from benchmarks.__main__ import QUICK, Case, limit_key
+from benchmarks.__main__ import QUICK, Case
 from benchmarks.limits import arithmetic_limit
 from benchmarks.measure import measure
 from rntk_bench.kernels.rntk import rntk
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
           f"of limit ({all_limit[relu]:.3g}) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for case, a, b in zip(CASES, one, every):
-        key = limit_key(case.name)
+        key = case.limit_key
         print(f"| {case.name} | {case.n} | {case.t} | {case.n_layers} | {a:.3g} | {a / one_limit[key]:.0%} | "
               f"{b:.3g} | {b / all_limit[key]:.0%} |")
     print(f"\nerf rows: against the erf loop's own limit ({one_limit['erf_limit_pair_steps_per_s']:.3g} on one "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import limits
-from benchmarks.__main__ import limit_key
+from benchmarks.__main__ import QUICK, Case
 
 
 def test_each_dual_is_bounded_by_its_own_mix_of_operations(monkeypatch):
@@ -24,10 +24,16 @@ def test_each_dual_is_bounded_by_its_own_mix_of_operations(monkeypatch):
 
 
 @pytest.mark.parametrize(("case", "key"), [
-    ("rntk erf last", "erf_limit_pair_steps_per_s"),
-    ("rntk relu last", "limit_pair_steps_per_s"),
-    ("rntk relu mean pooling", "limit_pair_steps_per_s"),
-    ("rntk relu last, unequal lengths", "limit_pair_steps_per_s"),
+    (Case("rntk erf last", 10, 5, params={"activation": "erf"}), "erf_limit_pair_steps_per_s"),
+    (Case("rntk relu last", 10, 5), "limit_pair_steps_per_s"),
+    (Case("rntk relu mean pooling", 10, 5, output="mean"), "limit_pair_steps_per_s"),
+    (Case("rntk relu last, unequal lengths", 10, 5, unequal=True), "limit_pair_steps_per_s"),
 ])
 def test_bench_cases_take_the_limit_of_their_activation(case, key):
-    assert limit_key(case) == key
+    assert case.limit_key == key
+
+
+def test_the_quick_table_measures_its_erf_case_against_the_erf_limit():
+    keys = {case.name: case.limit_key for case in QUICK}
+    assert keys["rntk erf last"] == "erf_limit_pair_steps_per_s"
+    assert {key for name, key in keys.items() if "erf" not in name} == {"limit_pair_steps_per_s"}
