@@ -37,3 +37,23 @@ def test_the_quick_table_measures_its_erf_case_against_the_erf_limit():
     keys = {case.name: case.limit_key for case in QUICK}
     assert keys["rntk erf last"] == "erf_limit_pair_steps_per_s"
     assert {key for name, key in keys.items() if "erf" not in name} == {"limit_pair_steps_per_s"}
+
+
+def test_each_unit_rate_is_the_better_of_the_two_compilations(monkeypatch):
+    """The probes run as numba compiles by default and as the engine's loops are (512-bit vectors preferred);
+    the limit takes each unit's better rate: here the divider's default one and the FMA pipes' wide one."""
+    def fake_rate(function, per_element, n_threads=1, repeats=5):
+        wide = any(function is compiled for compiled in limits._WIDE.values())
+        if function.__name__ == "_one_sqrt_one_div":
+            return (6.5e8 if wide else 7e8) * per_element
+        if function.__name__ == "_fma32":
+            return (4.8e10 if wide else 3.2e10) / 37 * per_element
+        return 1.0
+
+    monkeypatch.setattr(limits, "_rate", fake_rate)
+    limit = limits.arithmetic_limit(1)
+    assert limit["divider_default_per_s_per_core"] == pytest.approx(7e8)
+    assert limit["divider_wide_per_s_per_core"] == pytest.approx(6.5e8)
+    assert limit["fma_wide_per_s_per_core"] == pytest.approx(4.8e10)
+    # min(7e8, 4.8e10 / 46 = 1.04e9): the divider's default rate bounds it
+    assert limit["limit_pair_steps_per_s"] == pytest.approx(7e8)
