@@ -11,8 +11,9 @@ Each probe runs compiled twice, as numba compiles by default and as the engine's
 only), and each unit's rate is the better of the two: the limit is what the machine could do at best.
 
 Four probes check the model without entering the limit: the whole mix in one loop (46 FMAs), the same chained
-as in the ReLU dual, the chained mix cut in two parts run 16 elements apart as the engine's ReLU step is,
-and the step loop's own operation counts (``_engine_mix``), each with independent operands unless chained.
+as in the ReLU dual, the chained mix cut in two parts run 16 elements apart (software pipelining, which the
+engine's step loop tried and does not use: ``benchmarks/README.md``), and the step loop's own operation counts
+(``_engine_mix``), each with independent operands unless chained.
 ``_two_sqrt_one_div`` is the divider's work of the engine before 2026-12-04 (arccos through arcsin), which
 earlier tables' limits were taken from.
 """
@@ -122,9 +123,9 @@ _SKEW = 16
 
 @njit(**_JIT)
 def _mix_skewed(a, b, out, sweeps):
-    # ``_mix_chained``'s operations cut as the engine's ReLU step is (``tiles._pairs_relu``): an iteration does
-    # the first part (FMAs, then the divider) of element i and the second (FMAs on the divider's result) of
-    # element i - 16, two independent pieces of work passing through ``d``
+    # ``_mix_chained``'s operations software-pipelined: an iteration does the first part (FMAs, then the
+    # divider) of element i and the second (FMAs on the divider's result) of element i - 16, two independent
+    # pieces of work passing through ``d``
     n = a.size
     d = np.empty(n)
     for _ in range(sweeps):
@@ -141,11 +142,11 @@ def _mix_skewed(a, b, out, sweeps):
 
 
 # The ReLU step loop as compiled (tiles._pairs_relu_last_direct, numba 0.68, the Intel Xeon of 2026-12-04, with
-# 256-bit vectors and, skewed (``tiles._pairs_relu``), with 512-bit ones) does per vector of pairs `1 sqrt + 1
-# div`, 32 multiplications and FMAs, and 14 other vector operations (8 subtractions, 2 min, 1 compare, 1 select, 2
-# register copies); before, with the angle through arcsin: `2 sqrt + 1 div`, 32 and 18. ``_engine_mix`` does the
-# same counts per element with independent operands: four Horner chains of 8 FMAs; 14 additions, subtractions,
-# min/max and one compare with its select; the divider's two operations.
+# 256-bit vectors and with 512-bit ones alike) does per vector of pairs `1 sqrt + 1 div`, 32 multiplications
+# and FMAs, and 14 other vector operations (8 subtractions, 2 min, 1 compare, 1 select, 2 register copies);
+# before, with the angle through arcsin: `2 sqrt + 1 div`, 32 and 18. ``_engine_mix`` does the same counts per
+# element with independent operands: four Horner chains of 8 FMAs; 14 additions, subtractions, min/max and one
+# compare with its select; the divider's two operations.
 
 @njit(**_JIT)
 def _engine_mix(a, b, out, sweeps):

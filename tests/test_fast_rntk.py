@@ -17,7 +17,7 @@ from numba import njit
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels import get_kernel
 from rntk_bench.kernels.dual import DUALS
-from rntk_bench.kernels.engine import BLOCK, compute_rntk, tiles, working_set_bytes
+from rntk_bench.kernels.engine import BLOCK, compute_rntk, working_set_bytes
 from rntk_bench.kernels.engine.duals import ACOS_P, ACOS_Q, acos_rational, asin, relu_dual
 from rntk_bench.kernels.rntk import rntk, rntk_reference
 from rntk_bench.threads import limit_threads
@@ -161,21 +161,6 @@ def test_blocks_widened_to_whole_vectors(n, output):
     assert_matches_reference(X, **params)
     assert_matches_reference(X, Y, **params)
     assert_matches_reference(rng.normal(size=(n, 7)), **params)
-
-
-@pytest.mark.parametrize("n_columns", [1, 8, 15, 16, 17, 24, 31, 32, 33, 48])
-@pytest.mark.parametrize("output", ["last", "mean"])
-def test_skewed_relu_steps_around_the_skew(n_columns, output):
-    """The ReLU step loop runs each column's divider part ``SKEW`` columns ahead of the rest of its step, with a
-    prologue of divider parts and an epilogue of rests: blocks narrower than, as wide as and wider than the
-    skew, in every layer (two layers, three channels: no direct first layer; one channel: the direct one)."""
-    assert tiles.SKEW == 16
-    rng = np.random.default_rng(70 + n_columns)
-    for n_channels in (1, 3):
-        X = [rng.normal(size=(n_channels, length)) for length in rng.integers(3, 7, size=3)]
-        Y = [rng.normal(size=(n_channels, length)) for length in rng.integers(3, 7, size=n_columns)]
-        assert_matches_reference(X, Y, output=output, n_layers=2)
-    assert_matches_reference(rng.normal(size=(n_columns, 6)), output=output, n_layers=2, sigma_h=0.3)
 
 
 @pytest.mark.parametrize("activation", ["relu", "erf"])

@@ -121,41 +121,13 @@ def relu_dual(w, norm):
         ``1 - Vphi / (sqrt(k11 k22) / 2)``, the ``w`` of the covariance ``Vphi`` (whose variances are ``k11 / 2``
         and ``k22 / 2``): ``(pi - J) / pi`` with ``J = sin(theta) + (pi - theta) c``, again without cancellation.
     """
-    w, sine, sine_gap, ratio = relu_dual_divider(w)
-    return relu_dual_rest(w, sine, sine_gap, ratio, norm)
-
-
-@njit(inline="always", **JIT)
-def relu_dual_divider(w):
-    """The part of ``relu_dual`` that ends in the divider unit: the sine and the rational ``R``.
-
-    The step loops run it a few columns ahead of ``relu_dual_rest`` (``tiles._pairs_relu``), so that the rest
-    of a pair's step never waits for its own square root and division.
-
-    Returns
-    -------
-    w : float
-        ``w`` clamped to at most 2 (``c >= -1``).
-    sine : float
-        ``sqrt(1 - c^2)``.
-    sine_gap : float
-        ``sine (1 - |c|)``.
-    ratio : float
-        ``R(|c|)`` (``acos_rational``).
-    """
     w = w if w < 2.0 else 2.0  # noqa: FURB136 (a select LLVM vectorises)
+    c = 1.0 - w
     one_minus_a = min(w, 2.0 - w)                                 # 1 - |c|, exactly
     sine = math.sqrt(one_minus_a * (2.0 - one_minus_a))           # sqrt(1 - c^2) = sqrt((1 - |c|)(1 + |c|))
-    return w, sine, sine * one_minus_a, acos_rational(1.0 - one_minus_a)
-
-
-@njit(inline="always", **JIT)
-def relu_dual_rest(w, sine, sine_gap, ratio, norm):
-    """``relu_dual`` from the outputs of ``relu_dual_divider`` (same operations, same results)."""
-    c = 1.0 - w
     # arccos |c| = sine (1 + (1 - |c|) R(|c|)): as accurate next to c = +-1 as the sine (R's argument may
     # carry the rounding of 1 - w there, but R's slope is bounded)
-    acos_a = sine + sine_gap * ratio
+    acos_a = sine + (sine * one_minus_a) * acos_rational(1.0 - one_minus_a)
     theta = acos_a if c >= 0.0 else math.pi - acos_a              # arccos c
     angle = math.pi - acos_a if c >= 0.0 else acos_a              # pi - arccos c
     vphi = norm * (c * angle + sine) * _INV_2PI

@@ -1,16 +1,15 @@
 """The tiled RNTK loops (numba): one row of pairs at a time, in column blocks, advanced through time together.
 
-For a row ``i`` and a block of columns ``j``, the state of every pair lives in one array ``state`` that stays
-in the L1/L2 cache: for row ``1 + l`` (layer ``l``), plane ``VPHI`` holds the layer's dual activation at the
-previous step (``Vphi(K[l](t-1, t'-1))``), ``WPHI`` (ReLU) one minus the correlation that this ``Vphi`` has as
-a covariance of the features ``phi(g)``, and ``TDOT`` the layer's NTK times the derivative's dual activation,
-``Theta Vphi'``, without the constant factor of ``Vphi'`` (``duals.RELU_DOT``, ``duals.ERF_DOT``): every
-formula of section 2 uses Theta and Vphi' only as that product, and the factor is folded into the scale that
-multiplies it. Row 0 stands for what lies below the first layer: for series with several channels, the
-inputs' inner product in the ``VPHI`` plane and (ReLU) what ``1 - c`` needs of them in ``WPHI``. Each plane is
-``WIDTH`` columns of a flat array (``_at``). One step of one layer is a loop over the block's columns with no
-branch and no libm call, which LLVM vectorises; for ReLU each column's step is cut in two parts that the loop
-runs ``SKEW`` columns apart (``_pairs_relu``).
+For a row ``i`` and a block of columns ``j``, the state of every pair lives in one array
+``state[plane, 1 + l, jj]`` of shape ``(3, n_layers + 1, block)`` that stays in the L1/L2 cache: for layer
+``l``, the plane ``VPHI`` holds its dual activation at the previous step (``Vphi(K[l](t-1, t'-1))``),
+``WPHI`` (ReLU) one minus the correlation that this ``Vphi`` has as a covariance of the features ``phi(g)``,
+and ``TDOT`` the layer's NTK times the derivative's dual activation, ``Theta Vphi'``, without the constant
+factor of ``Vphi'`` (``duals.RELU_DOT``, ``duals.ERF_DOT``): every formula of section 2 uses Theta and Vphi'
+only as that product, and the factor is folded into the scale that multiplies it. Row 0 stands for what lies
+below the first layer: for series with several channels, the inputs' inner product in the ``VPHI`` plane and
+(ReLU) what ``1 - c`` needs of them in ``WPHI``. One step of one layer is a loop over the block's columns with
+no branch and no libm call, which LLVM vectorises.
 
 Each ``Vphi(K[l](t, t'))`` is evaluated once and used twice: as the input term of layer ``l + 1`` at this step
 and as the recurrent term of layer ``l`` at the next step (the reference evaluates it twice).
@@ -34,49 +33,28 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from rntk_bench.kernels.engine.duals import ERF_DOT, RELU_DOT, erf_dual, relu_dual_divider, relu_dual_rest
+from rntk_bench.kernels.engine.duals import ERF_DOT, RELU_DOT, erf_dual, relu_dual
 from rntk_bench.kernels.engine.jit import JIT, STEP, parallel_and_serial
 from rntk_bench.kernels.engine.mirror import MIRROR_TILE, mirror_tile_row
 from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 from rntk_bench.kernels.engine.schedule import cross_costs, equal_groups, halves_costs, square_costs, triangle_costs
 
-BLOCK = 1024  # columns per tile: (9 n_layers + 7) * WIDTH * 8 bytes of state per thread (138 KiB, L = 1)
+BLOCK = 1024  # columns per tile: (9 n_layers + 3) * (1024 + 2 LANES) * 8 bytes of state per thread (97 KiB, L = 1)
 LANES = 8     # doubles per vector of the step loops with AVX-512 (``jit.NoAliasCompiler``); a multiple of AVX2's 4
 
-VPHI, WPHI, TDOT = range(3)     # the planes of the pairs' state
-ACC, ACC_GP = range(2)          # the planes of each layer's mean-pooling sums
-SINE, GAP, RATIO, W = range(4)  # the planes of ``scratch``: what a ReLU step's divider part leaves for the rest
-SKEW = 16                       # columns by which that part runs ahead of the rest (``_pairs_relu``)
-# The columns of one plane: a block, room for whole vectors past it (see ``_chain``), and 64 more, so that a
-# plane is 8832 bytes, 640 more than a multiple of 4096. Without them (8320 bytes: 128 more, which is SKEW
-# columns) a load of one plane and a store to the next, SKEW columns apart, had addresses equal in their
-# low 12 bits, which the CPU takes for a possible overlap and makes the load wait for the store.
-WIDTH = BLOCK + 2 * LANES + 64
-
-# The step loops take ``state`` (rows ``0 .. n_layers``, three planes each), ``acc`` (layers, two planes) and
-# ``scratch`` (four planes) as flat arrays of planes of WIDTH columns, and index them through ``_at``: with a
-# compile-time row length, the distance between any two of their accesses is a constant that LLVM's
-# dependence analysis can read, and the skewed ReLU loop (whose accesses of one plane lie ``SKEW`` columns
-# apart) vectorises. Through arrays of three dimensions, whose strides are known at run time only, LLVM
-# vectorised it only behind a run-time check of overlapping address ranges, which that loop always failed.
+VPHI, WPHI, TDOT = range(3)  # the planes of the pairs' state
+ACC, ACC_GP = range(2)              # the rows of each layer's mean-pooling sums: acc[layer, ACC or ACC_GP, jj]
 
 
 @njit(inline="always", **JIT)
-def _at(row, plane, jj, planes):
-    """The flat index of column ``jj`` of plane ``plane`` of row ``row`` (rows of ``planes`` planes)."""
-    # unsigned: numba adds no wrap-around of negative indices, whose select would hide the index from LLVM
-    return np.uint64((row * planes + plane) * WIDTH + jj)
-
-
-@njit(inline="always", **JIT)
-def _pairs(pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
-    """One layer, one step of the erf RNTK, for the ``n`` pairs ``(i, j0 + jj)`` of a block: Sigma and Theta of
-    section 2, then the dual activation at the new K. ``pooled`` (mean pooling: add the step's output kernel,
-    weighted by ``weight``, to ``acc``'s plane ``ACC`` of layer ``l``, and its NNGP part alone to ``ACC_GP``),
-    ``first`` (the first layer) and ``direct`` (the first layer of univariate series) are compile-time
-    constants in each caller, so the loop holds only what it needs. ``row`` holds the numbers of sample ``i``
-    at its step ``s``: ``(x_s, first, second, variance, rec, inp)`` (``prepare.Side``; the last two 0 for
-    erf), and ``u`` is the columns' step. ``scales`` holds
+def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    """One layer, one step, for the ``n`` pairs ``(i, j0 + jj)`` of a block: Sigma and Theta of section 2,
+    then the dual activation at the new K. ``relu``, ``pooled`` (mean pooling: add the step's output kernel,
+    weighted by ``weight``, to ``acc[l, ACC]``, and its NNGP part alone to ``acc[l, ACC_GP]``), ``first`` (the first
+    layer) and ``direct`` (the first layer of univariate series) are compile-time constants in each caller,
+    so the loop holds only what it needs. ``row`` holds the numbers of sample ``i`` at its step ``s``:
+    ``(x_s, first, second, variance, rec, inp)`` (``prepare.Side``; the last two 0 for erf), and ``u`` is the
+    columns' step. ``scales`` holds
     ``(sw2, su2, sb2, sb, sw2_dot, depth_dot, trained, weight, weight_dot)``: the ``*_dot`` ones times the
     activation's factor of ``Vphi'``, as they multiply ``TDOT``.
 
@@ -88,43 +66,10 @@ def _pairs(pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, self_jj,
     ``q_self``, which it equals exactly: recomputed, it would differ in the last bits, and for erf with
     sigma_w^2 E[phi'^2] > 1 (the chaotic phase, e.g. the default sigma_w = 1.4142) the recursion amplifies
     such a difference ~2.5 times per step along the diagonal, where correlation 1 is an unstable fixed point.
-    """
-    sw2, su2, sb2, sb, sw2_dot, depth_dot, trained, weight, weight_dot = scales
-    x0, fx, gx, q_self, rx_rec, rx_in = row
-    if n <= 0 or l < 0 or u < 0 or j0 < 0:
-        return                    # never taken: it tells LLVM that no index below wraps around
-    here = l + 1
-    # Every number below is formed symmetrically in the two samples (x_s y_u, not (su2 x_s) y_u): the
-    # mean-pooled K(X) takes a pair's chains along negative offsets from its mirror pair's positive ones.
-    for jj in range(n):
-        j = j0 + jj
-        if direct:
-            sigma = sw2 * state[_at(here, VPHI, jj, 3)] + (su2 * (x0 * yv[u, 0, j]) + sb2)
-        else:
-            sigma = sw2 * state[_at(here, VPHI, jj, 3)] + (su2 * state[_at(l, VPHI, jj, 3)] + sb2)
-        sigma = q_self if jj == self_jj else sigma
-        th = sigma + sw2_dot * state[_at(here, TDOT, jj, 3)]
-        if not first:
-            th += depth_dot * state[_at(l, TDOT, jj, 3)]
-        th *= trained
-        v, dot = erf_dual(sigma, fx, yp[FIRST, l, u, j], gx, yp[SECOND, l, u, j])
-        th_dot = th * dot
-        state[_at(here, TDOT, jj, 3)] = th_dot
-        state[_at(here, VPHI, jj, 3)] = v
-        if pooled:
-            acc[_at(l, ACC, jj, 2)] += weight * v + weight_dot * th_dot
-            acc[_at(l, ACC_GP, jj, 2)] += weight * v
 
-
-@njit(inline="always", **JIT)
-def _relu_divider(first, direct, jj, l, u, j, row, yp, state, scratch, self_jj, sb):
-    """The first part of a ReLU pair-step (``_pairs_relu``): the correlation ``c = 1 - w`` of the new Sigma,
-    and the dual activation's square root and division (``duals.relu_dual_divider``), left in column ``jj``
-    of ``scratch``.
-
-    ``w`` is formed without cancellation: Sigma is the sum of a recurrent, an input and a bias term, each an
-    inner product of feature vectors of the two samples, and ``1 - c`` is half the squared distance of the
-    two normalised sums,
+    ReLU takes the correlation as ``w = 1 - c``, formed without cancellation: Sigma is the sum of a recurrent,
+    an input and a bias term, each an inner product of feature vectors of the two samples, and ``1 - c`` is
+    half the squared distance of the two normalised sums,
 
         w = ((rx_rec - ry_rec)^2 + (rx_in - ry_in)^2 + (rx_b - ry_b)^2) / 2
             + rx_rec ry_rec w_rec + rx_in ry_in w_in
@@ -137,150 +82,116 @@ def _relu_divider(first, direct, jj, l, u, j, row, yp, state, scratch, self_jj, 
     non-negative number with a small relative error, so w is as accurate next to c = 1 as anywhere else; a
     ``1 - c`` taken from a rounded ``c = Sigma / sqrt(q_x q_y)`` would move ``arccos c`` by ~1e-8 there.
     """
-    x0, fx, gx, q_self, rx_rec, rx_in = row
-    here = l + 1
-    ry_rec = yp[REC, l, u, j]
-    d_rec = rx_rec - ry_rec
-    d_b = sb * (fx - yp[FIRST, l, u, j])
-    if direct:
-        d_in = rx_in - yp[INP, l, u, j]
-        squares = d_rec * d_rec + d_in * d_in + d_b * d_b
-    elif first:
-        squares = d_rec * d_rec + d_b * d_b + state[_at(0, WPHI, jj, 3)]
-    else:
-        ry_in = yp[INP, l, u, j]
-        d_in = rx_in - ry_in
-        squares = d_rec * d_rec + d_in * d_in + d_b * d_b
-    w = 0.5 * squares + (rx_rec * ry_rec) * state[_at(here, WPHI, jj, 3)]
-    if not first:
-        w += (rx_in * ry_in) * state[_at(l, WPHI, jj, 3)]
-    w = 0.0 if jj == self_jj else w
-    w, sine, gap, ratio = relu_dual_divider(w)
-    scratch[_at(0, SINE, jj, 4)] = sine
-    scratch[_at(0, GAP, jj, 4)] = gap
-    scratch[_at(0, RATIO, jj, 4)] = ratio
-    scratch[_at(0, W, jj, 4)] = w
-
-
-@njit(inline="always", **JIT)
-def _relu_rest(pooled, first, direct, jj, l, u, j, row, yv, yp, state, acc, scratch, self_jj, scales):
-    """The rest of a ReLU pair-step (``_pairs_relu``): Sigma, Theta and the dual activation's outputs, from
-    what ``_relu_divider`` left in column ``jj`` of ``scratch``."""
-    sw2, su2, sb2, sb, sw2_dot, depth_dot, trained, weight, weight_dot = scales
-    x0, fx, gx, q_self, rx_rec, rx_in = row
-    here = l + 1
-    if direct:
-        sigma = sw2 * state[_at(here, VPHI, jj, 3)] + (su2 * (x0 * yv[u, 0, j]) + sb2)
-    else:
-        sigma = sw2 * state[_at(here, VPHI, jj, 3)] + (su2 * state[_at(l, VPHI, jj, 3)] + sb2)
-    sigma = q_self if jj == self_jj else sigma
-    th = sigma + sw2_dot * state[_at(here, TDOT, jj, 3)]
-    if not first:
-        th += depth_dot * state[_at(l, TDOT, jj, 3)]
-    v, dot, w_phi = relu_dual_rest(scratch[_at(0, W, jj, 4)], scratch[_at(0, SINE, jj, 4)],
-                                   scratch[_at(0, GAP, jj, 4)], scratch[_at(0, RATIO, jj, 4)],
-                                   gx * yp[SECOND, l, u, j])
-    state[_at(here, WPHI, jj, 3)] = w_phi
-    th_dot = th * dot
-    state[_at(here, TDOT, jj, 3)] = th_dot
-    state[_at(here, VPHI, jj, 3)] = v
-    if pooled:
-        acc[_at(l, ACC, jj, 2)] += weight * v + weight_dot * th_dot
-        acc[_at(l, ACC_GP, jj, 2)] += weight * v
-
-
-@njit(inline="always", **JIT)
-def _pairs_relu(pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales):
-    """``_pairs`` for ReLU, each pair-step in two parts run ``SKEW`` columns apart.
-
-    A pair-step's arithmetic is one chain: the square root and the division need ``w``, and everything after
-    them needs their results. Run in one piece per column, that chain limits how many columns the
-    out-of-order core keeps in flight, and the divider and the FMA pipes idle part of the time (the same
-    operations chained run at two thirds of their rate with independent operands: ``benchmarks.limits``).
-    Here one iteration does the divider part of column ``jj`` (``_relu_divider``) and the rest of column
-    ``jj - SKEW`` (``_relu_rest``), two independent pieces of work; what passes between them goes through
-    ``scratch``, which stays in L1. Every operation is the one of the unsplit step, so the results are the
-    same to the last bit.
-
-    ReLU uses Sigma only in Theta, which ``trained`` (0 or 1) multiplies: it multiplies Sigma's scales
-    instead, exactly the same numbers, one product per pair less (untrained, Theta Vphi' stays zero).
-    """
     sw2, su2, sb2, sb, sw2_dot, depth_dot, trained, weight, weight_dot = scales
     x0, fx, gx, q_self, rx_rec, rx_in = row
     if n <= 0 or l < 0 or u < 0 or j0 < 0:
         return                    # never taken: it tells LLVM that no index below wraps around
-    scales = (trained * sw2, trained * su2, trained * sb2, sb, sw2_dot, depth_dot, trained, weight, weight_dot)
-    row = (x0, fx, gx, trained * q_self, rx_rec, rx_in)
-    # (column indices unsigned, as in ``_at``: ``j0 + jj - SKEW`` became a gather otherwise)
-    for jj in range(min(n, SKEW)):
-        _relu_divider(first, direct, jj, l, u, np.uint64(j0 + jj), row, yp, state, scratch, self_jj, sb)
-    for jj in range(SKEW, n):
-        _relu_divider(first, direct, jj, l, u, np.uint64(j0 + jj), row, yp, state, scratch, self_jj, sb)
-        k = jj - SKEW
-        _relu_rest(pooled, first, direct, k, l, u, np.uint64(j0 + k), row, yv, yp, state, acc, scratch, self_jj,
-                   scales)
-    for k in range(max(n - SKEW, 0), n):
-        _relu_rest(pooled, first, direct, k, l, u, np.uint64(j0 + k), row, yv, yp, state, acc, scratch, self_jj,
-                   scales)
+    here = l + 1
+    if relu:
+        # ReLU uses Sigma only in Theta, which ``trained`` (0 or 1) multiplies: it multiplies Sigma's scales
+        # instead, exactly the same numbers, one product per pair less (untrained, Theta Vphi' stays zero)
+        sw2, su2, sb2, q_self = trained * sw2, trained * su2, trained * sb2, trained * q_self
+    # Every number below is formed symmetrically in the two samples (x_s y_u, not (su2 x_s) y_u): the
+    # mean-pooled K(X) takes a pair's chains along negative offsets from its mirror pair's positive ones.
+    for jj in range(n):
+        j = j0 + jj
+        itself = jj == self_jj
+        if direct:
+            sigma = sw2 * state[VPHI, here, jj] + (su2 * (x0 * yv[u, 0, j]) + sb2)
+        else:
+            sigma = sw2 * state[VPHI, here, jj] + (su2 * state[VPHI, l, jj] + sb2)
+        sigma = q_self if itself else sigma
+        th = sigma + sw2_dot * state[TDOT, here, jj]
+        if not first:
+            th += depth_dot * state[TDOT, l, jj]
+        if not relu:
+            th *= trained
+        if relu:
+            ry_rec = yp[REC, l, u, j]
+            d_rec = rx_rec - ry_rec
+            d_b = sb * (fx - yp[FIRST, l, u, j])
+            if direct:
+                d_in = rx_in - yp[INP, l, u, j]
+                squares = d_rec * d_rec + d_in * d_in + d_b * d_b
+            elif first:
+                squares = d_rec * d_rec + d_b * d_b + state[WPHI, 0, jj]
+            else:
+                ry_in = yp[INP, l, u, j]
+                d_in = rx_in - ry_in
+                squares = d_rec * d_rec + d_in * d_in + d_b * d_b
+            w = 0.5 * squares + (rx_rec * ry_rec) * state[WPHI, here, jj]
+            if not first:
+                w += (rx_in * ry_in) * state[WPHI, l, jj]
+            w = 0.0 if itself else w
+            v, dot, w_phi = relu_dual(w, gx * yp[SECOND, l, u, j])
+            state[WPHI, here, jj] = w_phi
+        else:
+            v, dot = erf_dual(sigma, fx, yp[FIRST, l, u, j], gx, yp[SECOND, l, u, j])
+        th_dot = th * dot
+        state[TDOT, here, jj] = th_dot
+        state[VPHI, here, jj] = v
+        if pooled:
+            acc[l, ACC, jj] += weight * v + weight_dot * th_dot
+            acc[l, ACC_GP, jj] += weight * v
 
 
-# One compiled loop per combination of the compile-time flags of ``_pairs`` and ``_pairs_relu``.
+# One compiled loop per combination of the compile-time flags of ``_pairs``.
 #
 # The functions called once per step (these, ``_inputs`` and ``_chain``) are compiled without numba's
 # reference counting (``_nrt=False``): they read and write the arrays they are given and never allocate or
 # keep one. With it, each call paid an atomic increment and decrement per array argument; perf put 23 % of a
 # mean-pooled Gram matrix of 100 series (T = 60, one thread) in NRT_incref and NRT_decref. The step
-# functions also take their array arguments as not aliasing each other (``jit.STEP``): ``state``, ``acc`` and
-# ``scratch`` are the only arrays they write, and X and Y of K(X), the same arrays, are only read.
+# functions also take their array arguments as not aliasing each other (``jit.STEP``): ``state`` and ``acc``
+# are the only arrays they write, and X and Y of K(X), the same arrays, are only read.
 
 @njit(**STEP)
-def _pairs_relu_last(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales):
-    _pairs_relu(False, False, False, n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
-
-
-@njit(**STEP)
-def _pairs_relu_mean(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales):
-    _pairs_relu(True, False, False, n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+def _pairs_relu_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, False, False, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_erf_last(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales):
-    _pairs(False, False, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+def _pairs_relu_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, True, False, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales):
-    _pairs(True, False, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+def _pairs_erf_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, False, False, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_relu_last_direct(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales):
-    _pairs_relu(False, True, True, n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+def _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, True, False, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_relu_mean_direct(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales):
-    _pairs_relu(True, True, True, n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+def _pairs_relu_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, False, True, True, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_erf_last_direct(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales):
-    _pairs(False, True, True, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+def _pairs_relu_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, True, True, True, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_erf_mean_direct(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales):
-    _pairs(True, True, True, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+def _pairs_erf_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, False, True, True, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_relu_last_first(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales):
-    _pairs_relu(False, True, False, n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+def _pairs_erf_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(False, True, True, True, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
-def _pairs_relu_mean_first(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales):
-    _pairs_relu(True, True, False, n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+def _pairs_relu_last_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, False, True, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+
+
+@njit(**STEP)
+def _pairs_relu_mean_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    _pairs(True, True, True, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**STEP)
@@ -293,27 +204,27 @@ def _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m):
     if not relu:
         x0 = xv[s, 0, i] * inv_m
         for jj in range(n):
-            state[_at(0, VPHI, jj, 3)] = x0 * yv[u, 0, j0 + jj]
+            state[VPHI, 0, jj] = x0 * yv[u, 0, j0 + jj]
         for c in range(1, xv.shape[1]):
             xc = xv[s, c, i] * inv_m
             for jj in range(n):
-                state[_at(0, VPHI, jj, 3)] += xc * yv[u, c, j0 + jj]
+                state[VPHI, 0, jj] += xc * yv[u, c, j0 + jj]
         return
     x0, z0 = xv[s, 0, i] * inv_m, xs[s, 0, i]
     for jj in range(n):
         d = z0 - ys[u, 0, j0 + jj]
-        state[_at(0, VPHI, jj, 3)] = x0 * yv[u, 0, j0 + jj]
-        state[_at(0, WPHI, jj, 3)] = d * d
+        state[VPHI, 0, jj] = x0 * yv[u, 0, j0 + jj]
+        state[WPHI, 0, jj] = d * d
     for c in range(1, xv.shape[1]):
         xc, zc = xv[s, c, i] * inv_m, xs[s, c, i]
         for jj in range(n):
             d = zc - ys[u, c, j0 + jj]
-            state[_at(0, VPHI, jj, 3)] += xc * yv[u, c, j0 + jj]
-            state[_at(0, WPHI, jj, 3)] += d * d
+            state[VPHI, 0, jj] += xc * yv[u, c, j0 + jj]
+            state[WPHI, 0, jj] += d * d
 
 
 @njit(_nrt=False, **JIT)
-def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_side, y_side, state, acc, scratch,
+def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_side, y_side, state, acc,
            sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, mean, n_out):
     """Run the chains of pairs ``(i, j)``, ``j0 <= j < j1``, along ``u = s + offset`` for ``s_begin <= s < s_end``.
 
@@ -335,14 +246,12 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
     yv, ys, yp, y_real = y_side
     width = j1 - j0
     room = min(width + (LANES - width % LANES) % LANES, yv.shape[2] - j0)   # whole vectors, within the arrays
-    for row_l in range(1, n_layers + 1):
-        for jj in range(room):
-            state[_at(row_l, VPHI, jj, 3)] = 0.0
-            state[_at(row_l, WPHI, jj, 3)] = 1.0
-            state[_at(row_l, TDOT, jj, 3)] = 0.0
-        if shared_start:                 # a sample with itself shares the random initial state
-            state[_at(row_l, VPHI, self_jj, 3)] = sh2
-            state[_at(row_l, WPHI, self_jj, 3)] = 0.0
+    state[VPHI, 1:, :room] = 0.0
+    state[WPHI, 1:, :room] = 1.0
+    state[TDOT, 1:, :room] = 0.0
+    if shared_start:                     # a sample with itself shares the random initial state
+        state[VPHI, 1:, self_jj] = sh2
+        state[WPHI, 1:, self_jj] = 0.0
     univariate = xv.shape[1] == 1
     dot_factor = RELU_DOT if relu else ERF_DOT
     started = min(j1, y_real[s_begin + offset]) - j0 if s_begin < s_end else 0
@@ -353,9 +262,9 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
             if n > started:                             # chains that start at this step
                 for row_l in range(1, n_layers + 1):    # loops: a slice here cost more than the step
                     for jj in range(started, n):
-                        state[_at(row_l, VPHI, jj, 3)] = 0.0
-                        state[_at(row_l, WPHI, jj, 3)] = 1.0
-                        state[_at(row_l, TDOT, jj, 3)] = 0.0
+                        state[VPHI, row_l, jj] = 0.0
+                        state[WPHI, row_l, jj] = 1.0
+                        state[TDOT, row_l, jj] = 0.0
                 started = n
             n = min(n + (LANES - n % LANES) % LANES, room)
         elif n == width:
@@ -370,30 +279,30 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
                    xp[REC, l, s, i] if relu else 0.0, xp[INP, l, s, i] if relu else 0.0)
             if l == 0 and univariate:
                 if relu and weight == 0.0:
-                    _pairs_relu_last_direct(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+                    _pairs_relu_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                 elif relu:
-                    _pairs_relu_mean_direct(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+                    _pairs_relu_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                 elif weight == 0.0:
-                    _pairs_erf_last_direct(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+                    _pairs_erf_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                 else:
-                    _pairs_erf_mean_direct(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+                    _pairs_erf_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                 continue
             if l == 0:
                 _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m)
                 if relu and weight == 0.0:
-                    _pairs_relu_last_first(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+                    _pairs_relu_last_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                     continue
                 if relu:
-                    _pairs_relu_mean_first(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+                    _pairs_relu_mean_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
                     continue
             if relu and weight == 0.0:
-                _pairs_relu_last(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+                _pairs_relu_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
             elif relu:
-                _pairs_relu_mean(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+                _pairs_relu_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
             elif weight == 0.0:
-                _pairs_erf_last(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+                _pairs_erf_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
             else:
-                _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, scratch, self_jj, scales)
+                _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
 @njit(**JIT)
@@ -416,11 +325,10 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
-    state = np.zeros((n_layers + 1) * 3 * WIDTH)   # flat arrays of planes (see ``_at``)
-    scratch = np.zeros(4 * WIDTH)
-    positive = np.zeros(n_layers * 2 * WIDTH)      # mean pooling: the sums over offsets > 0, < 0 and 0
-    negative = np.zeros(n_layers * 2 * WIDTH)
-    zero = np.zeros(n_layers * 2 * WIDTH)
+    state = np.zeros((3, n_layers + 1, BLOCK + 2 * LANES))
+    positive = np.zeros((n_layers, 2, BLOCK + 2 * LANES))   # mean pooling: the sums over offsets > 0, < 0 and 0
+    negative = np.zeros((n_layers, 2, BLOCK + 2 * LANES))
+    zero = np.zeros((n_layers, 2, BLOCK + 2 * LANES))
     for j0 in range(j_lo, j_hi, BLOCK):
         j1 = min(j0 + BLOCK, j_hi)
         # The block is computed from k0 <= j0 on, so that its width is a whole number of vectors where the
@@ -432,9 +340,9 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
         copy = x_copy[i]
         self_jj = copy - k0 if k0 <= copy < j1 else -1
         if mean:
-            positive[:] = 0.0
-            negative[:] = 0.0
-            zero[:] = 0.0
+            positive[:, :, :] = 0.0
+            negative[:, :, :] = 0.0
+            zero[:, :, :] = 0.0
             # Offsets u - s at which some pair of the block has a real step (u >= y_start[k0], s >= x_start[i]):
             # 0, then the positive ones in increasing order, then the negative ones in decreasing order, each
             # kind summed apart and the three sums added as (positive + negative) + zero. That is how K(X)
@@ -453,7 +361,7 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
                 shared_start = same and diagonal_jj >= 0
                 part = positive if offset > 0 else (negative if offset < 0 else zero)
                 _chain(i, k0, j1, offset, s_begin, s_end, relu, diagonal_jj, shared_start, x_side, y_side, state,
-                       part, scratch, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
+                       part, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
             for d in range(n_out):
                 layer = n_layers - n_out + d
                 for plane in range(2 if gp else 1):
@@ -461,23 +369,23 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
                     for j in range(j0, j1):
                         scale = x_len[i] * y_len[j]
                         jj = j - k0
-                        at = _at(layer, plane, jj, 2)
-                        value = positive[at] / scale + negative[at] / scale + zero[at] / scale
+                        value = (positive[layer, plane, jj] / scale + negative[layer, plane, jj] / scale
+                                 + zero[layer, plane, jj] / scale)
                         target[x_order[i], d, y_order[j]] += value
         else:
             s_begin = max(x_start[i], y_start[k0])
             shared_start = same and self_jj >= 0
-            _chain(i, k0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side, state, zero, scratch,
+            _chain(i, k0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side, state, zero,
                    sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
             sv2_dot = sv2 * (RELU_DOT if relu else ERF_DOT)
             for d in range(n_out):
                 row = n_layers - n_out + d + 1
                 for j in range(j0, j1):
                     jj = j - k0
-                    value = sv2 * state[_at(row, VPHI, jj, 3)] + sv2_dot * state[_at(row, TDOT, jj, 3)]
+                    value = sv2 * state[VPHI, row, jj] + sv2_dot * state[TDOT, row, jj]
                     out[x_order[i], d, y_order[j]] += value
                     if gp:
-                        out_gp[x_order[i], d, y_order[j]] += sv2 * state[_at(row, VPHI, jj, 3)]
+                        out_gp[x_order[i], d, y_order[j]] += sv2 * state[VPHI, row, jj]
 
 
 @njit(**JIT)
@@ -501,25 +409,24 @@ def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
     n_y = y_len.shape[0]
-    state = np.zeros((n_layers + 1) * 3 * WIDTH)   # flat arrays of planes (see ``_at``)
-    scratch = np.zeros(4 * WIDTH)
-    acc = np.zeros(n_layers * 2 * WIDTH)
+    state = np.zeros((3, n_layers + 1, BLOCK + 2 * LANES))
+    acc = np.zeros((n_layers, 2, BLOCK + 2 * LANES))
     for j0 in range(0, n_y, BLOCK):
         j1 = min(j0 + BLOCK, n_y)
         k0 = max(j0 - (j0 - j1) % LANES, 0)           # whole vectors, as in ``_row``
-        acc[:] = 0.0
+        acc[:, :, :] = 0.0
         for offset in range(1, t_max - x_start[i]):
             s_begin = max(x_start[i], y_start[k0] - offset, 0)
             s_end = min(t_max, t_max - offset)
             if s_begin < s_end:
-                _chain(i, k0, j1, offset, s_begin, s_end, relu, -1, False, x_side, y_side, state, acc, scratch,
+                _chain(i, k0, j1, offset, s_begin, s_end, relu, -1, False, x_side, y_side, state, acc,
                        sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
         for d in range(n_out):
             layer = n_layers - n_out + d
             for plane in range(2 if gp else 1):
                 target = out if plane == ACC else out_gp
                 for j in range(j0, j1):
-                    half = acc[_at(layer, plane, j - k0, 2)] / (x_len[i] * y_len[j])
+                    half = acc[layer, plane, j - k0] / (x_len[i] * y_len[j])
                     if j < i:
                         target[x_order[i], d, x_order[j]] = half
                     elif j == i:
