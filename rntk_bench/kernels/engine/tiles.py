@@ -306,8 +306,26 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
 
 
 @njit(**JIT)
+def _scratch(n_groups, n_layers):
+    """The working arrays of ``_row`` and ``_row_square`` for each of ``n_groups`` threads: the pairs' state
+    and three rows of mean-pooling sums each, allocated once per call rather than per row (zeroing ~100 KB
+    for each row took ~5 % of a Gram matrix of 1000 series, T = 150). Allocated before the parallel loop and
+    taken apart by ``_thread_scratch``: an array allocated inside a ``prange`` body may be hoisted out of it
+    by numba and then shared by the threads."""
+    return (np.zeros((n_groups, 3, n_layers + 1, BLOCK + 2 * LANES)),
+            np.zeros((n_groups, 3, n_layers, 2, BLOCK + 2 * LANES)))
+
+
+@njit(**JIT)
+def _thread_scratch(scratch, g):
+    """Group ``g``'s ``(state, positive, negative, zero)`` of ``_scratch``."""
+    states, sums = scratch
+    return states[g], sums[g, 0], sums[g, 1], sums[g, 2]
+
+
+@njit(**JIT)
 def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order, out, out_gp,
-         sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi):
+         sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi, scratch):
     """All pairs ``(i, j)`` with ``j_lo <= j < j_hi``, written (added) to ``out`` in the original order.
 
     ``out`` has shape ``(n_x, n_out, n_y)``: ``out[:, d, :]`` receives the kernel read out after layer
@@ -321,14 +339,14 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
     With ``same`` (K(X)), only the entry ``(i, j)`` of each pair is written (``mirror.mirror_tile_row`` copies
     it onto ``(j, i)`` afterwards). With mean pooling and ``same``, only the chains along the offset 0 are
     run and added: the others are already in ``out`` (``_row_square``, ``_sum_halves``).
+
+    ``scratch`` is the calling thread's ``_scratch``: the state and (mean pooling) the sums over the offsets
+    > 0, < 0 and 0; ``_chain`` and the loop below set what they read.
     """
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
-    state = np.zeros((3, n_layers + 1, BLOCK + 2 * LANES))
-    positive = np.zeros((n_layers, 2, BLOCK + 2 * LANES))   # mean pooling: the sums over offsets > 0, < 0 and 0
-    negative = np.zeros((n_layers, 2, BLOCK + 2 * LANES))
-    zero = np.zeros((n_layers, 2, BLOCK + 2 * LANES))
+    state, positive, negative, zero = scratch
     for j0 in range(j_lo, j_hi, BLOCK):
         j1 = min(j0 + BLOCK, j_hi)
         # The block is computed from k0 <= j0 on, so that its width is a whole number of vectors where the
@@ -390,7 +408,7 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
 
 @njit(**JIT)
 def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
-                sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed):
+                sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, scratch):
     """K(X) with mean pooling: row ``i``'s chains along the positive offsets, for ``_sum_halves`` and then
     ``_row`` (offset 0) to complete.
 
@@ -403,14 +421,13 @@ def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order
     in increasing order, as ``_row`` sums them) divided by the lengths goes to entry ``(i, j)``, added where
     ``j >= i`` (twice on the diagonal, whose negative offsets equal its positive ones) and written where
     ``j < i``, in the original order; ``out`` is zero before (``compute_rntk`` gives the reversed direction of
-    a bidirectional kernel its own array).
+    a bidirectional kernel its own array). ``scratch``: as for ``_row``.
     """
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
     n_y = y_len.shape[0]
-    state = np.zeros((3, n_layers + 1, BLOCK + 2 * LANES))
-    acc = np.zeros((n_layers, 2, BLOCK + 2 * LANES))
+    state, acc = scratch[0], scratch[3]
     for j0 in range(0, n_y, BLOCK):
         j1 = min(j0 + BLOCK, n_y)
         k0 = max(j0 - (j0 - j1) % LANES, 0)           # whole vectors, as in ``_row``
@@ -464,13 +481,15 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
     n_x = x_len.shape[0]
     n_y = y_len.shape[0]
     inv_m = 1.0 / x_side[0].shape[1]
+    scratches = _scratch(n_groups, n_layers)
     if same:
         if mean:                                     # every offset but 0 first (``_row_square``)
             bounds = equal_groups(square_costs(x_len, BLOCK), n_groups)
             for g in prange(n_groups):
+                scratch = _thread_scratch(scratches, g)
                 for i in range(bounds[g], bounds[g + 1]):
                     _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
-                                sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed)
+                                sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, scratch)
             bounds = equal_groups(halves_costs(n_x), n_groups)
             for g in prange(n_groups):
                 for row in range(bounds[g], bounds[g + 1]):
@@ -479,9 +498,10 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
                         _sum_halves(out_gp, row)
         bounds = equal_groups(triangle_costs(x_len, BLOCK), n_groups)
         for g in prange(n_groups):                   # the triangle (with mean pooling, the offset 0 only)
+            scratch = _thread_scratch(scratches, g)
             for i in range(bounds[g], bounds[g + 1]):
                 _row(i, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
-                     out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, i, n_y)
+                     out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, i, n_y, scratch)
         # then mirrored (``mirror.py``): ``out`` was symmetric before (zero, the summed halves, or a first
         # direction), so the copy is what adding each value to both entries gave
         rank = np.empty(n_x, dtype=np.int64)
@@ -498,12 +518,13 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
         n_blocks = (n_y + BLOCK - 1) // BLOCK
         bounds = equal_groups(cross_costs(x_len, y_len, BLOCK, mean), n_groups)
         for g in prange(n_groups):
+            scratch = _thread_scratch(scratches, g)
             for task in range(bounds[g], bounds[g + 1]):
                 i = task // n_blocks
                 j_lo = (task % n_blocks) * BLOCK
                 _row(i, False, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order,
                      y_order, out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, j_lo,
-                     min(j_lo + BLOCK, n_y))
+                     min(j_lo + BLOCK, n_y), scratch)
 
 
 rntk_pairs, rntk_pairs_serial = parallel_and_serial(_rntk_pairs, "rntk_pairs", **JIT)
