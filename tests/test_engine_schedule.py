@@ -121,3 +121,25 @@ def test_how_tasks_are_grouped_changes_no_number(output, same):
         np.testing.assert_array_equal(out, results[0][0])
         np.testing.assert_array_equal(out_gp, results[0][1])
     assert np.all(results[0][0] != 0.0)
+
+
+def test_with_mean_pooling_every_thread_but_the_first_reads_its_own_copy_of_the_samples():
+    from rntk_bench.kernels.engine.tiles import COPY_BUDGET, _side_copies, _thread_side
+
+    rng = np.random.default_rng(5)
+    side = (rng.normal(size=(6, 1, 9)), np.zeros((0, 0, 0)), rng.normal(size=(5, 2, 6, 9)))
+    copies = _side_copies(side, 3, True)
+    assert [c.shape for c in copies] == [(2, 6, 1, 9), (2, 0, 0, 0), (2, 5, 2, 6, 9)]
+    first = _thread_side(side, copies, 0)
+    assert all(np.shares_memory(a, b) for a, b in zip(first[::2], side[::2]))
+    for g in (1, 2):
+        own = _thread_side(side, copies, g)
+        for a, b in zip(own, side):
+            np.testing.assert_array_equal(a, b)
+        assert not any(np.shares_memory(a, b) for a, b in zip(own[::2], side[::2]))
+    # none for the last state, on one thread, or where 11 copies would exceed the budget
+    assert _side_copies(side, 3, False)[0].shape[0] == 0
+    assert _side_copies(side, 1, True)[0].shape[0] == 0
+    big = (np.zeros((1, 1, 1)), np.zeros((0, 0, 0)), np.zeros((1, 1, 1, COPY_BUDGET // 8 // 10)))
+    assert _side_copies(big, 12, True)[0].shape[0] == 0
+    assert np.shares_memory(_thread_side(big, _side_copies(big, 12, True), 5)[2], big[2])

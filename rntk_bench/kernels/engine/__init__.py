@@ -9,7 +9,9 @@ compiling whether that will be quick.
 Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most
 ``(4 n_channels + 14 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y
 (all of X for K(X)) and for one chunk of ``ROW_CHUNK`` rows of X; and ``(9 n_layers + 3) * (BLOCK + 2 LANES) * 8`` bytes
-of tile state per thread. For K(X_test, X_train) that does not grow with the number of test samples; for
+of tile state per thread; with mean pooling on several threads, copies of the per-sample arrays for all
+threads but one, ``tiles.COPY_BUDGET`` (64 MiB) at most. For K(X_test, X_train) that does not grow with the
+number of test samples; for
 K(X) it is a small multiple of the input's size. Nothing of size ``n_x * n_y`` besides the output (with
 ``all_depths`` and ``with_nngp`` the ``2 n_layers`` outputs, each also copied once out of the array the loops
 fill; for the bidirectional mean-pooled K(X), one more of each for the reversed direction).
@@ -30,7 +32,7 @@ from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.dual import ACTIVATIONS
 from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial, fc_side
 from rntk_bench.kernels.engine.prepare import Side, mapped_zeros, prepare_side, variance_planes, variance_planes_serial
-from rntk_bench.kernels.engine.tiles import BLOCK, LANES, rntk_pairs, rntk_pairs_serial
+from rntk_bench.kernels.engine.tiles import BLOCK, COPY_BUDGET, LANES, rntk_pairs, rntk_pairs_serial
 from rntk_bench.kernels.rntk_inputs import OUTPUTS, RNTKParams
 
 __all__ = ["BLOCK", "ROW_CHUNK", "compute_rntk", "is_cached", "warm_up", "working_set_bytes"]
@@ -169,7 +171,8 @@ def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_
     """Upper bound of the bytes the engine holds besides the output, for K(X) (``n_y=None``) or K(X, Y)."""
     per_sample = (4 * n_channels + 14 * n_layers + 1) * t_max * 8
     samples = (n_x if n_y is None else n_y + min(n_x, ROW_CHUNK)) + 2 * SPARE
-    return per_sample * samples + n_threads * (9 * n_layers + 3) * (BLOCK + 2 * LANES) * 8
+    copies = min(COPY_BUDGET, (n_threads - 1) * per_sample * samples)   # mean pooling (``tiles._side_copies``)
+    return per_sample * samples + copies + n_threads * (9 * n_layers + 3) * (BLOCK + 2 * LANES) * 8
 
 
 # ------------------------------------------------------------------------------ compilation ahead of use

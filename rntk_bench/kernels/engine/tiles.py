@@ -15,7 +15,8 @@ Each ``Vphi(K[l](t, t'))`` is evaluated once and used twice: as the input term o
 and as the recurrent term of layer ``l`` at the next step (the reference evaluates it twice).
 
 Work is split over threads by rows (``prange`` over one run of consecutive rows of equal estimated cost per
-thread, ``schedule.py``; the serial twin runs the same loops on the calling thread). For the Gram matrix of X
+thread, ``schedule.py``; the serial twin runs the same loops on the calling thread; with mean pooling each
+thread but the first reads its own copy of the per-sample arrays, ``_side_copies``). For the Gram matrix of X
 with itself only pairs ``j >= i`` are computed, written to ``(i, j)``, and copied onto ``(j, i)`` after.
 With mean pooling, K(X) is cut differently (``_row_square``): each row runs the chains of positive offsets
 ``u - s`` for every column and the two halves of each pair are summed after, so that no row is short.
@@ -305,6 +306,42 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
                 _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
+COPY_BUDGET = 64 * 2**20  # bytes of per-thread copies of the per-sample arrays (``_thread_sides``) at most
+
+
+@njit(**JIT)
+def _stacked(a, n):
+    """``n`` copies of ``a``, shape ``(n,) + a.shape``."""
+    out = np.empty((n,) + a.shape)
+    for k in range(n):
+        out[k] = a
+    return out
+
+
+@njit(**JIT)
+def _side_copies(side, n_groups, mean):
+    """With mean pooling, copies of the arrays ``(values, scaled, factors)`` of a side for threads
+    ``1 .. n_groups - 1`` (thread 0 reads the originals); none (first axis of length 0) for the last state or
+    where they would take more than ``COPY_BUDGET``.
+
+    Two threads reading the same per-sample arrays ran mean pooling's pass over the positive offsets 7-12 %
+    slower than each alone (N = 400, T = 100, the Intel Xeon of benchmarks/README.md, 2026-12-04), and with a
+    copy each as fast as alone; why was not found. Mean pooling reads each of those bytes about T times more
+    often than the last state, where sharing them cost nothing measurable and a copy costs its time (a
+    K(X, Y) of 200 x 400 series, T = 100: 1 ms of 10). Copies change no number."""
+    size = side[0].size + side[1].size + side[2].size
+    n = n_groups - 1 if mean and (n_groups - 1) * size * 8 <= COPY_BUDGET else 0
+    return _stacked(side[0], n), _stacked(side[1], n), _stacked(side[2], n)
+
+
+@njit(**JIT)
+def _thread_side(side, copies, g):
+    """The ``(values, scaled, factors)`` that group ``g`` reads: its own copy where ``_side_copies`` made one."""
+    if g == 0 or copies[0].shape[0] == 0:
+        return side[0], side[1], side[2]
+    return copies[0][g - 1], copies[1][g - 1], copies[2][g - 1]
+
+
 @njit(**JIT)
 def _scratch(n_groups, n_layers):
     """The working arrays of ``_row`` and ``_row_square`` for each of ``n_groups`` threads: the pairs' state
@@ -482,14 +519,18 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
     n_y = y_len.shape[0]
     inv_m = 1.0 / x_side[0].shape[1]
     scratches = _scratch(n_groups, n_layers)
+    x_copies = _side_copies(x_side, n_groups, mean)
+    y_copies = x_copies if same else _side_copies(y_side, n_groups, mean)
+    n_real = y_side[3]
     if same:
         if mean:                                     # every offset but 0 first (``_row_square``)
             bounds = equal_groups(square_costs(x_len, BLOCK), n_groups)
             for g in prange(n_groups):
                 scratch = _thread_scratch(scratches, g)
+                own = _thread_side(x_side, x_copies, g)
                 for i in range(bounds[g], bounds[g + 1]):
-                    _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
-                                sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, scratch)
+                    _row_square(i, relu, x_start, x_len, own, y_start, y_len, own + (n_real,), x_order, out,
+                                out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, scratch)
             bounds = equal_groups(halves_costs(n_x), n_groups)
             for g in prange(n_groups):
                 for row in range(bounds[g], bounds[g + 1]):
@@ -499,9 +540,10 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
         bounds = equal_groups(triangle_costs(x_len, BLOCK), n_groups)
         for g in prange(n_groups):                   # the triangle (with mean pooling, the offset 0 only)
             scratch = _thread_scratch(scratches, g)
+            own = _thread_side(x_side, x_copies, g)
             for i in range(bounds[g], bounds[g + 1]):
-                _row(i, True, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
-                     out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, i, n_y, scratch)
+                _row(i, True, relu, mean, x_start, x_len, own, x_copy, y_start, y_len, own + (n_real,), x_order,
+                     y_order, out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, i, n_y, scratch)
         # then mirrored (``mirror.py``): ``out`` was symmetric before (zero, the summed halves, or a first
         # direction), so the copy is what adding each value to both entries gave
         rank = np.empty(n_x, dtype=np.int64)
@@ -519,10 +561,12 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
         bounds = equal_groups(cross_costs(x_len, y_len, BLOCK, mean), n_groups)
         for g in prange(n_groups):
             scratch = _thread_scratch(scratches, g)
+            own_x = _thread_side(x_side, x_copies, g)
+            own_y = _thread_side(y_side, y_copies, g) + (n_real,)
             for task in range(bounds[g], bounds[g + 1]):
                 i = task // n_blocks
                 j_lo = (task % n_blocks) * BLOCK
-                _row(i, False, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order,
+                _row(i, False, relu, mean, x_start, x_len, own_x, x_copy, y_start, y_len, own_y, x_order,
                      y_order, out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, j_lo,
                      min(j_lo + BLOCK, n_y), scratch)
 
