@@ -306,7 +306,7 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
                 _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
 
 
-COPY_BUDGET = 64 * 2**20  # bytes of per-thread copies of the per-sample arrays (``_thread_sides``) at most
+COPY_BUDGET = 64 * 2**20  # bytes of per-thread copies of the per-sample arrays (``_side_copies``) at most
 
 
 @njit(**JIT)
