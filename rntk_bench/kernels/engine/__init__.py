@@ -6,15 +6,15 @@ correlations without cancellation (tests/test_kernel_precision.py checks both ag
 ``warm_up`` compiles the engine (RNTK and fully connected NTK) ahead of use, and ``is_cached`` tells without
 compiling whether that will be quick.
 
-Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most
-``(4 n_channels + 14 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y
-(all of X for K(X)) and for one chunk of ``ROW_CHUNK`` rows of X; and ``(9 n_layers + 3) * (BLOCK + 2 LANES) * 8`` bytes
-of tile state per thread; with mean pooling on several threads, copies of the per-sample arrays for all
-threads but one, ``tiles.COPY_BUDGET`` (64 MiB) at most. For K(X_test, X_train) that does not grow with the
-number of test samples; for
-K(X) it is a small multiple of the input's size. Nothing of size ``n_x * n_y`` besides the output (with
-``all_depths`` and ``with_nngp`` the ``2 n_layers`` outputs, each also copied once out of the array the loops
-fill; for the bidirectional mean-pooled K(X), one more of each for the reversed direction).
+Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most ``(4 n_channels + 14
+n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y (all of X for K(X))
+and for one chunk of ``ROW_CHUNK`` rows of X; and ``(9 n_layers + 3) * (BLOCK + 2 LANES) * 8`` bytes of tile
+state per thread; with mean pooling on several threads, copies of the per-sample arrays for all threads but
+one, at most ``tiles.COPY_BUDGET`` (64 MiB) for each of X and Y. For K(X_test, X_train) that does not grow
+with the number of test samples; for K(X) it is a small multiple of the input's size. Nothing of size ``n_x *
+n_y`` besides the output (with ``all_depths`` and ``with_nngp`` the ``2 n_layers`` outputs, each also copied
+once out of the array the loops fill; for the bidirectional mean-pooled K(X), one more of each for the
+reversed direction).
 """
 
 from __future__ import annotations
@@ -171,8 +171,12 @@ def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_
     """Upper bound of the bytes the engine holds besides the output, for K(X) (``n_y=None``) or K(X, Y)."""
     per_sample = (4 * n_channels + 14 * n_layers + 1) * t_max * 8
     samples = (n_x if n_y is None else n_y + min(n_x, ROW_CHUNK)) + 2 * SPARE
-    copies = min(COPY_BUDGET, (n_threads - 1) * per_sample * samples)   # mean pooling (``tiles._side_copies``)
-    return per_sample * samples + copies + n_threads * (9 * n_layers + 3) * (BLOCK + 2 * LANES) * 8
+
+    def side_copies(side_samples: int) -> int:   # mean pooling: each side's own (``tiles._side_copies``)
+        return min(COPY_BUDGET, (n_threads - 1) * per_sample * (side_samples + SPARE))
+
+    copied = side_copies(n_x) if n_y is None else side_copies(n_y) + side_copies(min(n_x, ROW_CHUNK))
+    return per_sample * samples + copied + n_threads * (9 * n_layers + 3) * (BLOCK + 2 * LANES) * 8
 
 
 # ------------------------------------------------------------------------------ compilation ahead of use
