@@ -459,8 +459,19 @@ def test_siblings_only_pair_fixed_layers_zero_with_the_nngp():
 @pytest.mark.parametrize("activation", ["relu", "erf"])
 @pytest.mark.parametrize("n_channels, sigma_h, sigma_b", [(1, 0.0, 0.1), (1, 0.7, 0.0), (3, 0.5, 0.3)])
 def test_compiled_planes_equal_the_numpy_recursion(activation, n_channels, sigma_h, sigma_b):
-    """ReLU bit for bit; erf to the last bits (libm's arcsine against NumPy's)."""
-    from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE, dual_factors, prepare_side
+    """ReLU bit for bit (the shares and the root times the planes' constants); erf to the last bits (libm's
+    arcsine against NumPy's)."""
+    from rntk_bench.kernels.engine.prepare import (
+        FIRST,
+        INP,
+        REC,
+        RELU_NORM,
+        SECOND,
+        SHARE_SCALE,
+        VARIANCE,
+        dual_factors,
+        prepare_side,
+    )
     from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, term_weights, variance_terms
     from rntk_bench.kernels.validation import check_sequences
 
@@ -473,10 +484,11 @@ def test_compiled_planes_equal_the_numpy_recursion(activation, n_channels, sigma
     first, second = dual_factors(q, activation)
     expected = {VARIANCE: q, FIRST: first, SECOND: second}
     if activation == "relu":
-        rec, inp, _ = term_weights(q, recurrent, below, p)
+        rec, inp, bias = term_weights(q, recurrent, below, p)
         if n_channels == 1:
             inp[0] *= np.sign(padded.values[:, :, 0])
-        expected.update({REC: rec, INP: inp})
+        expected.update({REC: rec * SHARE_SCALE, INP: inp * SHARE_SCALE, FIRST: bias * SHARE_SCALE,
+                         SECOND: second * RELU_NORM})
     assert side.factors.shape[0] == len(expected)
     for plane, values in expected.items():
         if activation == "relu":

@@ -3,6 +3,8 @@ matrix with a non-finite entry is refused with the kernel's id and the entry."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -113,3 +115,14 @@ def test_nan_is_refused_like_inf():
                                                 r"column 0"):
         Kernel(spec)(np.ones((3, 2)))
     check_finite_gram(np.ones((2, 2)), "fine[]")
+
+
+def test_finite_entries_whose_sum_overflows_pass_and_opposite_infinities_are_found():
+    # the check sums first: a sum that overflows must fall back to the entries, not refuse them
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_finite_gram(np.full((3, 3), 1e308), "huge[]")
+        gram = np.full((3, 3), 1e308)
+        gram[2, 1], gram[0, 2] = np.inf, -np.inf                   # a sum of NaN, not of an infinity
+        with pytest.raises(InvalidInputError, match=r"gave a non-finite value \(-inf\) at row 0, column 2"):
+            check_finite_gram(gram, "huge[]")

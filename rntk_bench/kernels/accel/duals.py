@@ -57,7 +57,7 @@ def asin(x):
 
 
 def relu_dual(w, norm):
-    """ReLU dual for correlation ``c = 1 - w`` of variances with ``sqrt(k11 k22) = norm`` (any shapes).
+    """ReLU dual for correlation ``c = 1 - w`` of variances with ``sqrt(k11 k22) / (2 pi) = norm`` (any shapes).
 
     Returns
     -------
@@ -73,7 +73,7 @@ def relu_dual(w, norm):
     positive = c >= 0.0
     theta = jnp.where(positive, acos_a, math.pi - acos_a)        # arccos c
     angle = jnp.where(positive, math.pi - acos_a, acos_a)        # pi - arccos c
-    vphi = norm * (c * angle + sine) * _INV_2PI
+    vphi = norm * (c * angle + sine)
     w_phi = w - (sine - theta * c) * _INV_PI
     return vphi, angle * _INV_2PI, w_phi
 

@@ -18,6 +18,7 @@ from jax import lax
 
 from rntk_bench.kernels.accel.backend import assemble, block_sides, float64, tile_budget, tiles
 from rntk_bench.kernels.accel.duals import erf_dual_covariance, relu_dual
+from rntk_bench.kernels.engine.duals import RELU_DOT
 from rntk_bench.kernels.engine.fc import BIAS, ROOT, SHARE, VARIANCE, fc_side
 
 FEATURE_CHUNK = 16
@@ -63,6 +64,7 @@ def _tile(x, y, x_layers, y_layers, x_unit, y_unit, sw2, sb2, start, add, *, rel
         for layer in range(1, n_layers + 1):
             norm = x_layers[ROOT, layer - 1][:, None] * y_layers[ROOT, layer - 1][None, :]
             v, v_dot, w_phi = relu_dual(w, norm)
+            v = v * RELU_DOT       # the dual's factor after the product, as the numba engine's FC NTK
             sigma = sw2 * v + sb2
             theta = theta * (sw2 * v_dot) + add[layer - 1] * sigma
             if layer < n_layers:       # the next covariance: sigma_w^2 Vphi (its w is w_phi) plus sigma_b^2

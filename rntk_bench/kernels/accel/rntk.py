@@ -61,7 +61,7 @@ def _layer(l, relu, univariate, state, below, xk, yk, itself, valid, scales, tra
     their part of ``1 - c``). ``xk`` and ``yk`` are functions giving a per-sample plane of layer ``l``,
     broadcast to ``(rows, chains, columns)``.
     """
-    sw2, su2, sb2, sb = scales[0], scales[1], scales[2], scales[3]
+    sw2, su2, sb2 = scales[0], scales[1], scales[2]
     vphi, vdot, wphi, theta = state
     sigma = sw2 * vphi + su2 * below[0] + sb2
     sigma = jnp.where(itself, xk(VARIANCE), sigma)          # a chain with itself: its variance, exactly
@@ -72,15 +72,15 @@ def _layer(l, relu, univariate, state, below, xk, yk, itself, valid, scales, tra
     if relu:
         rx_rec, ry_rec = xk(REC), yk(REC)
         d_rec = rx_rec - ry_rec
-        d_b = sb * (xk(FIRST) - yk(FIRST))
+        d_b = xk(FIRST) - yk(FIRST)
         if l == 0 and not univariate:
             squares = d_rec * d_rec + d_b * d_b + below[2]
         else:
             d_in = xk(INP) - yk(INP)
             squares = d_rec * d_rec + d_in * d_in + d_b * d_b
-        w = 0.5 * squares + (rx_rec * ry_rec) * wphi
+        w = squares + ((2.0 * rx_rec) * ry_rec) * wphi   # the planes' shares carry sqrt(1/2) (prepare)
         if l > 0:
-            w = w + (xk(INP) * yk(INP)) * below[2]
+            w = w + ((2.0 * xk(INP)) * yk(INP)) * below[2]
         w = jnp.where(itself, 0.0, w)
         v, v_dot, w_phi = relu_dual(w, xk(SECOND) * yk(SECOND))
     else:
@@ -96,7 +96,7 @@ def _tile(x, y, scales, trained, depth, same, *, relu: bool, mean: bool, univari
 
     ``x`` is ``(factors (T, planes, L, rows), values (T, m, rows), scaled (T, m', rows), start, length,
     copy)``, ``y`` the same for the columns with ``index`` (sorted column numbers) in place of ``copy``;
-    ``scales`` = ``(sw2, su2, sb2, sb, sh2, sv2, 1/m)``; ``trained`` and ``depth`` (per layer) encode
+    ``scales`` = ``(sw2, su2, sb2, sh2, sv2, 1/m)``; ``trained`` and ``depth`` (per layer) encode
     ``fixed_layers`` as in ``engine.tiles._chain``; ``same`` marks K(X) (the shared initial state).
     """
     xf, xv, xs, x_start, x_len, x_copy = x
@@ -104,7 +104,7 @@ def _tile(x, y, scales, trained, depth, same, *, relu: bool, mean: bool, univari
     t_max, _, n_layers, rows = xf.shape
     columns = yf.shape[-1]
     chains = t_max if mean else 1
-    sh2, sv2, inv_m = scales[4], scales[5], scales[6]
+    sh2, sv2, inv_m = scales[3], scales[4], scales[5]
     offsets = jnp.arange(chains)
     itself = (x_copy[:, None, None] == y_index[None, None, :]) & (offsets == 0)[None, :, None]
     shared = itself & same
@@ -209,7 +209,7 @@ def _one_direction(xs, ys, same: bool, p: RNTKParams, device, memory_bytes) -> n
     x_host = _side_arrays(x, copies, n_x, mean)
     y_host = _side_arrays(y, np.arange(len(ys)), n_y, mean)
     n_layers, fixed = p.n_layers, p.fixed_layers
-    scales = put(np.array([p.sigma_w**2, p.sigma_u**2, p.sigma_b**2, abs(p.sigma_b), p.sigma_h**2, p.sigma_v**2,
+    scales = put(np.array([p.sigma_w**2, p.sigma_u**2, p.sigma_b**2, p.sigma_h**2, p.sigma_v**2,
                            1.0 / xs[0].shape[1]], dtype=float))
     trained = put(np.array([1.0 if l + 1 > fixed else 0.0 for l in range(n_layers)]))
     depth = put(np.array([p.sigma_u**2 if (l >= 1 and l > fixed) else 0.0 for l in range(n_layers)]))

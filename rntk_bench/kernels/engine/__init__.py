@@ -74,7 +74,7 @@ def _pairs_arguments(out: np.ndarray, out_gp: np.ndarray, x: Side, y: Side, copi
         x.start, x.lengths, (x.values, x.scaled, x.factors), copies,
         y.start, y.lengths, (y.values, y.scaled, y.factors, y.n_real),
         x.order, y.order, out, out_gp,
-        float(p.sigma_w) ** 2, float(p.sigma_u) ** 2, float(p.sigma_b) ** 2, abs(float(p.sigma_b)),
+        float(p.sigma_w) ** 2, float(p.sigma_u) ** 2, float(p.sigma_b) ** 2,
         float(p.sigma_h) ** 2, float(p.sigma_v) ** 2, int(p.n_layers), int(p.fixed_layers),
         int(numba.get_num_threads()),      # runs of tasks of equal cost, one per thread (``schedule.py``)
     )

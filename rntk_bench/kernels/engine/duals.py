@@ -19,7 +19,8 @@ A pair-step then costs the divider one square root and one division, where ``arc
 the sine cost it two square roots and one division.
 
 Both duals return the derivative's dual activation without its constant factor (``1 / (2 pi)`` for ReLU,
-``4 / pi`` for erf; ``RELU_DOT``, ``ERF_DOT``), which callers fold into scales they multiply by anyway.
+``4 / pi`` for erf; ``RELU_DOT``, ``ERF_DOT``), which callers fold into scales they multiply by anyway; the
+ReLU dual takes its own factor ``1 / (2 pi)`` in the norm it is given.
 
 The erf dual takes per-sample factors of the variances (computed once per sample and time step), so that
 its correlation costs multiplications only. The ReLU dual takes the correlation as ``w = 1 - c``, which the
@@ -97,7 +98,7 @@ def asin(x):
 
 @njit(inline="always", **JIT)
 def relu_dual(w, norm):
-    """ReLU dual for correlation ``c = 1 - w`` of variances with ``sqrt(k11 k22) = norm``.
+    """ReLU dual for correlation ``c = 1 - w`` of variances with ``sqrt(k11 k22) / (2 pi) = norm``.
 
     The correlation arrives as ``w = 1 - c`` (see ``tiles._pairs``), computed without cancellation: next to
     c = 1 the arc-cosine's slope is unbounded, and a ``1 - c`` formed from a rounded ``c`` would carry an
@@ -109,12 +110,14 @@ def relu_dual(w, norm):
 
     The derivative's dual activation is returned as the angle, without its factor ``1 / (2 pi)``: the RNTK
     loops only ever use it times a scale of their own, which takes the factor instead (one multiplication
-    less per pair and step).
+    less per pair and step). The dual activation's own factor ``1 / (2 pi)`` comes in ``norm``: the RNTK
+    loops form it from per-sample planes that hold ``sqrt(q / (2 pi))`` (``prepare.RELU_NORM``), one
+    multiplication less again; the FC NTK multiplies the result by ``RELU_DOT`` instead.
 
     Returns
     -------
     vphi : float
-        The dual activation.
+        The dual activation, ``norm (sin(theta) + (pi - theta) c)``.
     angle : float
         ``pi - arccos c``, which is ``2 pi`` times the derivative's dual activation ``Vphi'``.
     w_phi : float
@@ -130,7 +133,7 @@ def relu_dual(w, norm):
     acos_a = sine + (sine * one_minus_a) * acos_rational(1.0 - one_minus_a)
     theta = acos_a if c >= 0.0 else math.pi - acos_a              # arccos c
     angle = math.pi - acos_a if c >= 0.0 else acos_a              # pi - arccos c
-    vphi = norm * (c * angle + sine) * _INV_2PI
+    vphi = norm * (c * angle + sine)
     w_phi = w - (sine - theta * c) * _INV_PI
     return vphi, angle, w_phi
 

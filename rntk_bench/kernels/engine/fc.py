@@ -150,6 +150,7 @@ def _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, i, lo, sw2, sb2, n_
             ay, by = y_layers[SHARE, nxt, lo:], y_layers[BIAS, nxt, lo:]
             for jj in range(n):
                 v, angle, w_phi = relu_dual(wc[jj], sx * sy[jj])
+                v = v * RELU_DOT    # the dual's 1 / (2 pi) after the product, the order of the NTK's numbers
                 sigma = sw2 * v + sb2
                 th[jj] = th[jj] * (sw2 * (angle * RELU_DOT)) + add * sigma
                 da = ax - ay[jj]

@@ -24,6 +24,9 @@ from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, self_inner
 
 FIRST, SECOND, VARIANCE, REC, INP = range(5)  # the planes of ``Side.factors``
 PLANE_BLOCK = 32  # samples whose variance recursions ``_variance_planes`` interleaves
+# ReLU's planes carry two constants of the step loop (``tiles._pairs``), so that it multiplies by neither:
+SHARE_SCALE = math.sqrt(0.5)        # the term shares' scale: their squared distance is then half the shares'
+RELU_NORM = math.sqrt(0.5 / math.pi)  # SECOND's: sqrt(q_x) sqrt(q_y) RELU_NORM^2 = sqrt(q_x q_y) / (2 pi)
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,12 @@ class Side:
     values : ndarray of shape (t_max, n_channels, n + spare)
         Inputs, zero at padded steps and for the spare samples.
     scaled : ndarray of shape (t_max, n_channels, n + spare), or (0, 0, 0) for erf and for univariate series
-        ``sigma_u x_t / sqrt(m q[1](t))``: the input term's feature vector divided by the first layer's
-        norm ``sqrt(q)`` (zero where q = 0), whose distances give the inputs' part of ``1 - c``.
+        ``SHARE_SCALE sigma_u x_t / sqrt(m q[1](t))``: the input term's feature vector divided by the first
+        layer's norm ``sqrt(q)`` (zero where q = 0), whose squared distances give the inputs' part of ``1 - c``.
     factors : ndarray of shape (5, n_layers, t_max, n + spare) for ReLU, (3, n_layers, t_max, n + spare) for erf
         Per-sample numbers of every layer and step, one plane each (``first``, ``second``, ...), those of a
-        padded step (all steps of a spare sample): zero variance.
+        padded step (all steps of a spare sample): zero variance. The ReLU planes carry constant factors of
+        the step loop (``SHARE_SCALE``, ``RELU_NORM``), so that it multiplies by neither.
     """
 
     order: np.ndarray
@@ -60,13 +64,13 @@ class Side:
 
     @property
     def first(self) -> np.ndarray:
-        """The first factor of the dual activation, from the variances ``q``: ReLU ``1/sqrt(q)`` (0 where
-        q = 0), erf ``1 + 2q``."""
+        """ReLU: ``SHARE_SCALE`` times the share of the bias term in ``sqrt(q)``, ``|sigma_b| / sqrt(q)`` (0 where
+        q = 0; ``rntk_inputs.term_weights``); erf: the first factor of the dual activation, ``1 + 2q``."""
         return self.factors[FIRST]
 
     @property
     def second(self) -> np.ndarray:
-        """The second factor of the dual activation: ReLU ``sqrt(q)``, erf ``1/sqrt(1 + 2q)``."""
+        """The second factor of the dual activation: ReLU ``RELU_NORM sqrt(q)``, erf ``1/sqrt(1 + 2q)``."""
         return self.factors[SECOND]
 
     @property
@@ -76,13 +80,14 @@ class Side:
 
     @property
     def rec(self) -> np.ndarray:
-        """ReLU: the share of the recurrent term in ``sqrt(q)`` (``rntk_inputs.term_weights``)."""
+        """ReLU: ``SHARE_SCALE`` times the share of the recurrent term in ``sqrt(q)`` (``rntk_inputs.term_weights``)."""
         return self.factors[REC]
 
     @property
     def inp(self) -> np.ndarray:
-        """ReLU: the share of the input term in ``sqrt(q)``; for univariate series the first layer's carries
-        the sign of the input. With ``rec`` it gives ``1 - c`` without cancellation (``tiles._pairs``)."""
+        """ReLU: ``SHARE_SCALE`` times the share of the input term in ``sqrt(q)``; for univariate series the first
+        layer's carries the sign of the input. With ``rec`` and ``first`` it gives ``1 - c`` without
+        cancellation (``tiles._pairs``)."""
         return self.factors[INP]
 
     @property
@@ -126,7 +131,8 @@ def dual_factors(q: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarray
 
 
 # Without fastmath contraction: every number is the one the NumPy functions of rntk_inputs compute
-# (variance_terms, term_weights, dual_factors), operation for operation; tests check ReLU bit for bit.
+# (variance_terms, term_weights, dual_factors, then the ReLU planes' constants), operation for operation;
+# tests check ReLU bit for bit.
 @njit(cache=True, nogil=True, error_model="numpy")
 def _self_dual(relu, q):
     """``dual.relu_dual(q, q, q)[0]`` or ``dual.erf_dual(q, q, q)[0]``, the dual activation of a variance with
@@ -144,7 +150,7 @@ def _self_dual(relu, q):
     return 2.0 / math.pi * math.asin(min(max(2.0 * k12 / math.sqrt(widened * widened), -1.0), 1.0))
 
 
-def _variance_planes(relu, inner, start, sw2, su2, sb2, sh2, factors):
+def _variance_planes(relu, inner, start, sw2, su2, sb2, sb, sh2, factors):
     """The planes of ``Side.factors`` (zeros on entry; erf: ones in ``FIRST`` and ``SECOND``), for blocks of
     ``PLANE_BLOCK`` samples at a time.
 
@@ -180,11 +186,11 @@ def _variance_planes(relu, inner, start, sw2, su2, sb2, sh2, factors):
                         factors[SECOND, layer, s, i] = 1.0 / math.sqrt(widened)
                     elif q > 0:
                         root = math.sqrt(q)
-                        scale = 1.0 / root                  # term_weights' scale, dual_factors' first factor
-                        factors[FIRST, layer, s, i] = scale
-                        factors[SECOND, layer, s, i] = root
-                        factors[REC, layer, s, i] = math.sqrt(sw2 * recurrent) * scale
-                        factors[INP, layer, s, i] = math.sqrt(su2 * below) * scale
+                        scale = 1.0 / root                  # term_weights' scale
+                        factors[FIRST, layer, s, i] = (sb * scale) * SHARE_SCALE
+                        factors[SECOND, layer, s, i] = root * RELU_NORM
+                        factors[REC, layer, s, i] = (math.sqrt(sw2 * recurrent) * scale) * SHARE_SCALE
+                        factors[INP, layer, s, i] = (math.sqrt(su2 * below) * scale) * SHARE_SCALE
 
 
 variance_planes, variance_planes_serial = parallel_and_serial(_variance_planes, "variance_planes", cache=True,
@@ -194,7 +200,7 @@ variance_planes, variance_planes_serial = parallel_and_serial(_variance_planes, 
 def planes_arguments(padded: Padded, start: np.ndarray, p: RNTKParams, factors: np.ndarray) -> tuple:
     """The arguments of ``variance_planes``, every scale a float (ints would compile another specialisation)."""
     return (p.activation == "relu", self_inner(padded), start, float(p.sigma_w) ** 2, float(p.sigma_u) ** 2,
-            float(p.sigma_b) ** 2, float(p.sigma_h) ** 2, factors)
+            float(p.sigma_b) ** 2, abs(float(p.sigma_b)), float(p.sigma_h) ** 2, factors)
 
 
 def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes: Callable | None = None,
@@ -234,7 +240,10 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
         # of a Gram matrix of 1000 series of 150 steps)
         factors[INP, 0, :, :n] *= np.sign(values[:, 0, :n])
     elif relu:
-        scaled = padded.values * (abs(p.sigma_u) / np.sqrt(n_channels) * factors[FIRST, 0, :, :n].T)[:, :, None]
+        q = factors[VARIANCE, 0, :, :n].T
+        with np.errstate(divide="ignore"):
+            scale = np.where(q > 0, 1.0 / np.sqrt(np.where(q > 0, q, 1.0)), 0.0)      # term_weights' scale
+        scaled = padded.values * (SHARE_SCALE * abs(p.sigma_u) / np.sqrt(n_channels) * scale)[:, :, None]
         scaled = _with_spare(scaled.transpose(1, 2, 0), spare)
     n_real = np.searchsorted(-sorted_lengths, -(t_max - np.arange(t_max)), side="right").astype(np.int64)
     return Side(

@@ -56,7 +56,7 @@ def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, se
     so the loop holds only what it needs. ``row`` holds the numbers of sample ``i`` at its step ``s``:
     ``(x_s, first, second, variance, rec, inp)`` (``prepare.Side``; the last two 0 for erf), and ``u`` is the
     columns' step. ``scales`` holds
-    ``(sw2, su2, sb2, sb, sw2_dot, depth_dot, trained, weight, weight_dot)``: the ``*_dot`` ones times the
+    ``(sw2, su2, sb2, sw2_dot, depth_dot, trained, weight, weight_dot)``: the ``*_dot`` ones times the
     activation's factor of ``Vphi'``, as they multiply ``TDOT``.
 
     The input term is the layer below's Vphi, and ``depth`` times the layer below's Theta Vphi' is the
@@ -75,15 +75,19 @@ def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, se
         w = ((rx_rec - ry_rec)^2 + (rx_in - ry_in)^2 + (rx_b - ry_b)^2) / 2
             + rx_rec ry_rec w_rec + rx_in ry_in w_in
 
-    where ``r*_rec``, ``r*_in`` and ``r*_b = sb / sqrt(q)`` are the norms of the three terms over that of their
-    sum (``prepare.Side``), and ``w_rec``, ``w_in`` the ``1 - c`` of the recurrent and the input term: the
-    previous step's ``WPHI`` and the layer below's. In the first layer the input term's part (its square
-    and product) is half the squared distance of the vectors ``sigma_u x / sqrt(m q)``: with ``direct`` that
-    of the signed shares ``r*_in = sigma_u x / sqrt(q)``, else row 0 of ``WPHI``. Every part is a
-    non-negative number with a small relative error, so w is as accurate next to c = 1 as anywhere else; a
-    ``1 - c`` taken from a rounded ``c = Sigma / sqrt(q_x q_y)`` would move ``arccos c`` by ~1e-8 there.
+    where ``r*_rec``, ``r*_in`` and ``r*_b = |sigma_b| / sqrt(q)`` are the norms of the three terms over that
+    of their sum, and ``w_rec``, ``w_in`` the ``1 - c`` of the recurrent and the input term: the previous
+    step's ``WPHI`` and the layer below's. The planes hold the shares times ``prepare.SHARE_SCALE`` =
+    sqrt(1/2), so that the loop forms ``(dx_rec^2 + dx_in^2 + dx_b^2) + (2 rx_rec) ry_rec w_rec + ...`` of
+    them (the factor 2 on the row's own numbers, exact), multiplying by neither 1/2 nor sigma_b. In the first
+    layer the input term's part (its square and product) is half the squared distance of the vectors
+    ``sigma_u x / sqrt(m q)``: with ``direct`` that of the signed shares ``r*_in = sigma_u x / sqrt(q)``,
+    else row 0 of ``WPHI``. Every part is a non-negative number with a small relative error, so w is as
+    accurate next to c = 1 as anywhere else; a ``1 - c`` taken from a rounded ``c = Sigma / sqrt(q_x q_y)``
+    would move ``arccos c`` by ~1e-8 there. The ``SECOND`` planes hold ``sqrt(q) prepare.RELU_NORM``, so that
+    their product is the norm with the dual's factor ``1 / (2 pi)`` in it (``duals.relu_dual``).
     """
-    sw2, su2, sb2, sb, sw2_dot, depth_dot, trained, weight, weight_dot = scales
+    sw2, su2, sb2, sw2_dot, depth_dot, trained, weight, weight_dot = scales
     x0, fx, gx, q_self, rx_rec, rx_in = row
     if n <= 0 or l < 0 or u < 0 or j0 < 0:
         return                    # never taken: it tells LLVM that no index below wraps around
@@ -92,6 +96,7 @@ def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, se
         # ReLU uses Sigma only in Theta, which ``trained`` (0 or 1) multiplies: it multiplies Sigma's scales
         # instead, exactly the same numbers, one product per pair less (untrained, Theta Vphi' stays zero)
         sw2, su2, sb2, q_self = trained * sw2, trained * su2, trained * sb2, trained * q_self
+    rx_rec2, rx_in2 = 2.0 * rx_rec, 2.0 * rx_in   # the shares' products carry the 2 that their planes' scale took
     # Every number below is formed symmetrically in the two samples (x_s y_u, not (su2 x_s) y_u): the
     # mean-pooled K(X) takes a pair's chains along negative offsets from its mirror pair's positive ones.
     for jj in range(n):
@@ -110,7 +115,7 @@ def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, se
         if relu:
             ry_rec = yp[REC, l, u, j]
             d_rec = rx_rec - ry_rec
-            d_b = sb * (fx - yp[FIRST, l, u, j])
+            d_b = fx - yp[FIRST, l, u, j]
             if direct:
                 d_in = rx_in - yp[INP, l, u, j]
                 squares = d_rec * d_rec + d_in * d_in + d_b * d_b
@@ -120,9 +125,9 @@ def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, se
                 ry_in = yp[INP, l, u, j]
                 d_in = rx_in - ry_in
                 squares = d_rec * d_rec + d_in * d_in + d_b * d_b
-            w = 0.5 * squares + (rx_rec * ry_rec) * state[WPHI, here, jj]
+            w = squares + (rx_rec2 * ry_rec) * state[WPHI, here, jj]
             if not first:
-                w += (rx_in * ry_in) * state[WPHI, l, jj]
+                w += (rx_in2 * ry_in) * state[WPHI, l, jj]
             w = 0.0 if itself else w
             v, dot, w_phi = relu_dual(w, gx * yp[SECOND, l, u, j])
             state[WPHI, here, jj] = w_phi
@@ -226,7 +231,7 @@ def _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m):
 
 @njit(_nrt=False, **JIT)
 def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_side, y_side, state, acc,
-           sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, mean, n_out):
+           sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, mean, n_out):
     """Run the chains of pairs ``(i, j)``, ``j0 <= j < j1``, along ``u = s + offset`` for ``s_begin <= s < s_end``.
 
     ``self_jj`` is the block column whose chain is that of sample ``i`` with itself (or with an identical
@@ -274,7 +279,7 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
             trained = 1.0 if l + 1 > fixed else 0.0
             depth = su2 if (l >= 1 and l > fixed) else 0.0
             weight = sv2 if (mean and l >= n_layers - n_out) else 0.0
-            scales = (sw2, su2, sb2, sb, sw2 * dot_factor, depth * dot_factor, trained, weight, weight * dot_factor)
+            scales = (sw2, su2, sb2, sw2 * dot_factor, depth * dot_factor, trained, weight, weight * dot_factor)
             # the row's own numbers at this step, passed as scalars (the arrays' fields would be 24 arguments)
             row = (xv[s, 0, i], xp[FIRST, l, s, i], xp[SECOND, l, s, i], xp[VARIANCE, l, s, i],
                    xp[REC, l, s, i] if relu else 0.0, xp[INP, l, s, i] if relu else 0.0)
@@ -362,7 +367,7 @@ def _thread_scratch(scratch, g):
 
 @njit(**JIT)
 def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order, out, out_gp,
-         sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi, scratch):
+         sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi, scratch):
     """All pairs ``(i, j)`` with ``j_lo <= j < j_hi``, written (added) to ``out`` in the original order.
 
     ``out`` has shape ``(n_x, n_out, n_y)``: ``out[:, d, :]`` receives the kernel read out after layer
@@ -416,7 +421,7 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
                 shared_start = same and diagonal_jj >= 0
                 part = positive if offset > 0 else (negative if offset < 0 else zero)
                 _chain(i, k0, j1, offset, s_begin, s_end, relu, diagonal_jj, shared_start, x_side, y_side, state,
-                       part, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
+                       part, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
             for d in range(n_out):
                 layer = n_layers - n_out + d
                 for plane in range(2 if gp else 1):
@@ -431,7 +436,7 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
             s_begin = max(x_start[i], y_start[k0])
             shared_start = same and self_jj >= 0
             _chain(i, k0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side, state, zero,
-                   sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
+                   sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
             sv2_dot = sv2 * (RELU_DOT if relu else ERF_DOT)
             for d in range(n_out):
                 row = n_layers - n_out + d + 1
@@ -445,7 +450,7 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
 
 @njit(**JIT)
 def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
-                sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, scratch):
+                sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, scratch):
     """K(X) with mean pooling: row ``i``'s chains along the positive offsets, for ``_sum_halves`` and then
     ``_row`` (offset 0) to complete.
 
@@ -474,7 +479,7 @@ def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order
             s_end = min(t_max, t_max - offset)
             if s_begin < s_end:
                 _chain(i, k0, j1, offset, s_begin, s_end, relu, -1, False, x_side, y_side, state, acc,
-                       sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
+                       sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
         for d in range(n_out):
             layer = n_layers - n_out + d
             for plane in range(2 if gp else 1):
@@ -501,14 +506,14 @@ def _sum_halves(out, p):
 
 
 def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
-                out, out_gp, sw2, su2, sb2, sb, sh2, sv2, n_layers, fixed, n_groups):
+                out, out_gp, sw2, su2, sb2, sh2, sv2, n_layers, fixed, n_groups):
     """Add the RNTK of every pair to ``out`` (shape ``(n_x, n_y)``, original order).
 
     With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed (with mean pooling,
     each pair's halves: ``_row_square``). ``x_copy[i]`` is the
     sorted column of Y identical to sorted row ``i`` of X (``i`` itself with ``same``), or -1. ``x_side`` is
     ``(values, scaled, factors)`` of a ``prepare.Side`` and ``y_side`` the same with ``n_real`` added; scalars
-    are the squared scales of section 1 of docs/kernels.md, and ``sb = sqrt(sb2)``. ``out`` has shape
+    are the squared scales of section 1 of docs/kernels.md. ``out`` has shape
     ``(n_x, n_out, n_y)`` with ``n_out`` 1 or (with ``fixed = 0``) ``n_layers`` (see ``_row``); ``out_gp`` the
     same shape to receive the NNGP kernels as well (with ``fixed = 0``), else ``(0, 0, 0)``. ``rntk_pairs``
     spreads the rows over numba's threads; ``rntk_pairs_serial`` runs on the calling thread only and never
@@ -530,7 +535,7 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
                 own = _thread_side(x_side, x_copies, g)
                 for i in range(bounds[g], bounds[g + 1]):
                     _row_square(i, relu, x_start, x_len, own, y_start, y_len, own + (n_real,), x_order, out,
-                                out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, scratch)
+                                out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, scratch)
             bounds = equal_groups(halves_costs(n_x), n_groups)
             for g in prange(n_groups):
                 for row in range(bounds[g], bounds[g + 1]):
@@ -543,7 +548,7 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
             own = _thread_side(x_side, x_copies, g)
             for i in range(bounds[g], bounds[g + 1]):
                 _row(i, True, relu, mean, x_start, x_len, own, x_copy, y_start, y_len, own + (n_real,), x_order,
-                     y_order, out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, i, n_y, scratch)
+                     y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, i, n_y, scratch)
         # then mirrored (``mirror.py``): ``out`` was symmetric before (zero, the summed halves, or a first
         # direction), so the copy is what adding each value to both entries gave
         rank = np.empty(n_x, dtype=np.int64)
@@ -567,7 +572,7 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
                 i = task // n_blocks
                 j_lo = (task % n_blocks) * BLOCK
                 _row(i, False, relu, mean, x_start, x_len, own_x, x_copy, y_start, y_len, own_y, x_order,
-                     y_order, out, out_gp, sw2, su2, sb2, sb, sh2, sv2, inv_m, n_layers, fixed, j_lo,
+                     y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
                      min(j_lo + BLOCK, n_y), scratch)
 
 
