@@ -367,7 +367,7 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path, acce
          f"{limit['chained_mix_wide_per_s_per_core']:.3g} as the engine's loops are), "
          f"{limit['skewed_mix_per_s_per_core']:.3g} chained and software-pipelined (two parts run 16 elements "
          f"apart); "
-         f"the ReLU step loop's own operations (`1 sqrt + 1 div`, 32 multiplications and FMAs, 14 others) with "
+         f"the ReLU step loop's own operations (`1 sqrt + 1 div`, 29 multiplications and FMAs, 14 others) with "
          f"independent operands: {limit['engine_mix_per_s_per_core']:.3g}. The divider's work of the engine "
          f"before 2026-12-04 (`2 sqrt + 1 div`, arccos through arcsin), on which earlier tables' limits rest: "
          f"{limit['two_sqrt_one_div_per_s_per_core']:.3g} per second per core. The erf rows are measured against "

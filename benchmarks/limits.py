@@ -1,16 +1,16 @@
 """Measured throughput of the operations that bound the RNTK inner loop, and the arithmetic limit from them.
 
 Per pair, layer and time step the engine evaluates one ReLU dual activation: one square root (sqrt(1 - c^2))
-and one division (the rational R of arccos|c| = sqrt(1 - c^2) (1 + (1 - |c|) R)), which share one unit, and 46 other
+and one division (the rational R of arccos|c| = sqrt(1 - c^2) (1 + (1 - |c|) R)), which share one unit, and 43 other
 floating-point operations (counted in the step loop's machine code), which go to the FMA/add pipes. The two
 run in parallel, so the limit per core is the slower of the two:
-min(rate of `1 sqrt + 1 div`, rate of FMA-class operations / 46).
+min(rate of `1 sqrt + 1 div`, rate of FMA-class operations / 43).
 
 Each probe runs compiled twice, as numba compiles by default and as the engine's step loops are compiled
 (``engine.jit.NoAliasCompiler``: 512-bit vectors preferred, which changes the machine code on CPUs with AVX-512
 only), and each unit's rate is the better of the two: the limit is what the machine could do at best.
 
-Four probes check the model without entering the limit: the whole mix in one loop (46 FMAs), the same chained
+Four probes check the model without entering the limit: the whole mix in one loop (43 FMAs), the same chained
 as in the ReLU dual, the chained mix cut in two parts run 16 elements apart (software pipelining, which the
 engine's step loop tried and does not use: ``benchmarks/README.md``), and the step loop's own operation counts
 (``_engine_mix``), each with independent operands unless chained.
@@ -29,7 +29,8 @@ from numba import njit
 
 from rntk_bench.kernels.engine.jit import NoAliasCompiler
 
-FLOPS_PER_PAIR_STEP = 46  # non-divider operations of one pair-layer-step, counted in the step loop's machine code
+FLOPS_PER_PAIR_STEP = 43  # non-divider operations of one pair-layer-step, counted in the step loop's machine code
+# (46 from 2026-12-04 to 2026-12-05, 50 before: the ReLU planes now carry sqrt(1/2), sigma_b and 1/sqrt(2 pi))
 # The erf step loop (tiles._pairs_erf_last_direct, same machine and compiler) does `2 sqrt + 2 div` (the arcsine's
 # reduction and rational kernel, and 1 / sqrt(det) for the derivative) and 41 other operations (26
 # multiplications and FMAs, 15 others: compares, selects, max, sign and register copies): a different mix,
@@ -93,8 +94,14 @@ def _horner10b(x):
         1.2 - x * 1.1)))))))))
 
 
-# The engine's operation mix per element: `1 sqrt + 1 div` and 46 FMA-class operations (four Horner chains of
-# 10 FMAs, three additions combining them, three more with the divider's results and the sum). In `_mix` the
+@njit(inline="always", **_JIT)
+def _horner7(x):
+    return 1.1 + x * (1.2 + x * (1.3 + x * (1.4 + x * (1.5 + x * (1.6 + x * (1.7 + x * 1.8))))))
+
+
+# The engine's operation mix per element: `1 sqrt + 1 div` and 43 FMA-class operations (in `_mix` four Horner
+# chains of 10, 10, 10 and 7 FMAs, three additions combining them, three more with the divider's results and
+# the sum; in `_mix_chained` four chains of 10, one addition of the divider's results, two more). In `_mix` the
 # divider's and the FMAs' operands are all independent; in `_mix_chained` the same kinds of operations depend on
 # each other as in the ReLU dual (FMAs form the divider's operands, the other FMAs wait for its results).
 
@@ -104,7 +111,7 @@ def _mix(a, b, out, sweeps):
         for i in range(a.size):
             x = a[i]
             y = b[i]
-            chains = (_horner10(x) + _horner10(y)) + (_horner10b(x) + _horner10b(y))
+            chains = (_horner10(x) + _horner10(y)) + (_horner10b(x) + _horner7(y))
             out[i] += chains + (math.sqrt(x) + x / y)
 
 
@@ -141,12 +148,17 @@ def _mix_skewed(a, b, out, sweeps):
             out[i] += _horner10(d[i]) + _horner10b(d[i])
 
 
-# The ReLU step loop as compiled (tiles._pairs_relu_last_direct, numba 0.68, the Intel Xeon of 2026-12-04, with
-# 256-bit vectors and with 512-bit ones alike) does per vector of pairs `1 sqrt + 1 div`, 32 multiplications
-# and FMAs, and 14 other vector operations (8 subtractions, 2 min, 1 compare, 1 select, 2 register copies);
-# before, with the angle through arcsin: `2 sqrt + 1 div`, 32 and 18. ``_engine_mix`` does the same counts per
-# element with independent operands: four Horner chains of 8 FMAs; 14 additions, subtractions, min/max and one
-# compare with its select; the divider's two operations.
+# The ReLU step loop as compiled (tiles._pairs_relu_last_direct, numba 0.68, the Intel Xeon of 2026-12-05, with
+# 512-bit vectors) does per vector of pairs `1 sqrt + 1 div`, 29 multiplications and FMAs, and 14 other vector
+# operations (8 subtractions, 2 min, 1 compare, 1 select, 2 register copies); from 2026-12-04 to 2026-12-05
+# `1 sqrt + 1 div`, 32 and 14; before, with the angle through arcsin: `2 sqrt + 1 div`, 32 and 18.
+# ``_engine_mix`` does the same counts per element with independent operands: Horner chains of 8, 8, 8 and 5
+# FMAs; 14 additions, subtractions, min/max and one compare with its select; the divider's two operations.
+
+@njit(inline="always", **_JIT)
+def _horner5(x):
+    return 1.1 + x * (1.2 + x * (1.3 + x * (1.4 + x * (1.5 + x * 1.6))))
+
 
 @njit(**_JIT)
 def _engine_mix(a, b, out, sweeps):
@@ -158,7 +170,7 @@ def _engine_mix(a, b, out, sweeps):
             low = min(x, y)
             high = max(u, y)
             pick = x if x >= 0.5 else y
-            chains = (_horner8(x) + _horner8(y)) + (_horner8(u) + _horner8(low))
+            chains = (_horner8(x) + _horner8(y)) + (_horner8(u) + _horner5(low))
             rest = (high - pick) + low
             divider = math.sqrt(x) + x / y
             out[i] += (chains + rest) + divider
