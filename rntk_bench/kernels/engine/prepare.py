@@ -150,9 +150,9 @@ def _self_dual(relu, q):
     return 2.0 / math.pi * math.asin(min(max(2.0 * k12 / math.sqrt(widened * widened), -1.0), 1.0))
 
 
-def _variance_planes(relu, inner, start, sw2, su2, sb2, sb, sh2, factors):
-    """The planes of ``Side.factors`` (zeros on entry; erf: ones in ``FIRST`` and ``SECOND``), for blocks of
-    ``PLANE_BLOCK`` samples at a time.
+def _variance_planes(relu, inner, start, sw2, su2, sb2, sb, sh2, padded, factors, values):
+    """The planes of ``Side.factors`` and the step-major ``Side.values`` of the real samples, every entry of
+    both written (the spare samples' are left to the caller), for blocks of ``PLANE_BLOCK`` samples at a time.
 
     The same recursion as ``rntk_inputs.variance_terms`` then ``term_weights`` (ReLU) and ``dual_factors``,
     written in the loops' layout directly: called per time step from Python, the NumPy form took 10-40 % of
@@ -162,19 +162,32 @@ def _variance_planes(relu, inner, start, sw2, su2, sb2, sb, sh2, factors):
     each plane's row ``[layer, s, :]`` contiguously). Every number is computed by the same operations as
     one sample at a time. ``variance_planes`` spreads the blocks over numba's threads,
     ``variance_planes_serial`` runs on the calling thread (see ``jit.py``).
+
+    ``padded`` (n, t_max, m) is copied into ``values`` (t_max, m, n + spare), and for ReLU with one channel the
+    first layer's ``INP`` takes the sign of the input. Writing every entry here, in the threads, spares the
+    zero fill of the arrays and the NumPy passes of the transposition and the signs (about 1 ms of the 80 ms
+    of a Gram matrix of 1000 series of 150 steps on 2 cores; ``benchmarks/README.md``).
     """
     n, t_max = inner.shape
     n_layers = factors.shape[1]
+    n_channels = padded.shape[2]
+    signed = relu and n_channels == 1
+    padding = 0.0 if relu else 1.0      # FIRST and SECOND before a series starts: dual_factors of q = 0
     for block in prange((n + PLANE_BLOCK - 1) // PLANE_BLOCK):
         lo = block * PLANE_BLOCK
         hi = min(lo + PLANE_BLOCK, n)
-        first = t_max
-        for i in range(lo, hi):
-            first = min(first, start[i])
+        for s in range(t_max):
+            for c in range(n_channels):
+                for i in range(lo, hi):
+                    values[s, c, i] = padded[i, s, c]
         for layer in range(n_layers):
-            for s in range(first, t_max):
+            for s in range(t_max):
                 for i in range(lo, hi):
                     if s < start[i]:
+                        for plane in range(factors.shape[0]):
+                            factors[plane, layer, s, i] = 0.0
+                        factors[FIRST, layer, s, i] = padding
+                        factors[SECOND, layer, s, i] = padding
                         continue
                     below = inner[i, s] if layer == 0 else _self_dual(relu, factors[VARIANCE, layer - 1, s, i])
                     recurrent = sh2 if s == start[i] else _self_dual(relu, factors[VARIANCE, layer, s - 1, i])
@@ -190,17 +203,24 @@ def _variance_planes(relu, inner, start, sw2, su2, sb2, sb, sh2, factors):
                         factors[FIRST, layer, s, i] = (sb * scale) * SHARE_SCALE
                         factors[SECOND, layer, s, i] = root * RELU_NORM
                         factors[REC, layer, s, i] = (math.sqrt(sw2 * recurrent) * scale) * SHARE_SCALE
-                        factors[INP, layer, s, i] = (math.sqrt(su2 * below) * scale) * SHARE_SCALE
+                        inp = (math.sqrt(su2 * below) * scale) * SHARE_SCALE
+                        factors[INP, layer, s, i] = inp * np.sign(values[s, 0, i]) if signed and layer == 0 else inp
+                    else:
+                        factors[FIRST, layer, s, i] = 0.0
+                        factors[SECOND, layer, s, i] = 0.0
+                        factors[REC, layer, s, i] = 0.0
+                        factors[INP, layer, s, i] = 0.0
 
 
 variance_planes, variance_planes_serial = parallel_and_serial(_variance_planes, "variance_planes", cache=True,
                                                              nogil=True, error_model="numpy")
 
 
-def planes_arguments(padded: Padded, start: np.ndarray, p: RNTKParams, factors: np.ndarray) -> tuple:
+def planes_arguments(padded: Padded, start: np.ndarray, p: RNTKParams, factors: np.ndarray,
+                     values: np.ndarray) -> tuple:
     """The arguments of ``variance_planes``, every scale a float (ints would compile another specialisation)."""
     return (p.activation == "relu", self_inner(padded), start, float(p.sigma_w) ** 2, float(p.sigma_u) ** 2,
-            float(p.sigma_b) ** 2, abs(float(p.sigma_b)), float(p.sigma_h) ** 2, factors)
+            float(p.sigma_b) ** 2, abs(float(p.sigma_b)), float(p.sigma_h) ** 2, padded.values, factors, values)
 
 
 def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes: Callable | None = None,
@@ -228,18 +248,17 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
     start = t_max - sorted_lengths
     scaled = np.zeros((0, 0, 0))
     relu = p.activation == "relu"
-    factors = mapped_zeros((5 if relu else 3, p.n_layers, t_max, n + spare))   # erf needs no 1 - c
+    # the planes fill every entry of the real samples; the spare ones are set here: zero inputs and variances
+    factors = np.empty((5 if relu else 3, p.n_layers, t_max, n + spare))   # erf needs no 1 - c
+    values = np.empty((t_max, n_channels, n + spare))
+    factors[..., n:] = 0.0
     if not relu:
-        factors[FIRST] = factors[SECOND] = 1.0                  # dual_factors of q = 0, at padded steps
+        factors[FIRST, ..., n:] = factors[SECOND, ..., n:] = 1.0     # dual_factors of q = 0
+    values[..., n:] = 0.0
     if planes is None:
         planes = variance_planes if numba.get_num_threads() > 1 else variance_planes_serial
-    planes(*planes_arguments(padded, start, p, factors))
-    values = _with_spare(padded.values.transpose(1, 2, 0), spare)
-    if relu and n_channels == 1:                                # signed: tiles._pairs forms the inputs' part alone
-        # the signs from the step-major copy: from the sample-major one the product ran down columns (0.9 ms
-        # of a Gram matrix of 1000 series of 150 steps)
-        factors[INP, 0, :, :n] *= np.sign(values[:, 0, :n])
-    elif relu:
+    planes(*planes_arguments(padded, start, p, factors, values))
+    if relu and n_channels > 1:
         q = factors[VARIANCE, 0, :, :n].T
         with np.errstate(divide="ignore"):
             scale = np.where(q > 0, 1.0 / np.sqrt(np.where(q > 0, q, 1.0)), 0.0)      # term_weights' scale
