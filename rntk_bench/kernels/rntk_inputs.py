@@ -139,6 +139,12 @@ def variance_terms(padded: Padded, p: RNTKParams) -> tuple[np.ndarray, np.ndarra
     return q, recurrent_terms, below_terms
 
 
+def inverse_root(q: np.ndarray) -> np.ndarray:
+    """``1 / sqrt(q)`` of variances ``q`` (any shape), 0 where ``q = 0``: the scale of the terms' shares."""
+    with np.errstate(divide="ignore"):
+        return np.where(q > 0, 1.0 / np.sqrt(np.where(q > 0, q, 1.0)), 0.0)
+
+
 def term_weights(q: np.ndarray, recurrent: np.ndarray, below: np.ndarray,
                  p: RNTKParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The shares of the recurrent, input and bias terms in the norm of a pre-activation (any shapes alike).
@@ -153,8 +159,7 @@ def term_weights(q: np.ndarray, recurrent: np.ndarray, below: np.ndarray,
     -------
     rec, inp, bias : ndarray
     """
-    with np.errstate(divide="ignore"):
-        scale = np.where(q > 0, 1.0 / np.sqrt(np.where(q > 0, q, 1.0)), 0.0)
+    scale = inverse_root(q)
     return (np.sqrt(p.sigma_w**2 * recurrent) * scale, np.sqrt(p.sigma_u**2 * below) * scale,
             abs(p.sigma_b) * scale)
 

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from rntk_bench.kernels.engine.jit import parallel_and_serial
-from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, self_inner
+from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, inverse_root, self_inner
 
 FIRST, SECOND, VARIANCE, REC, INP = range(5)  # the planes of ``Side.factors``
 PLANE_BLOCK = 32  # samples whose variance recursions ``_variance_planes`` interleaves
@@ -122,10 +122,7 @@ def _with_spare(array: np.ndarray, spare: int) -> np.ndarray:
 def dual_factors(q: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample factors of the dual activation from variances ``q`` (any shape)."""
     if activation == "relu":
-        root = np.sqrt(q)
-        with np.errstate(divide="ignore"):
-            reciprocal = np.where(q > 0, 1.0 / np.where(q > 0, root, 1.0), 0.0)
-        return reciprocal, root
+        return inverse_root(q), np.sqrt(q)
     widened = 1.0 + 2.0 * q
     return widened, 1.0 / np.sqrt(widened)
 
@@ -259,9 +256,7 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
         planes = variance_planes if numba.get_num_threads() > 1 else variance_planes_serial
     planes(*planes_arguments(padded, start, p, factors, values))
     if relu and n_channels > 1:
-        q = factors[VARIANCE, 0, :, :n].T
-        with np.errstate(divide="ignore"):
-            scale = np.where(q > 0, 1.0 / np.sqrt(np.where(q > 0, q, 1.0)), 0.0)      # term_weights' scale
+        scale = inverse_root(factors[VARIANCE, 0, :, :n].T)                  # term_weights' scale
         scaled = padded.values * (SHARE_SCALE * abs(p.sigma_u) / np.sqrt(n_channels) * scale)[:, :, None]
         scaled = _with_spare(scaled.transpose(1, 2, 0), spare)
     n_real = np.searchsorted(-sorted_lengths, -(t_max - np.arange(t_max)), side="right").astype(np.int64)
