@@ -224,6 +224,33 @@ def test_self_pairs_follow_the_closed_form():
     assert value == pytest.approx(expected, rel=1e-14)
 
 
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+@pytest.mark.parametrize("n_channels", [1, 2])
+def test_rows_run_two_at_a_time_give_each_pair_its_own_numbers(activation, n_channels):
+    """The last state runs two rows of sorted samples at a time, the second starting where its (shorter)
+    series does. A pair's numbers depend on its two series alone: K(X) of 2 samples (one task of two rows),
+    K(X) of all of them in another order, on one thread and on two (where each thread's run of rows may
+    leave one row alone), and K(X, Y) hold the same value for it, to the last bit."""
+    rng = np.random.default_rng(70 + n_channels)
+    X = [rng.normal(size=(n_channels, length)) * 0.5 for length in rng.integers(3, 30, size=23)]
+    X[9] = X[4].copy()                                  # a duplicate, identical column of another row
+    params = {"activation": activation, "n_layers": 2, "sigma_h": 0.4}
+    with limit_threads(2):
+        gram = rntk(X, **params)
+        order = rng.permutation(len(X))
+        shuffled = rntk([X[k] for k in order], **params)
+        cross = rntk(X[:12], X[5:], **{**params, "sigma_h": 0.0})
+    with limit_threads(1):
+        np.testing.assert_array_equal(rntk(X, **params), gram)
+    np.testing.assert_array_equal(shuffled, gram[np.ix_(order, order)])
+    # K(X, Y) takes a pair of identical series (X[4] and Y's X[9]) as the chain of a sample with itself
+    expected = rntk(X, **{**params, "sigma_h": 0.0})
+    expected[4, 9] = expected[4, 4]
+    np.testing.assert_array_equal(cross, expected[:12, 5:])
+    for i, j in [(0, 1), (1, 0), (22, 3), (7, 16), (15, 2), (11, 12)]:   # distinct series
+        np.testing.assert_array_equal(rntk([X[i], X[j]], **params), gram[np.ix_([i, j], [i, j])])
+
+
 def test_thread_count_does_not_change_the_result():
     rng = np.random.default_rng(15)
     X = [rng.normal(size=(2, length)) for length in rng.integers(2, 9, size=40)]

@@ -164,6 +164,18 @@ def cross_costs(x_lengths, y_lengths, block, mean):
 
 
 @njit(**JIT)
+def row_group_costs(costs, n_rows, n_blocks, rows):
+    """The tasks of ``cross_costs`` taken ``rows`` rows at a time: task ``r * n_blocks + b`` is rows
+    ``rows r .. rows r + rows - 1`` (those that exist) against block ``b``, its cost the sum of theirs."""
+    n_tasks = (n_rows + rows - 1) // rows
+    grouped = np.zeros(n_tasks * n_blocks)
+    for i in range(n_rows):
+        for b in range(n_blocks):
+            grouped[(i // rows) * n_blocks + b] += costs[i * n_blocks + b]
+    return grouped
+
+
+@njit(**JIT)
 def halves_costs(n):
     """Row ``p`` of a triangle of ``n`` rows: ``n - p`` items from the diagonal on (``tiles._sum_halves``'s rows
     of K(X), the mirror's rows of tiles)."""

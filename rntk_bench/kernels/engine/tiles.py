@@ -16,7 +16,9 @@ and as the recurrent term of layer ``l`` at the next step (the reference evaluat
 
 Work is split over threads by rows (``prange`` over one run of consecutive rows of equal estimated cost per
 thread, ``schedule.py``; the serial twin runs the same loops on the calling thread; with mean pooling each
-thread but the first reads its own copy of the per-sample arrays, ``_side_copies``). For the Gram matrix of X
+thread but the first reads its own copy of the per-sample arrays, ``_side_copies``). The last state runs two
+rows at a time, step by step (``_chain_two``), so that the second reads the columns' numbers of the step from
+the core's caches. For the Gram matrix of X
 with itself only pairs ``j >= i`` are computed, written to ``(i, j)``, and copied onto ``(j, i)`` after.
 With mean pooling, K(X) is cut differently (``_row_square``): each row runs the chains of positive offsets
 ``u - s`` for every column and the two halves of each pair are summed after, so that no row is short.
@@ -38,9 +40,16 @@ from rntk_bench.kernels.engine.duals import ERF_DOT, RELU_DOT, erf_dual, relu_du
 from rntk_bench.kernels.engine.jit import JIT, STEP, parallel_and_serial
 from rntk_bench.kernels.engine.mirror import MIRROR_TILE, mirror_tile_row
 from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
-from rntk_bench.kernels.engine.schedule import cross_costs, equal_groups, halves_costs, square_costs, triangle_costs
+from rntk_bench.kernels.engine.schedule import (
+    cross_costs,
+    equal_groups,
+    halves_costs,
+    row_group_costs,
+    square_costs,
+    triangle_costs,
+)
 
-BLOCK = 1024  # columns per tile: (9 n_layers + 3) * (1024 + 2 LANES) * 8 bytes of state per thread (97 KiB, L = 1)
+BLOCK = 1024  # columns per tile: (12 n_layers + 6) * (1024 + 2 LANES) * 8 bytes of state per thread (146 KiB, L = 1)
 LANES = 8     # doubles per vector of the step loops with AVX-512 (``jit.NoAliasCompiler``); a multiple of AVX2's 4
 
 VPHI, WPHI, TDOT = range(3)  # the planes of the pairs' state
@@ -229,6 +238,93 @@ def _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m):
             state[WPHI, 0, jj] += d * d
 
 
+@njit(inline="always", **JIT)
+def _room(j0, j1, yv):
+    """Columns a step of the block ``[j0, j1)`` runs: whole vectors, within the arrays."""
+    width = j1 - j0
+    return min(width + (LANES - width % LANES) % LANES, yv.shape[2] - j0)
+
+
+@njit(inline="always", **JIT)
+def _start_state(state, room, shared_start, self_jj, sh2):
+    """The state before a chain's first step: a zero recurrent term (uncorrelated: ``WPHI`` 1), or, with
+    ``shared_start``, the sigma_h initial state that a sample shares with itself in column ``self_jj``."""
+    state[VPHI, 1:, :room] = 0.0
+    state[WPHI, 1:, :room] = 1.0
+    state[TDOT, 1:, :room] = 0.0
+    if shared_start:
+        state[VPHI, 1:, self_jj] = sh2
+        state[WPHI, 1:, self_jj] = 0.0
+
+
+@njit(inline="always", **JIT)
+def _restart(state, n_layers, started, n):
+    """Columns ``[started, n)`` become real at this step (unequal lengths): their chains start from zero."""
+    for row_l in range(1, n_layers + 1):    # loops: a slice here cost more than the step
+        for jj in range(started, n):
+            state[VPHI, row_l, jj] = 0.0
+            state[WPHI, row_l, jj] = 1.0
+            state[TDOT, row_l, jj] = 0.0
+
+
+@njit(inline="always", **JIT)
+def _step_scales(l, relu, mean, sw2, su2, sb2, sv2, n_layers, fixed, n_out):
+    """The ``scales`` of ``_pairs`` for layer ``l``."""
+    dot_factor = RELU_DOT if relu else ERF_DOT
+    trained = 1.0 if l + 1 > fixed else 0.0
+    depth = su2 if (l >= 1 and l > fixed) else 0.0
+    weight = sv2 if (mean and l >= n_layers - n_out) else 0.0
+    return sw2, su2, sb2, sw2 * dot_factor, depth * dot_factor, trained, weight, weight * dot_factor
+
+
+@njit(inline="always", **JIT)
+def _row_at(relu, l, s, i, xv, xp):
+    """Sample ``i``'s numbers at step ``s`` of layer ``l``, passed to the step loops as scalars (the arrays'
+    fields would be 24 arguments)."""
+    return (xv[s, 0, i], xp[FIRST, l, s, i], xp[SECOND, l, s, i], xp[VARIANCE, l, s, i],
+            xp[REC, l, s, i] if relu else 0.0, xp[INP, l, s, i] if relu else 0.0)
+
+
+@njit(inline="always", **JIT)
+def _step(i, s, u, j0, n, relu, mean, self_jj, x_side, y_side, state, acc, sw2, su2, sb2, sv2, inv_m, n_layers, fixed,
+          n_out):
+    """Every layer's step of the chains of row ``i`` (its step ``s``) with the ``n`` columns from ``j0`` on (their
+    step ``u``): the compiled loop of ``_pairs`` that fits the layer and the output, called."""
+    xv, xs, xp = x_side
+    yv, ys, yp = y_side[0], y_side[1], y_side[2]
+    univariate = xv.shape[1] == 1
+    for l in range(n_layers):
+        scales = _step_scales(l, relu, mean, sw2, su2, sb2, sv2, n_layers, fixed, n_out)
+        weight = scales[6]
+        row = _row_at(relu, l, s, i, xv, xp)
+        if l == 0 and univariate:
+            if relu and weight == 0.0:
+                _pairs_relu_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+            elif relu:
+                _pairs_relu_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+            elif weight == 0.0:
+                _pairs_erf_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+            else:
+                _pairs_erf_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+            continue
+        if l == 0:
+            _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m)
+            if relu and weight == 0.0:
+                _pairs_relu_last_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+                continue
+            if relu:
+                _pairs_relu_mean_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+                continue
+        if relu and weight == 0.0:
+            _pairs_relu_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+        elif relu:
+            _pairs_relu_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+        elif weight == 0.0:
+            _pairs_erf_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+        else:
+            _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+
+
 @njit(_nrt=False, **JIT)
 def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_side, y_side, state, acc,
            sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, mean, n_out):
@@ -248,67 +344,50 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
     where it becomes real, and mean pooling, which adds every step's output to the column's sums, runs such
     columns only once all of the block's are real.
     """
-    xv, xs, xp = x_side
-    yv, ys, yp, y_real = y_side
+    yv, y_real = y_side[0], y_side[3]
     width = j1 - j0
-    room = min(width + (LANES - width % LANES) % LANES, yv.shape[2] - j0)   # whole vectors, within the arrays
-    state[VPHI, 1:, :room] = 0.0
-    state[WPHI, 1:, :room] = 1.0
-    state[TDOT, 1:, :room] = 0.0
-    if shared_start:                     # a sample with itself shares the random initial state
-        state[VPHI, 1:, self_jj] = sh2
-        state[WPHI, 1:, self_jj] = 0.0
-    univariate = xv.shape[1] == 1
-    dot_factor = RELU_DOT if relu else ERF_DOT
-    started = min(j1, y_real[s_begin + offset]) - j0 if s_begin < s_end else 0
+    room = _room(j0, j1, yv)
+    _start_state(state, room, shared_start, self_jj, sh2)
+    # the real prefix at the first step (also when no step runs here: ``_chain_two`` continues from it)
+    started = min(j1, y_real[min(s_begin + offset, y_real.shape[0] - 1)]) - j0
     for s in range(s_begin, s_end):
         u = s + offset
         n = min(j1, y_real[u]) - j0                     # the real columns, a prefix of the block
         if not mean:
             if n > started:                             # chains that start at this step
-                for row_l in range(1, n_layers + 1):    # loops: a slice here cost more than the step
-                    for jj in range(started, n):
-                        state[VPHI, row_l, jj] = 0.0
-                        state[WPHI, row_l, jj] = 1.0
-                        state[TDOT, row_l, jj] = 0.0
+                _restart(state, n_layers, started, n)
                 started = n
             n = min(n + (LANES - n % LANES) % LANES, room)
         elif n == width:
             n = room
-        for l in range(n_layers):
-            trained = 1.0 if l + 1 > fixed else 0.0
-            depth = su2 if (l >= 1 and l > fixed) else 0.0
-            weight = sv2 if (mean and l >= n_layers - n_out) else 0.0
-            scales = (sw2, su2, sb2, sw2 * dot_factor, depth * dot_factor, trained, weight, weight * dot_factor)
-            # the row's own numbers at this step, passed as scalars (the arrays' fields would be 24 arguments)
-            row = (xv[s, 0, i], xp[FIRST, l, s, i], xp[SECOND, l, s, i], xp[VARIANCE, l, s, i],
-                   xp[REC, l, s, i] if relu else 0.0, xp[INP, l, s, i] if relu else 0.0)
-            if l == 0 and univariate:
-                if relu and weight == 0.0:
-                    _pairs_relu_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-                elif relu:
-                    _pairs_relu_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-                elif weight == 0.0:
-                    _pairs_erf_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-                else:
-                    _pairs_erf_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-                continue
-            if l == 0:
-                _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m)
-                if relu and weight == 0.0:
-                    _pairs_relu_last_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-                    continue
-                if relu:
-                    _pairs_relu_mean_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-                    continue
-            if relu and weight == 0.0:
-                _pairs_relu_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-            elif relu:
-                _pairs_relu_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-            elif weight == 0.0:
-                _pairs_erf_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-            else:
-                _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+        _step(i, s, u, j0, n, relu, mean, self_jj, x_side, y_side, state, acc, sw2, su2, sb2, sv2, inv_m, n_layers,
+              fixed, n_out)
+    return started
+
+
+@njit(_nrt=False, **JIT)
+def _chain_two(i, i_b, j0, j1, s_begin, started, relu, self_jj, self_b, shared_b, x_side, y_side, state, state_b, acc,
+               sw2, su2, sb2, sh2, inv_m, n_layers, fixed):
+    """The last state of the pairs ``(i, j)`` and ``(i_b, j)``, ``j0 <= j < j1``, from step ``s_begin`` on, where
+    row ``i_b`` starts: row ``i``'s chains have run the steps before (``_chain``; ``started`` is what it
+    returned), row ``i_b``'s start here (``shared_b``, ``self_b`` as ``_chain``'s ``shared_start``,
+    ``self_jj``). Each step runs row ``i``, then row ``i_b`` on the columns' numbers that row ``i`` has just
+    brought into the core's caches: with the planes of Y larger than the L2 cache (N = 600, T = 300: 7 MB),
+    reading them once per row cost ~15 % of the pairs' time on one thread. ``acc`` is not read."""
+    yv, y_real = y_side[0], y_side[3]
+    room = _room(j0, j1, yv)
+    _start_state(state_b, room, shared_b, self_b, sh2)
+    for s in range(s_begin, yv.shape[0]):
+        n = min(j1, y_real[s]) - j0
+        if n > started:
+            _restart(state, n_layers, started, n)
+            _restart(state_b, n_layers, started, n)
+            started = n
+        n = min(n + (LANES - n % LANES) % LANES, room)
+        _step(i, s, s, j0, n, relu, False, self_jj, x_side, y_side, state, acc, sw2, su2, sb2, 0.0, inv_m, n_layers,
+              fixed, 1)
+        _step(i_b, s, s, j0, n, relu, False, self_b, x_side, y_side, state_b, acc, sw2, su2, sb2, 0.0, inv_m,
+              n_layers, fixed, 1)
 
 
 COPY_BUDGET = 64 * 2**20  # bytes of per-thread copies of the per-sample arrays (``_side_copies``) at most
@@ -350,25 +429,27 @@ def _thread_side(side, copies, g):
 @njit(**JIT)
 def _scratch(n_groups, n_layers):
     """The working arrays of ``_row`` and ``_row_square`` for each of ``n_groups`` threads: the pairs' state
-    and three rows of mean-pooling sums each, allocated once per call rather than per row (zeroing ~100 KB
+    of two rows and three rows of mean-pooling sums each, allocated once per call rather than per row (zeroing ~100 KB
     for each row took ~5 % of a Gram matrix of 1000 series, T = 150). Allocated before the parallel loop and
     taken apart by ``_thread_scratch``: an array allocated inside a ``prange`` body may be hoisted out of it
     by numba and then shared by the threads."""
-    return (np.zeros((n_groups, 3, n_layers + 1, BLOCK + 2 * LANES)),
+    return (np.zeros((n_groups, 2, 3, n_layers + 1, BLOCK + 2 * LANES)),
             np.zeros((n_groups, 3, n_layers, 2, BLOCK + 2 * LANES)))
 
 
 @njit(**JIT)
 def _thread_scratch(scratch, g):
-    """Group ``g``'s ``(state, positive, negative, zero)`` of ``_scratch``."""
+    """Group ``g``'s ``(state, positive, negative, zero, state_b)`` of ``_scratch`` (``state_b``: a second row's)."""
     states, sums = scratch
-    return states[g], sums[g, 0], sums[g, 1], sums[g, 2]
+    return states[g, 0], sums[g, 0], sums[g, 1], sums[g, 2], states[g, 1]
 
 
 @njit(**JIT)
-def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order, out, out_gp,
-         sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi, scratch):
-    """All pairs ``(i, j)`` with ``j_lo <= j < j_hi``, written (added) to ``out`` in the original order.
+def _row(i, i_b, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order, out,
+         out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi, scratch):
+    """All pairs ``(i, j)`` with ``j_lo <= j < j_hi``, written (added) to ``out`` in the original order; with
+    ``i_b >= 0`` (the last state only), those of row ``i_b`` too, from the same reads of Y (``_chain_two``):
+    the columns ``j >= i_b`` with ``same``, where ``i_b = i + 1``, else the same columns.
 
     ``out`` has shape ``(n_x, n_out, n_y)``: ``out[:, d, :]`` receives the kernel read out after layer
     ``n_layers - n_out + d + 1``, so ``n_out = 1`` is the network's own kernel and ``n_out = n_layers`` adds
@@ -388,7 +469,7 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
-    state, positive, negative, zero = scratch
+    state, positive, negative, zero, state_b = scratch
     for j0 in range(j_lo, j_hi, BLOCK):
         j1 = min(j0 + BLOCK, j_hi)
         # The block is computed from k0 <= j0 on, so that its width is a whole number of vectors where the
@@ -435,17 +516,39 @@ def _row(i, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_
         else:
             s_begin = max(x_start[i], y_start[k0])
             shared_start = same and self_jj >= 0
-            _chain(i, k0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side, state, zero,
-                   sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
-            sv2_dot = sv2 * (RELU_DOT if relu else ERF_DOT)
-            for d in range(n_out):
-                row = n_layers - n_out + d + 1
-                for j in range(j0, j1):
-                    jj = j - k0
-                    value = sv2 * state[VPHI, row, jj] + sv2_dot * state[TDOT, row, jj]
-                    out[x_order[i], d, y_order[j]] += value
-                    if gp:
-                        out_gp[x_order[i], d, y_order[j]] += sv2 * state[VPHI, row, jj]
+            if i_b < 0:
+                _chain(i, k0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side, state, zero,
+                       sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
+            else:
+                # row i alone until row i_b starts (a shorter series; sorted after i), then both together
+                s_b = max(x_start[i_b], y_start[k0])
+                copy_b = x_copy[i_b]
+                self_b = copy_b - k0 if k0 <= copy_b < j1 else -1
+                started = _chain(i, k0, j1, 0, s_begin, s_b, relu, self_jj, shared_start, x_side, y_side, state,
+                                 zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
+                _chain_two(i, i_b, k0, j1, s_b, started, relu, self_jj, self_b, same and self_b >= 0, x_side,
+                           y_side, state, state_b, zero, sw2, su2, sb2, sh2, inv_m, n_layers, fixed)
+            _read_out(i, max(j0, j_lo), j1, k0, state, relu, x_order, y_order, out, out_gp, sv2, n_layers)
+            if i_b >= 0:
+                _read_out(i_b, max(j0, i_b if same else j_lo), j1, k0, state_b, relu, x_order, y_order, out,
+                          out_gp, sv2, n_layers)
+
+
+@njit(inline="always", **JIT)
+def _read_out(i, j_from, j1, k0, state, relu, x_order, y_order, out, out_gp, sv2, n_layers):
+    """Add the last state's output kernels of the pairs ``(i, j)``, ``j_from <= j < j1``, of a block that starts
+    at column ``k0`` to ``out`` (and their NNGP parts to a non-empty ``out_gp``), in the original order."""
+    gp = out_gp.shape[0] > 0
+    n_out = out.shape[1]
+    sv2_dot = sv2 * (RELU_DOT if relu else ERF_DOT)
+    for d in range(n_out):
+        row = n_layers - n_out + d + 1
+        for j in range(j_from, j1):
+            jj = j - k0
+            value = sv2 * state[VPHI, row, jj] + sv2_dot * state[TDOT, row, jj]
+            out[x_order[i], d, y_order[j]] += value
+            if gp:
+                out_gp[x_order[i], d, y_order[j]] += sv2 * state[VPHI, row, jj]
 
 
 @njit(**JIT)
@@ -527,6 +630,7 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
     x_copies = _side_copies(x_side, n_groups, mean)
     y_copies = x_copies if same else _side_copies(y_side, n_groups, mean)
     n_real = y_side[3]
+    rows = 1 if mean else 2                          # rows per task: the last state runs two at once (``_row``)
     if same:
         if mean:                                     # every offset but 0 first (``_row_square``)
             bounds = equal_groups(square_costs(x_len, BLOCK), n_groups)
@@ -546,9 +650,10 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
         for g in prange(n_groups):                   # the triangle (with mean pooling, the offset 0 only)
             scratch = _thread_scratch(scratches, g)
             own = _thread_side(x_side, x_copies, g)
-            for i in range(bounds[g], bounds[g + 1]):
-                _row(i, True, relu, mean, x_start, x_len, own, x_copy, y_start, y_len, own + (n_real,), x_order,
-                     y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, i, n_y, scratch)
+            for i in range(bounds[g], bounds[g + 1], rows):
+                i_b = i + 1 if rows == 2 and i + 1 < bounds[g + 1] else -1
+                _row(i, i_b, True, relu, mean, x_start, x_len, own, x_copy, y_start, y_len, own + (n_real,),
+                     x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, i, n_y, scratch)
         # then mirrored (``mirror.py``): ``out`` was symmetric before (zero, the summed halves, or a first
         # direction), so the copy is what adding each value to both entries gave
         rank = np.empty(n_x, dtype=np.int64)
@@ -563,15 +668,16 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
                     mirror_tile_row(out_gp, rank, bi)
     else:
         n_blocks = (n_y + BLOCK - 1) // BLOCK
-        bounds = equal_groups(cross_costs(x_len, y_len, BLOCK, mean), n_groups)
+        bounds = equal_groups(row_group_costs(cross_costs(x_len, y_len, BLOCK, mean), n_x, n_blocks, rows), n_groups)
         for g in prange(n_groups):
             scratch = _thread_scratch(scratches, g)
             own_x = _thread_side(x_side, x_copies, g)
             own_y = _thread_side(y_side, y_copies, g) + (n_real,)
             for task in range(bounds[g], bounds[g + 1]):
-                i = task // n_blocks
+                i = (task // n_blocks) * rows
+                i_b = i + 1 if rows == 2 and i + 1 < n_x else -1
                 j_lo = (task % n_blocks) * BLOCK
-                _row(i, False, relu, mean, x_start, x_len, own_x, x_copy, y_start, y_len, own_y, x_order,
+                _row(i, i_b, False, relu, mean, x_start, x_len, own_x, x_copy, y_start, y_len, own_y, x_order,
                      y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
                      min(j_lo + BLOCK, n_y), scratch)
 
