@@ -8,7 +8,7 @@ compiling whether that will be quick.
 
 Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most ``(4 n_channels + 14
 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y (all of X for K(X))
-and for one chunk of ``ROW_CHUNK`` rows of X; and ``(12 n_layers + 6) * (BLOCK + 2 LANES) * 8`` bytes of tile
+and for one chunk of ``ROW_CHUNK`` rows of X; and ``(18 n_layers + 12) * (BLOCK + 2 LANES) * 8`` bytes of tile
 state per thread; with mean pooling on several threads, copies of the per-sample arrays for all threads but
 one, at most ``tiles.COPY_BUDGET`` (64 MiB) for each of X and Y. For K(X_test, X_train) that does not grow
 with the number of test samples; for K(X) it is a small multiple of the input's size. Nothing of size ``n_x *
@@ -32,7 +32,7 @@ from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.dual import ACTIVATIONS
 from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial, fc_side
 from rntk_bench.kernels.engine.prepare import Side, mapped_zeros, prepare_side, variance_planes, variance_planes_serial
-from rntk_bench.kernels.engine.tiles import BLOCK, COPY_BUDGET, LANES, rntk_pairs, rntk_pairs_serial
+from rntk_bench.kernels.engine.tiles import BLOCK, COPY_BUDGET, LANES, ROWS, rntk_pairs, rntk_pairs_serial
 from rntk_bench.kernels.rntk_inputs import OUTPUTS, RNTKParams
 
 __all__ = ["BLOCK", "ROW_CHUNK", "compute_rntk", "is_cached", "warm_up", "working_set_bytes"]
@@ -176,7 +176,8 @@ def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_
         return min(COPY_BUDGET, (n_threads - 1) * per_sample * (side_samples + SPARE))
 
     copied = side_copies(n_x) if n_y is None else side_copies(n_y) + side_copies(min(n_x, ROW_CHUNK))
-    return per_sample * samples + copied + n_threads * (12 * n_layers + 6) * (BLOCK + 2 * LANES) * 8
+    tiles = (3 * (n_layers + 1) * ROWS + 6 * n_layers) * (BLOCK + 2 * LANES) * 8   # ``tiles._scratch``
+    return per_sample * samples + copied + n_threads * tiles
 
 
 # ------------------------------------------------------------------------------ compilation ahead of use

@@ -16,10 +16,10 @@ and as the recurrent term of layer ``l`` at the next step (the reference evaluat
 
 Work is split over threads by rows (``prange`` over one run of consecutive rows of equal estimated cost per
 thread, ``schedule.py``; the serial twin runs the same loops on the calling thread; with mean pooling each
-thread but the first reads its own copy of the per-sample arrays, ``_side_copies``). The last state runs two
-rows at a time, step by step (``_chain_two``), so that the second reads the columns' numbers of the step from
-the core's caches. For the Gram matrix of X
-with itself only pairs ``j >= i`` are computed, written to ``(i, j)``, and copied onto ``(j, i)`` after.
+thread but the first reads its own copy of the per-sample arrays, ``_side_copies``). The last state runs
+``ROWS`` rows at a time, step by step (``_chain_rows``), so that all but the first read the columns' numbers
+of the step from the core's caches. For the Gram matrix of X with itself only pairs ``j >= i`` are computed,
+written to ``(i, j)``, and copied onto ``(j, i)`` after.
 With mean pooling, K(X) is cut differently (``_row_square``): each row runs the chains of positive offsets
 ``u - s`` for every column and the two halves of each pair are summed after, so that no row is short.
 
@@ -49,7 +49,8 @@ from rntk_bench.kernels.engine.schedule import (
     triangle_costs,
 )
 
-BLOCK = 1024  # columns per tile: (12 n_layers + 6) * (1024 + 2 LANES) * 8 bytes of state per thread (146 KiB, L = 1)
+BLOCK = 1024  # columns per tile: (18 n_layers + 12) * (1024 + 2 LANES) * 8 bytes of state per thread (244 KiB, L = 1)
+ROWS = 4      # rows of a K(X) or K(X, Y) whose last states are run together, step by step (``_chain_rows``)
 LANES = 8     # doubles per vector of the step loops with AVX-512 (``jit.NoAliasCompiler``); a multiple of AVX2's 4
 
 VPHI, WPHI, TDOT = range(3)  # the planes of the pairs' state
@@ -348,7 +349,7 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
     width = j1 - j0
     room = _room(j0, j1, yv)
     _start_state(state, room, shared_start, self_jj, sh2)
-    # the real prefix at the first step (also when no step runs here: ``_chain_two`` continues from it)
+    # the real prefix at the first step (also when no step runs here: ``_chain_rows`` continues from it)
     started = min(j1, y_real[min(s_begin + offset, y_real.shape[0] - 1)]) - j0
     for s in range(s_begin, s_end):
         u = s + offset
@@ -366,28 +367,34 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
 
 
 @njit(_nrt=False, **JIT)
-def _chain_two(i, i_b, j0, j1, s_begin, started, relu, self_jj, self_b, shared_b, x_side, y_side, state, state_b, acc,
-               sw2, su2, sb2, sh2, inv_m, n_layers, fixed):
-    """The last state of the pairs ``(i, j)`` and ``(i_b, j)``, ``j0 <= j < j1``, from step ``s_begin`` on, where
-    row ``i_b`` starts: row ``i``'s chains have run the steps before (``_chain``; ``started`` is what it
-    returned), row ``i_b``'s start here (``shared_b``, ``self_b`` as ``_chain``'s ``shared_start``,
-    ``self_jj``). Each step runs row ``i``, then row ``i_b`` on the columns' numbers that row ``i`` has just
-    brought into the core's caches: with the planes of Y larger than the L2 cache (N = 600, T = 300: 7 MB),
-    reading them once per row cost ~15 % of the pairs' time on one thread. ``acc`` is not read."""
+def _chain_rows(i, i_end, j0, j1, s_begin, started, same, relu, x_start, y_start, x_copy, x_side, y_side, states, acc,
+                sw2, su2, sb2, sh2, inv_m, n_layers, fixed):
+    """The last state of the pairs ``(r, j)``, ``i <= r < i_end``, ``j0 <= j < j1``, from step ``s_begin`` on,
+    where row ``i + 1`` starts: row ``i``'s chains have run the steps before (``_chain``; ``started`` is what
+    it returned), each later row's start at its own first step (a shorter series, sorted after). ``states[r
+    - i]`` is row ``r``'s state. Each step runs the rows one after the other on the columns' numbers that
+    the first has just brought into the core's caches: with the planes of Y larger than the L2 cache (N =
+    600, T = 300: 7 MB), reading them once per row cost ~15 % of the pairs' time on one thread. ``acc`` is
+    not read."""
     yv, y_real = y_side[0], y_side[3]
     room = _room(j0, j1, yv)
-    _start_state(state_b, room, shared_b, self_b, sh2)
     for s in range(s_begin, yv.shape[0]):
         n = min(j1, y_real[s]) - j0
         if n > started:
-            _restart(state, n_layers, started, n)
-            _restart(state_b, n_layers, started, n)
+            for r in range(i_end - i):
+                _restart(states[r], n_layers, started, n)
             started = n
         n = min(n + (LANES - n % LANES) % LANES, room)
-        _step(i, s, s, j0, n, relu, False, self_jj, x_side, y_side, state, acc, sw2, su2, sb2, 0.0, inv_m, n_layers,
-              fixed, 1)
-        _step(i_b, s, s, j0, n, relu, False, self_b, x_side, y_side, state_b, acc, sw2, su2, sb2, 0.0, inv_m,
-              n_layers, fixed, 1)
+        for r in range(i_end - i):
+            row = i + r
+            first = max(x_start[row], y_start[j0])
+            if s < first:
+                continue
+            self_jj = x_copy[row] - j0 if j0 <= x_copy[row] < j1 else -1
+            if s == first and r > 0:
+                _start_state(states[r], room, same and self_jj >= 0, self_jj, sh2)
+            _step(row, s, s, j0, n, relu, False, self_jj, x_side, y_side, states[r], acc, sw2, su2, sb2, 0.0, inv_m,
+                  n_layers, fixed, 1)
 
 
 COPY_BUDGET = 64 * 2**20  # bytes of per-thread copies of the per-sample arrays (``_side_copies``) at most
@@ -429,27 +436,28 @@ def _thread_side(side, copies, g):
 @njit(**JIT)
 def _scratch(n_groups, n_layers):
     """The working arrays of ``_row`` and ``_row_square`` for each of ``n_groups`` threads: the pairs' state
-    of two rows and three rows of mean-pooling sums each, allocated once per call rather than per row (zeroing ~100 KB
-    for each row took ~5 % of a Gram matrix of 1000 series, T = 150). Allocated before the parallel loop and
-    taken apart by ``_thread_scratch``: an array allocated inside a ``prange`` body may be hoisted out of it
-    by numba and then shared by the threads."""
-    return (np.zeros((n_groups, 2, 3, n_layers + 1, BLOCK + 2 * LANES)),
+    of ``ROWS`` rows and three rows of mean-pooling sums each, allocated once per call rather than per row
+    (zeroing ~100 KB for each row took ~5 % of a Gram matrix of 1000 series, T = 150). Allocated before the
+    parallel loop and taken apart by ``_thread_scratch``: an array allocated inside a ``prange`` body may be
+    hoisted out of it by numba and then shared by the threads."""
+    return (np.zeros((n_groups, ROWS, 3, n_layers + 1, BLOCK + 2 * LANES)),
             np.zeros((n_groups, 3, n_layers, 2, BLOCK + 2 * LANES)))
 
 
 @njit(**JIT)
 def _thread_scratch(scratch, g):
-    """Group ``g``'s ``(state, positive, negative, zero, state_b)`` of ``_scratch`` (``state_b``: a second row's)."""
+    """Group ``g``'s ``(state, positive, negative, zero, states)`` of ``_scratch``: ``states`` holds the state
+    of each of ``ROWS`` rows run together, ``state`` is its first."""
     states, sums = scratch
-    return states[g, 0], sums[g, 0], sums[g, 1], sums[g, 2], states[g, 1]
+    return states[g, 0], sums[g, 0], sums[g, 1], sums[g, 2], states[g]
 
 
 @njit(**JIT)
-def _row(i, i_b, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order, out,
+def _row(i, i_end, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order, out,
          out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi, scratch):
     """All pairs ``(i, j)`` with ``j_lo <= j < j_hi``, written (added) to ``out`` in the original order; with
-    ``i_b >= 0`` (the last state only), those of row ``i_b`` too, from the same reads of Y (``_chain_two``):
-    the columns ``j >= i_b`` with ``same``, where ``i_b = i + 1``, else the same columns.
+    ``i_end > i + 1`` (the last state only), those of the rows ``r < i_end`` after ``i`` too, from the same
+    reads of Y (``_chain_rows``): the columns ``j >= r`` with ``same``, else the same columns.
 
     ``out`` has shape ``(n_x, n_out, n_y)``: ``out[:, d, :]`` receives the kernel read out after layer
     ``n_layers - n_out + d + 1``, so ``n_out = 1`` is the network's own kernel and ``n_out = n_layers`` adds
@@ -469,7 +477,7 @@ def _row(i, i_b, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_le
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
-    state, positive, negative, zero, state_b = scratch
+    state, positive, negative, zero, states = scratch
     for j0 in range(j_lo, j_hi, BLOCK):
         j1 = min(j0 + BLOCK, j_hi)
         # The block is computed from k0 <= j0 on, so that its width is a whole number of vectors where the
@@ -516,21 +524,15 @@ def _row(i, i_b, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_le
         else:
             s_begin = max(x_start[i], y_start[k0])
             shared_start = same and self_jj >= 0
-            if i_b < 0:
-                _chain(i, k0, j1, 0, s_begin, t_max, relu, self_jj, shared_start, x_side, y_side, state, zero,
-                       sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
-            else:
-                # row i alone until row i_b starts (a shorter series; sorted after i), then both together
-                s_b = max(x_start[i_b], y_start[k0])
-                copy_b = x_copy[i_b]
-                self_b = copy_b - k0 if k0 <= copy_b < j1 else -1
-                started = _chain(i, k0, j1, 0, s_begin, s_b, relu, self_jj, shared_start, x_side, y_side, state,
-                                 zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
-                _chain_two(i, i_b, k0, j1, s_b, started, relu, self_jj, self_b, same and self_b >= 0, x_side,
-                           y_side, state, state_b, zero, sw2, su2, sb2, sh2, inv_m, n_layers, fixed)
-            _read_out(i, max(j0, j_lo), j1, k0, state, relu, x_order, y_order, out, out_gp, sv2, n_layers)
-            if i_b >= 0:
-                _read_out(i_b, max(j0, i_b if same else j_lo), j1, k0, state_b, relu, x_order, y_order, out,
+            # the rows after i start where their (shorter) series do: row i alone until the next one starts
+            s_next = max(x_start[i + 1], y_start[k0]) if i_end > i + 1 else t_max
+            started = _chain(i, k0, j1, 0, s_begin, s_next, relu, self_jj, shared_start, x_side, y_side, state,
+                             zero, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, False, n_out)
+            if i_end > i + 1:
+                _chain_rows(i, i_end, k0, j1, s_next, started, same, relu, x_start, y_start, x_copy, x_side, y_side,
+                            states, zero, sw2, su2, sb2, sh2, inv_m, n_layers, fixed)
+            for r in range(i, i_end):
+                _read_out(r, max(j0, r if same else j_lo), j1, k0, states[r - i], relu, x_order, y_order, out,
                           out_gp, sv2, n_layers)
 
 
@@ -630,7 +632,7 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
     x_copies = _side_copies(x_side, n_groups, mean)
     y_copies = x_copies if same else _side_copies(y_side, n_groups, mean)
     n_real = y_side[3]
-    rows = 1 if mean else 2                          # rows per task: the last state runs two at once (``_row``)
+    rows = 1 if mean else ROWS                       # rows per task: the last state runs ROWS at once (``_row``)
     if same:
         if mean:                                     # every offset but 0 first (``_row_square``)
             bounds = equal_groups(square_costs(x_len, BLOCK), n_groups)
@@ -651,9 +653,9 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
             scratch = _thread_scratch(scratches, g)
             own = _thread_side(x_side, x_copies, g)
             for i in range(bounds[g], bounds[g + 1], rows):
-                i_b = i + 1 if rows == 2 and i + 1 < bounds[g + 1] else -1
-                _row(i, i_b, True, relu, mean, x_start, x_len, own, x_copy, y_start, y_len, own + (n_real,),
-                     x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, i, n_y, scratch)
+                _row(i, min(i + rows, bounds[g + 1]), True, relu, mean, x_start, x_len, own, x_copy, y_start, y_len,
+                     own + (n_real,), x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, i,
+                     n_y, scratch)
         # then mirrored (``mirror.py``): ``out`` was symmetric before (zero, the summed halves, or a first
         # direction), so the copy is what adding each value to both entries gave
         rank = np.empty(n_x, dtype=np.int64)
@@ -675,10 +677,9 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
             own_y = _thread_side(y_side, y_copies, g) + (n_real,)
             for task in range(bounds[g], bounds[g + 1]):
                 i = (task // n_blocks) * rows
-                i_b = i + 1 if rows == 2 and i + 1 < n_x else -1
                 j_lo = (task % n_blocks) * BLOCK
-                _row(i, i_b, False, relu, mean, x_start, x_len, own_x, x_copy, y_start, y_len, own_y, x_order,
-                     y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
+                _row(i, min(i + rows, n_x), False, relu, mean, x_start, x_len, own_x, x_copy, y_start, y_len, own_y,
+                     x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
                      min(j_lo + BLOCK, n_y), scratch)
 
 
