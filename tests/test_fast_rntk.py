@@ -226,15 +226,16 @@ def test_self_pairs_follow_the_closed_form():
 
 @pytest.mark.parametrize("activation", ["relu", "erf"])
 @pytest.mark.parametrize("n_channels", [1, 2])
-def test_rows_run_two_at_a_time_give_each_pair_its_own_numbers(activation, n_channels):
-    """The last state runs two rows of sorted samples at a time, the second starting where its (shorter)
-    series does. A pair's numbers depend on its two series alone: K(X) of 2 samples (one task of two rows),
-    K(X) of all of them in another order, on one thread and on two (where each thread's run of rows may
-    leave one row alone), and K(X, Y) hold the same value for it, to the last bit."""
+@pytest.mark.parametrize("output", ["last", "mean"])
+def test_rows_run_together_give_each_pair_its_own_numbers(activation, n_channels, output):
+    """The engine runs ``tiles.ROWS`` rows of sorted samples at a time, each later one starting where its
+    (shorter) series does. A pair's numbers depend on its two series alone: K(X) of 2 samples (one task of
+    two rows), K(X) of all of them in another order, on one thread and on two (where each thread's run of
+    rows may end in a smaller group), and K(X, Y) hold the same value for it, to the last bit."""
     rng = np.random.default_rng(70 + n_channels)
     X = [rng.normal(size=(n_channels, length)) * 0.5 for length in rng.integers(3, 30, size=23)]
     X[9] = X[4].copy()                                  # a duplicate, identical column of another row
-    params = {"activation": activation, "n_layers": 2, "sigma_h": 0.4}
+    params = {"activation": activation, "n_layers": 2, "sigma_h": 0.4, "output": output}
     with limit_threads(2):
         gram = rntk(X, **params)
         order = rng.permutation(len(X))

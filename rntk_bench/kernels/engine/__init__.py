@@ -8,7 +8,7 @@ compiling whether that will be quick.
 
 Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most ``(4 n_channels + 14
 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y (all of X for K(X))
-and for one chunk of ``ROW_CHUNK`` rows of X; and ``(18 n_layers + 12) * (BLOCK + 2 LANES) * 8`` bytes of tile
+and for one chunk of ``ROW_CHUNK`` rows of X; and ``(26 n_layers + 12) * (BLOCK + 2 LANES) * 8`` bytes of tile
 state per thread; with mean pooling on several threads, copies of the per-sample arrays for all threads but
 one, at most ``tiles.COPY_BUDGET`` (64 MiB) for each of X and Y. For K(X_test, X_train) that does not grow
 with the number of test samples; for K(X) it is a small multiple of the input's size. Nothing of size ``n_x *
@@ -176,7 +176,7 @@ def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_
         return min(COPY_BUDGET, (n_threads - 1) * per_sample * (side_samples + SPARE))
 
     copied = side_copies(n_x) if n_y is None else side_copies(n_y) + side_copies(min(n_x, ROW_CHUNK))
-    tiles = (3 * (n_layers + 1) * ROWS + 6 * n_layers) * (BLOCK + 2 * LANES) * 8   # ``tiles._scratch``
+    tiles = (3 * (n_layers + 1) * ROWS + (6 + 2 * ROWS) * n_layers) * (BLOCK + 2 * LANES) * 8   # ``tiles._scratch``
     return per_sample * samples + copied + n_threads * tiles
 
 

@@ -16,9 +16,10 @@ and as the recurrent term of layer ``l`` at the next step (the reference evaluat
 
 Work is split over threads by rows (``prange`` over one run of consecutive rows of equal estimated cost per
 thread, ``schedule.py``; the serial twin runs the same loops on the calling thread; with mean pooling each
-thread but the first reads its own copy of the per-sample arrays, ``_side_copies``). The last state runs
-``ROWS`` rows at a time, step by step (``_chain_rows``), so that all but the first read the columns' numbers
-of the step from the core's caches. For the Gram matrix of X with itself only pairs ``j >= i`` are computed,
+thread but the first reads its own copy of the per-sample arrays, ``_side_copies``). The last state and the
+positive offsets of mean pooling run ``ROWS`` rows at a time, step by step (``_chain_rows``,
+``_chain_rows_mean``), so that all but the first read the columns' numbers of the step from the core's
+caches. For the Gram matrix of X with itself only pairs ``j >= i`` are computed,
 written to ``(i, j)``, and copied onto ``(j, i)`` after.
 With mean pooling, K(X) is cut differently (``_row_square``): each row runs the chains of positive offsets
 ``u - s`` for every column and the two halves of each pair are summed after, so that no row is short.
@@ -49,7 +50,7 @@ from rntk_bench.kernels.engine.schedule import (
     triangle_costs,
 )
 
-BLOCK = 1024  # columns per tile: (18 n_layers + 12) * (1024 + 2 LANES) * 8 bytes of state per thread (244 KiB, L = 1)
+BLOCK = 1024  # columns per tile: (26 n_layers + 12) * (1024 + 2 LANES) * 8 bytes of state per thread (309 KiB, L = 1)
 ROWS = 4      # rows of a K(X) or K(X, Y) whose last states are run together, step by step (``_chain_rows``)
 LANES = 8     # doubles per vector of the step loops with AVX-512 (``jit.NoAliasCompiler``); a multiple of AVX2's 4
 
@@ -397,6 +398,33 @@ def _chain_rows(i, i_end, j0, j1, s_begin, started, same, relu, x_start, y_start
                   n_layers, fixed, 1)
 
 
+@njit(_nrt=False, **JIT)
+def _chain_rows_mean(i, i_end, j0, j1, offset, relu, x_start, y_start, x_side, y_side, states, sums, sw2, su2, sb2,
+                     sh2, sv2, inv_m, n_layers, fixed, n_out):
+    """``_chain`` with mean pooling along ``u = s + offset`` (``offset > 0``, no sample with itself) for the rows
+    ``i <= r < i_end`` at once: row ``r`` runs from its own first step (a shorter series starts later) with
+    ``states[r - i]`` and adds to ``sums[r - i]``; each step runs the rows one after the other on the columns'
+    numbers that the first has just brought into the core's caches, as ``_chain_rows`` does for the last
+    state. Each row's sums receive the same additions in the same order as from ``_chain``."""
+    yv, y_real = y_side[0], y_side[3]
+    t_max = yv.shape[0]
+    width = j1 - j0
+    room = _room(j0, j1, yv)
+    s_end = min(t_max, t_max - offset)
+    active = 0
+    for s in range(max(x_start[i], y_start[j0] - offset, 0), s_end):
+        while active < i_end - i and max(x_start[i + active], y_start[j0] - offset, 0) <= s:  # rows that start
+            _start_state(states[active], room, False, -1, sh2)
+            active += 1
+        u = s + offset
+        n = min(j1, y_real[u]) - j0                 # the real columns; whole vectors once they all are
+        if n == width:
+            n = room
+        for r in range(active):
+            _step(i + r, s, u, j0, n, relu, True, -1, x_side, y_side, states[r], sums[r], sw2, su2, sb2, sv2, inv_m,
+                  n_layers, fixed, n_out)
+
+
 COPY_BUDGET = 64 * 2**20  # bytes of per-thread copies of the per-sample arrays (``_side_copies``) at most
 
 
@@ -441,15 +469,17 @@ def _scratch(n_groups, n_layers):
     parallel loop and taken apart by ``_thread_scratch``: an array allocated inside a ``prange`` body may be
     hoisted out of it by numba and then shared by the threads."""
     return (np.zeros((n_groups, ROWS, 3, n_layers + 1, BLOCK + 2 * LANES)),
-            np.zeros((n_groups, 3, n_layers, 2, BLOCK + 2 * LANES)))
+            np.zeros((n_groups, 3, n_layers, 2, BLOCK + 2 * LANES)),
+            np.zeros((n_groups, ROWS, n_layers, 2, BLOCK + 2 * LANES)))
 
 
 @njit(**JIT)
 def _thread_scratch(scratch, g):
-    """Group ``g``'s ``(state, positive, negative, zero, states)`` of ``_scratch``: ``states`` holds the state
-    of each of ``ROWS`` rows run together, ``state`` is its first."""
-    states, sums = scratch
-    return states[g, 0], sums[g, 0], sums[g, 1], sums[g, 2], states[g]
+    """Group ``g``'s ``(state, positive, negative, zero, states, row_sums)`` of ``_scratch``: ``states`` holds
+    the state of each of ``ROWS`` rows run together, ``state`` is its first, ``row_sums`` their mean-pooling
+    sums in ``_row_square``."""
+    states, sums, row_sums = scratch
+    return states[g, 0], sums[g, 0], sums[g, 1], sums[g, 2], states[g], row_sums[g]
 
 
 @njit(**JIT)
@@ -477,7 +507,7 @@ def _row(i, i_end, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
-    state, positive, negative, zero, states = scratch
+    state, positive, negative, zero, states, _ = scratch
     for j0 in range(j_lo, j_hi, BLOCK):
         j1 = min(j0 + BLOCK, j_hi)
         # The block is computed from k0 <= j0 on, so that its width is a whole number of vectors where the
@@ -554,10 +584,11 @@ def _read_out(i, j_from, j1, k0, state, relu, x_order, y_order, out, out_gp, sv2
 
 
 @njit(**JIT)
-def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
+def _row_square(i, i_end, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
                 sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, scratch):
-    """K(X) with mean pooling: row ``i``'s chains along the positive offsets, for ``_sum_halves`` and then
-    ``_row`` (offset 0) to complete.
+    """K(X) with mean pooling: the chains along the positive offsets of rows ``i <= r < i_end`` (at most
+    ``ROWS``, run together: ``_chain_rows_mean``), for ``_sum_halves`` and then ``_row`` (offset 0) to
+    complete.
 
     The chains of a pair ``(i, j)`` run along the diagonals ``u - s = offset`` of its grid of steps. Those
     with ``offset < 0`` are, with the roles of the two samples swapped, the chains of ``(j, i)`` with
@@ -574,29 +605,32 @@ def _row_square(i, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
     n_y = y_len.shape[0]
-    state, acc = scratch[0], scratch[3]
+    states, sums = scratch[4], scratch[5]
     for j0 in range(0, n_y, BLOCK):
         j1 = min(j0 + BLOCK, n_y)
         k0 = max(j0 - (j0 - j1) % LANES, 0)           # whole vectors, as in ``_row``
-        acc[:, :, :] = 0.0
+        sums[:i_end - i] = 0.0
+        # offsets in increasing order; the rows after i (shorter series) have fewer, the first ones of i's
         for offset in range(1, t_max - x_start[i]):
-            s_begin = max(x_start[i], y_start[k0] - offset, 0)
-            s_end = min(t_max, t_max - offset)
-            if s_begin < s_end:
-                _chain(i, k0, j1, offset, s_begin, s_end, relu, -1, False, x_side, y_side, state, acc,
-                       sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
-        for d in range(n_out):
-            layer = n_layers - n_out + d
-            for plane in range(2 if gp else 1):
-                target = out if plane == ACC else out_gp
-                for j in range(j0, j1):
-                    half = acc[layer, plane, j - k0] / (x_len[i] * y_len[j])
-                    if j < i:
-                        target[x_order[i], d, x_order[j]] = half
-                    elif j == i:
-                        target[x_order[i], d, x_order[j]] += half + half
-                    else:
-                        target[x_order[i], d, x_order[j]] += half
+            rows = i_end
+            while t_max - x_start[rows - 1] <= offset:
+                rows -= 1
+            _chain_rows_mean(i, rows, k0, j1, offset, relu, x_start, y_start, x_side, y_side, states, sums, sw2, su2,
+                             sb2, sh2, sv2, inv_m, n_layers, fixed, n_out)
+        for r in range(i, i_end):
+            acc = sums[r - i]
+            for d in range(n_out):
+                layer = n_layers - n_out + d
+                for plane in range(2 if gp else 1):
+                    target = out if plane == ACC else out_gp
+                    for j in range(j0, j1):
+                        half = acc[layer, plane, j - k0] / (x_len[r] * y_len[j])
+                        if j < r:
+                            target[x_order[r], d, x_order[j]] = half
+                        elif j == r:
+                            target[x_order[r], d, x_order[j]] += half + half
+                        else:
+                            target[x_order[r], d, x_order[j]] += half
 
 
 @njit(**JIT)
@@ -639,9 +673,10 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
             for g in prange(n_groups):
                 scratch = _thread_scratch(scratches, g)
                 own = _thread_side(x_side, x_copies, g)
-                for i in range(bounds[g], bounds[g + 1]):
-                    _row_square(i, relu, x_start, x_len, own, y_start, y_len, own + (n_real,), x_order, out,
-                                out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, scratch)
+                for i in range(bounds[g], bounds[g + 1], ROWS):
+                    _row_square(i, min(i + ROWS, bounds[g + 1]), relu, x_start, x_len, own, y_start, y_len,
+                                own + (n_real,), x_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed,
+                                scratch)
             bounds = equal_groups(halves_costs(n_x), n_groups)
             for g in prange(n_groups):
                 for row in range(bounds[g], bounds[g + 1]):
