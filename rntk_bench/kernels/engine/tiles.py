@@ -19,8 +19,8 @@ thread, ``schedule.py``; the serial twin runs the same loops on the calling thre
 thread but the first reads its own copy of the per-sample arrays, ``_side_copies``). The last state and the
 positive offsets of mean pooling run ``ROWS`` rows at a time, step by step (``_chain_rows``,
 ``_chain_rows_mean``), so that all but the first read the columns' numbers of the step from the core's
-caches. For the Gram matrix of X with itself only pairs ``j >= i`` are computed,
-written to ``(i, j)``, and copied onto ``(j, i)`` after.
+caches. For the Gram matrix of X with itself only pairs ``j >= i`` are computed, written to ``(i, j)``, and
+copied onto ``(j, i)`` after.
 With mean pooling, K(X) is cut differently (``_row_square``): each row runs the chains of positive offsets
 ``u - s`` for every column and the two halves of each pair are summed after, so that no row is short.
 
@@ -51,7 +51,7 @@ from rntk_bench.kernels.engine.schedule import (
 )
 
 BLOCK = 1024  # columns per tile: (26 n_layers + 12) * (1024 + 2 LANES) * 8 bytes of state per thread (309 KiB, L = 1)
-ROWS = 4      # rows of a K(X) or K(X, Y) whose last states are run together, step by step (``_chain_rows``)
+ROWS = 4      # rows of a Gram matrix run together, step by step (``_chain_rows``, ``_chain_rows_mean``)
 LANES = 8     # doubles per vector of the step loops with AVX-512 (``jit.NoAliasCompiler``); a multiple of AVX2's 4
 
 VPHI, WPHI, TDOT = range(3)  # the planes of the pairs' state
