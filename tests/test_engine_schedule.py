@@ -14,6 +14,7 @@ from rntk_bench.kernels.engine.schedule import (
     last_state_cost,
     positive_offsets_cost,
     prefix_sums,
+    row_group_costs,
     square_costs,
     triangle_costs,
 )
@@ -73,6 +74,18 @@ def test_task_costs_cover_every_task():
     assert cross.shape == (11 * 3,)
     assert cross[2 * 3 + 1] == pytest.approx(last_state_cost(lengths[2], y, q1, 4, 8))
     assert cross_costs(lengths, y, block, True)[2 * 3 + 2] == pytest.approx(all_offsets_cost(lengths[2], y, q1, 8, 9))
+
+
+def test_row_group_costs_sum_each_group_of_rows_per_block():
+    """K(X, Y) tasks of ``rows`` rows against a block cost the sum of their rows' tasks; a last, smaller group
+    of rows (11 = 4 + 4 + 3) is summed over the rows it has."""
+    costs = np.arange(11 * 3, dtype=float) ** 1.5           # 11 rows, 3 blocks: task i * 3 + b
+    grouped = row_group_costs(costs, 11, 3, 4)
+    assert grouped.shape == (3 * 3,)
+    for group, rows in enumerate([range(0, 4), range(4, 8), range(8, 11)]):
+        for b in range(3):
+            assert grouped[group * 3 + b] == pytest.approx(sum(costs[i * 3 + b] for i in rows), rel=1e-15)
+    np.testing.assert_array_equal(row_group_costs(costs, 11, 3, 1), costs)
 
 
 @pytest.mark.parametrize("n_groups", [1, 2, 3, 8, 40])
