@@ -367,6 +367,26 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
     return started
 
 
+@njit(inline="always", **JIT)
+def _self_column(x_copy, row, j0, j1):
+    """The block column ``[j0, j1)`` (its index from ``j0``) holding the sample of ``row`` itself or an identical
+    copy of it, -1 if none."""
+    return x_copy[row] - j0 if j0 <= x_copy[row] < j1 else -1
+
+
+@njit(inline="always", **JIT)
+def _join(active, i, i_end, s, offset, j0, j1, same, x_start, y_start, x_copy, states, room, sh2):
+    """The rows after the first ``active`` of ``i <= r < i_end`` whose chains along ``offset`` start at step
+    ``s``, their states set to the start (``_start_state``; the offset 0 of K(X) with the sample itself in
+    the block shares its initial state); returns how many rows have started. Rows start in order: a later
+    row is a shorter series, sorted after."""
+    while active < i_end - i and max(x_start[i + active], y_start[j0] - offset, 0) <= s:
+        self_jj = _self_column(x_copy, i + active, j0, j1) if offset == 0 else -1
+        _start_state(states[active], room, same and self_jj >= 0, self_jj, sh2)
+        active += 1
+    return active
+
+
 @njit(_nrt=False, **JIT)
 def _chain_rows(i, i_end, j0, j1, s_begin, started, same, relu, x_start, y_start, x_copy, x_side, y_side, states, acc,
                 sw2, su2, sb2, sh2, inv_m, n_layers, fixed):
@@ -379,6 +399,7 @@ def _chain_rows(i, i_end, j0, j1, s_begin, started, same, relu, x_start, y_start
     not read."""
     yv, y_real = y_side[0], y_side[3]
     room = _room(j0, j1, yv)
+    active = 1                                          # row i has started
     for s in range(s_begin, yv.shape[0]):
         n = min(j1, y_real[s]) - j0
         if n > started:
@@ -386,26 +407,21 @@ def _chain_rows(i, i_end, j0, j1, s_begin, started, same, relu, x_start, y_start
                 _restart(states[r], n_layers, started, n)
             started = n
         n = min(n + (LANES - n % LANES) % LANES, room)
-        for r in range(i_end - i):
-            row = i + r
-            first = max(x_start[row], y_start[j0])
-            if s < first:
-                continue
-            self_jj = x_copy[row] - j0 if j0 <= x_copy[row] < j1 else -1
-            if s == first and r > 0:
-                _start_state(states[r], room, same and self_jj >= 0, self_jj, sh2)
-            _step(row, s, s, j0, n, relu, False, self_jj, x_side, y_side, states[r], acc, sw2, su2, sb2, 0.0, inv_m,
-                  n_layers, fixed, 1)
+        active = _join(active, i, i_end, s, 0, j0, j1, same, x_start, y_start, x_copy, states, room, sh2)
+        for r in range(active):
+            _step(i + r, s, s, j0, n, relu, False, _self_column(x_copy, i + r, j0, j1), x_side, y_side, states[r],
+                  acc, sw2, su2, sb2, 0.0, inv_m, n_layers, fixed, 1)
 
 
 @njit(_nrt=False, **JIT)
-def _chain_rows_mean(i, i_end, j0, j1, offset, relu, x_start, y_start, x_side, y_side, states, sums, sw2, su2, sb2,
-                     sh2, sv2, inv_m, n_layers, fixed, n_out):
+def _chain_rows_mean(i, i_end, j0, j1, offset, relu, x_start, y_start, x_copy, x_side, y_side, states, sums, sw2, su2,
+                     sb2, sh2, sv2, inv_m, n_layers, fixed, n_out):
     """``_chain`` with mean pooling along ``u = s + offset`` (``offset > 0``, no sample with itself) for the rows
-    ``i <= r < i_end`` at once: row ``r`` runs from its own first step (a shorter series starts later) with
-    ``states[r - i]`` and adds to ``sums[r - i]``; each step runs the rows one after the other on the columns'
-    numbers that the first has just brought into the core's caches, as ``_chain_rows`` does for the last
-    state. Each row's sums receive the same additions in the same order as from ``_chain``."""
+    ``i <= r < i_end`` at once: row ``r`` runs from its own first step (a shorter series starts later; one
+    with no step at this offset never starts: ``_join``) with ``states[r - i]`` and adds to ``sums[r - i]``;
+    each step runs the rows one after the other on the columns' numbers that the first has just brought into
+    the core's caches, as ``_chain_rows`` does for the last state. Each row's sums receive the same additions
+    in the same order as from ``_chain``."""
     yv, y_real = y_side[0], y_side[3]
     t_max = yv.shape[0]
     width = j1 - j0
@@ -413,9 +429,7 @@ def _chain_rows_mean(i, i_end, j0, j1, offset, relu, x_start, y_start, x_side, y
     s_end = min(t_max, t_max - offset)
     active = 0
     for s in range(max(x_start[i], y_start[j0] - offset, 0), s_end):
-        while active < i_end - i and max(x_start[i + active], y_start[j0] - offset, 0) <= s:  # rows that start
-            _start_state(states[active], room, False, -1, sh2)
-            active += 1
+        active = _join(active, i, i_end, s, offset, j0, j1, False, x_start, y_start, x_copy, states, room, sh2)
         u = s + offset
         n = min(j1, y_real[u]) - j0                 # the real columns; whole vectors once they all are
         if n == width:
@@ -516,8 +530,7 @@ def _row(i, i_end, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_
         # With unequal lengths they are longer series (sorted first), so wherever a column of the block is
         # real, they are too: the chains stay prefixes of the block.
         k0 = max(j0 - (j0 - j1) % LANES, 0)
-        copy = x_copy[i]
-        self_jj = copy - k0 if k0 <= copy < j1 else -1
+        self_jj = _self_column(x_copy, i, k0, j1)
         if mean:
             positive[:, :, :] = 0.0
             negative[:, :, :] = 0.0
@@ -584,7 +597,7 @@ def _read_out(i, j_from, j1, k0, state, relu, x_order, y_order, out, out_gp, sv2
 
 
 @njit(**JIT)
-def _row_square(i, i_end, relu, x_start, x_len, x_side, y_start, y_len, y_side, x_order, out, out_gp,
+def _row_square(i, i_end, relu, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, out, out_gp,
                 sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, scratch):
     """K(X) with mean pooling: the chains along the positive offsets of rows ``i <= r < i_end`` (at most
     ``ROWS``, run together: ``_chain_rows_mean``), for ``_sum_halves`` and then ``_row`` (offset 0) to
@@ -612,11 +625,8 @@ def _row_square(i, i_end, relu, x_start, x_len, x_side, y_start, y_len, y_side, 
         sums[:i_end - i] = 0.0
         # offsets in increasing order; the rows after i (shorter series) have fewer, the first ones of i's
         for offset in range(1, t_max - x_start[i]):
-            rows = i_end
-            while t_max - x_start[rows - 1] <= offset:
-                rows -= 1
-            _chain_rows_mean(i, rows, k0, j1, offset, relu, x_start, y_start, x_side, y_side, states, sums, sw2, su2,
-                             sb2, sh2, sv2, inv_m, n_layers, fixed, n_out)
+            _chain_rows_mean(i, i_end, k0, j1, offset, relu, x_start, y_start, x_copy, x_side, y_side, states, sums,
+                             sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, n_out)
         for r in range(i, i_end):
             acc = sums[r - i]
             for d in range(n_out):
@@ -674,7 +684,7 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
                 scratch = _thread_scratch(scratches, g)
                 own = _thread_side(x_side, x_copies, g)
                 for i in range(bounds[g], bounds[g + 1], ROWS):
-                    _row_square(i, min(i + ROWS, bounds[g + 1]), relu, x_start, x_len, own, y_start, y_len,
+                    _row_square(i, min(i + ROWS, bounds[g + 1]), relu, x_start, x_len, own, x_copy, y_start, y_len,
                                 own + (n_real,), x_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed,
                                 scratch)
             bounds = equal_groups(halves_costs(n_x), n_groups)
