@@ -52,11 +52,12 @@ def _squared_norms(values: np.ndarray) -> np.ndarray:
 def _concatenated_squared_norms(flat: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """:func:`_squared_norms` of samples given as their concatenated values ``flat`` and their ``sizes`` (each
     at least 1): one pass over all values (a dot product per sample cost ~1 us each, half a millisecond for
-    500 series)."""
+    500 series). ``flat`` is overwritten by its squares: a scratch copy, squared in place rather than into
+    a second array as large."""
     offsets = np.zeros(len(sizes), dtype=np.int64)
     np.cumsum(sizes[:-1], out=offsets[1:])
     with np.errstate(over="ignore"):
-        return np.add.reduceat(flat * flat, offsets)
+        return np.add.reduceat(np.multiply(flat, flat, out=flat), offsets)
 
 
 def _as_float(value, name: str) -> np.ndarray:
@@ -128,7 +129,7 @@ def check_sequences(X, name: str = "X") -> list[np.ndarray]:
                 f"{name}[{index}] has {shapes[index, 0]} channels but {name}[0] has {n_channels}"
             )
         raise InvalidInputError(f"{name}[{index}] is an empty series (length 0)")
-    flat = np.concatenate([item.ravel() for item in items])
+    flat = np.concatenate([item.ravel() for item in items])        # a copy: squared in place below
     if not np.isfinite(flat).all():                                 # one check, then find it
         _first_bad_sample(items, name)
     _first_huge_sample(_concatenated_squared_norms(flat, shapes[:, 0] * shapes[:, 1]), items, name)

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from rntk_bench.kernels.engine.jit import parallel_and_serial
-from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, inverse_root, self_inner
+from rntk_bench.kernels.rntk_inputs import RNTKParams, inverse_root
 
 FIRST, SECOND, VARIANCE, REC, INP = range(5)  # the planes of ``Side.factors``
 PLANE_BLOCK = 32  # samples whose variance recursions ``_variance_planes`` interleaves
@@ -110,15 +110,6 @@ def mapped_zeros(shape: tuple) -> np.ndarray:
     return out
 
 
-def _with_spare(array: np.ndarray, spare: int) -> np.ndarray:
-    """``array`` (last axis: samples) with ``spare`` zero samples appended, C-contiguous."""
-    if not spare:
-        return np.ascontiguousarray(array)
-    out = np.zeros(array.shape[:-1] + (array.shape[-1] + spare,))
-    out[..., :array.shape[-1]] = array
-    return out
-
-
 def dual_factors(q: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample factors of the dual activation from variances ``q`` (any shape)."""
     if activation == "relu":
@@ -147,7 +138,7 @@ def _self_dual(relu, q):
     return 2.0 / math.pi * math.asin(min(max(2.0 * k12 / math.sqrt(widened * widened), -1.0), 1.0))
 
 
-def _variance_planes(relu, inner, start, sw2, su2, sb2, sb, sh2, padded, factors, values):
+def _variance_planes(relu, steps, inner, first_step, start, sw2, su2, sb2, sb, sh2, factors, values):
     """The planes of ``Side.factors`` and the step-major ``Side.values`` of the real samples, every entry of
     both written (the spare samples' are left to the caller), for blocks of ``PLANE_BLOCK`` samples at a time.
 
@@ -160,14 +151,18 @@ def _variance_planes(relu, inner, start, sw2, su2, sb2, sb, sh2, padded, factors
     one sample at a time. ``variance_planes`` spreads the blocks over numba's threads,
     ``variance_planes_serial`` runs on the calling thread (see ``jit.py``).
 
-    ``padded`` (n, t_max, m) is copied into ``values`` (t_max, m, n + spare), and for ReLU with one channel the
-    first layer's ``INP`` takes the sign of the input. Writing every entry here, in the threads, spares the
-    zero fill of the arrays and the NumPy passes of the transposition and the signs (about 1 ms of the 80 ms
-    of a Gram matrix of 1000 series of 150 steps on 2 cores; ``benchmarks/README.md``).
+    The inputs are the real steps of the sorted samples one after the other, ``steps`` (total, m), sample
+    ``i``'s from row ``first_step[i]`` on, and ``inner`` their ``<x_t, x_t> / m`` (``rntk_inputs.self_inner``'s
+    numbers; empty for one channel, whose ``x * x`` is formed here). They are right-aligned into ``values``
+    (t_max, m, n + spare), zero before a sample's ``start``, and for ReLU with one channel the first layer's
+    ``INP`` takes the sign of the input. Writing every entry here, in the threads, spares the zero fill of
+    the arrays, a padded copy of the inputs and the NumPy passes of the transposition and the signs
+    (``benchmarks/README.md``).
     """
-    n, t_max = inner.shape
+    n = start.shape[0]
+    t_max = values.shape[0]
     n_layers = factors.shape[1]
-    n_channels = padded.shape[2]
+    n_channels = steps.shape[1]
     signed = relu and n_channels == 1
     padding = 0.0 if relu else 1.0      # FIRST and SECOND before a series starts: dual_factors of q = 0
     for block in prange((n + PLANE_BLOCK - 1) // PLANE_BLOCK):
@@ -176,7 +171,7 @@ def _variance_planes(relu, inner, start, sw2, su2, sb2, sb, sh2, padded, factors
         for s in range(t_max):
             for c in range(n_channels):
                 for i in range(lo, hi):
-                    values[s, c, i] = padded[i, s, c]
+                    values[s, c, i] = steps[first_step[i] + s - start[i], c] if s >= start[i] else 0.0
         for layer in range(n_layers):
             for s in range(t_max):
                 for i in range(lo, hi):
@@ -186,7 +181,12 @@ def _variance_planes(relu, inner, start, sw2, su2, sb2, sb, sh2, padded, factors
                         factors[FIRST, layer, s, i] = padding
                         factors[SECOND, layer, s, i] = padding
                         continue
-                    below = inner[i, s] if layer == 0 else _self_dual(relu, factors[VARIANCE, layer - 1, s, i])
+                    if layer > 0:
+                        below = _self_dual(relu, factors[VARIANCE, layer - 1, s, i])
+                    elif n_channels == 1:
+                        below = values[s, 0, i] * values[s, 0, i]
+                    else:
+                        below = inner[first_step[i] + s - start[i]]
                     recurrent = sh2 if s == start[i] else _self_dual(relu, factors[VARIANCE, layer, s - 1, i])
                     q = sw2 * recurrent + su2 * below + sb2
                     factors[VARIANCE, layer, s, i] = q
@@ -213,11 +213,19 @@ variance_planes, variance_planes_serial = parallel_and_serial(_variance_planes, 
                                                              nogil=True, error_model="numpy")
 
 
-def planes_arguments(padded: Padded, start: np.ndarray, p: RNTKParams, factors: np.ndarray,
+def planes_arguments(steps: np.ndarray, first_step: np.ndarray, start: np.ndarray, p: RNTKParams, factors: np.ndarray,
                      values: np.ndarray) -> tuple:
-    """The arguments of ``variance_planes``, every scale a float (ints would compile another specialisation)."""
-    return (p.activation == "relu", self_inner(padded), start, float(p.sigma_w) ** 2, float(p.sigma_u) ** 2,
-            float(p.sigma_b) ** 2, abs(float(p.sigma_b)), float(p.sigma_h) ** 2, padded.values, factors, values)
+    """The arguments of ``variance_planes``, every scale a float (ints would compile another specialisation).
+
+    ``steps`` (total, m) holds the real steps of the sorted samples one after the other, sample ``i``'s from
+    row ``first_step[i]`` on. Their ``<x_t, x_t> / m`` for several channels is NumPy's: the einsum of
+    ``rntk_inputs.self_inner``, which gives each step's sum the same numbers on the steps alone as on the
+    padded array (one channel's ``x * x`` the planes form themselves).
+    """
+    n_channels = steps.shape[1]
+    inner = np.einsum("kc,kc->k", steps, steps) / n_channels if n_channels > 1 else np.zeros(0)
+    return (p.activation == "relu", steps, inner, first_step, start, float(p.sigma_w) ** 2, float(p.sigma_u) ** 2,
+            float(p.sigma_b) ** 2, abs(float(p.sigma_b)), float(p.sigma_h) ** 2, factors, values)
 
 
 def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes: Callable | None = None,
@@ -237,11 +245,15 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
     spare : int
         Samples after the real ones in ``values``, ``scaled`` and ``factors``, as of series that are never real.
     """
-    lengths = np.array([len(seq) for seq in sequences], dtype=np.int64)
+    n = len(sequences)
+    lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=n)
     order = np.argsort(-lengths, kind="stable").astype(np.int64)
-    padded = Padded.from_sequences([sequences[k] for k in order], t_max)
-    n, _, n_channels = padded.values.shape
+    # the real steps of the sorted samples, one after the other: the planes pad them (``_variance_planes``)
+    steps = np.concatenate([sequences[k] for k in order])
+    n_channels = steps.shape[1]
     sorted_lengths = lengths[order]
+    first_step = np.zeros(n, dtype=np.int64)
+    np.cumsum(sorted_lengths[:-1], out=first_step[1:])
     start = t_max - sorted_lengths
     scaled = np.zeros((0, 0, 0))
     relu = p.activation == "relu"
@@ -254,11 +266,11 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
     values[..., n:] = 0.0
     if planes is None:
         planes = variance_planes if numba.get_num_threads() > 1 else variance_planes_serial
-    planes(*planes_arguments(padded, start, p, factors, values))
+    planes(*planes_arguments(steps, first_step, start, p, factors, values))
     if relu and n_channels > 1:
-        scale = inverse_root(factors[VARIANCE, 0, :, :n].T)                  # term_weights' scale
-        scaled = padded.values * (SHARE_SCALE * abs(p.sigma_u) / np.sqrt(n_channels) * scale)[:, :, None]
-        scaled = _with_spare(scaled.transpose(1, 2, 0), spare)
+        # zero for the spare samples and before a series starts: their values and their scale are
+        scale = inverse_root(factors[VARIANCE, 0])                            # term_weights' scale
+        scaled = values * (SHARE_SCALE * abs(p.sigma_u) / np.sqrt(n_channels) * scale)[:, None, :]
     n_real = np.searchsorted(-sorted_lengths, -(t_max - np.arange(t_max)), side="right").astype(np.int64)
     return Side(
         order=order,
