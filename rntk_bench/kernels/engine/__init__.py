@@ -8,7 +8,8 @@ compiling whether that will be quick.
 
 Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most ``(4 n_channels + 14
 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y (all of X for K(X))
-and for one chunk of ``ROW_CHUNK`` rows of X; and ``(26 n_layers + 12) * (BLOCK + 2 LANES) * 8`` bytes of tile
+and for one chunk of ``ROW_CHUNK`` rows of X, kept for the next call on the same thread up to 32 MiB per
+array (``workspace.py``: reused memory spares the page faults of fresh memory); and ``(26 n_layers + 12) * (BLOCK + 2 LANES) * 8`` bytes of tile
 state per thread; with mean pooling on several threads, copies of the per-sample arrays for all threads but
 one, at most ``tiles.COPY_BUDGET`` (64 MiB) for each of X and Y. For K(X_test, X_train) that does not grow
 with the number of test samples; for K(X) it is a small multiple of the input's size. Nothing of size ``n_x *
@@ -47,15 +48,17 @@ Run = Callable[[tuple], None]
 def _add_direction(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
                    p: RNTKParams, run: Run, planes: Callable | None = None) -> None:
     t_max = max(len(seq) for seq in (xs if same else xs + ys))
+    # the per-sample arrays reuse the memory of the last call's (``workspace.py``); each is used up before the
+    # next of its role is prepared
     if same:
-        x = prepare_side(xs, t_max, p, planes, SPARE)
+        x = prepare_side(xs, t_max, p, planes, SPARE, reuse="x")
         run(_pairs_arguments(out, out_gp, x, x, np.arange(len(xs)), True, p))
         return
     # K(X, Y): the rows of X in chunks, so that only Y's per-sample arrays and one chunk's are ever held
-    y = prepare_side(ys, t_max, p, planes, SPARE)
+    y = prepare_side(ys, t_max, p, planes, SPARE, reuse="y")
     for start in range(0, len(xs), ROW_CHUNK):
         chunk = xs[start:start + ROW_CHUNK]
-        x = prepare_side(chunk, t_max, p, planes, SPARE)
+        x = prepare_side(chunk, t_max, p, planes, SPARE, reuse="x")
         rows = slice(start, start + len(chunk))
         run(_pairs_arguments(out[rows], out_gp[rows] if out_gp.shape[0] else out_gp, x, y,
                              _identical_columns(chunk, ys, x, y, p), False, p))

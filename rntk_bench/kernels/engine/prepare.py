@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from rntk_bench.kernels.engine.jit import parallel_and_serial
+from rntk_bench.kernels.engine.workspace import take
 from rntk_bench.kernels.rntk_inputs import RNTKParams, inverse_root
 
 FIRST, SECOND, VARIANCE, REC, INP = range(5)  # the planes of ``Side.factors``
@@ -229,7 +230,7 @@ def planes_arguments(steps: np.ndarray, first_step: np.ndarray, start: np.ndarra
 
 
 def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes: Callable | None = None,
-                 spare: int = 0) -> Side:
+                 spare: int = 0, reuse: str | None = None) -> Side:
     """Sort, pad and precompute one argument.
 
     Parameters
@@ -244,6 +245,10 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
         may use one thread (the engine's ``warm_up`` passes one that records the argument types instead).
     spare : int
         Samples after the real ones in ``values``, ``scaled`` and ``factors``, as of series that are never real.
+    reuse : str, optional
+        A role (such as ``"x"``) under which ``factors`` and ``values`` take the memory of the calling
+        thread's last Side of that role (``workspace.take``): the Side is then valid until the next one of
+        that role on this thread. By default, new arrays.
     """
     n = len(sequences)
     lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=n)
@@ -258,8 +263,12 @@ def prepare_side(sequences: list[np.ndarray], t_max: int, p: RNTKParams, planes:
     scaled = np.zeros((0, 0, 0))
     relu = p.activation == "relu"
     # the planes fill every entry of the real samples; the spare ones are set here: zero inputs and variances
-    factors = np.empty((5 if relu else 3, p.n_layers, t_max, n + spare))   # erf needs no 1 - c
-    values = np.empty((t_max, n_channels, n + spare))
+    factors_shape = (5 if relu else 3, p.n_layers, t_max, n + spare)          # erf needs no 1 - c
+    values_shape = (t_max, n_channels, n + spare)
+    if reuse is None:
+        factors, values = np.empty(factors_shape), np.empty(values_shape)
+    else:
+        factors, values = take(reuse + " factors", factors_shape), take(reuse + " values", values_shape)
     factors[..., n:] = 0.0
     if not relu:
         factors[FIRST, ..., n:] = factors[SECOND, ..., n:] = 1.0     # dual_factors of q = 0
