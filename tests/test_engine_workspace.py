@@ -64,3 +64,34 @@ def test_no_number_of_the_last_call_reaches_the_next(params):
                 buffer[0::2] = np.nan
                 buffer[1::2] = np.inf
         np.testing.assert_allclose(rntk(X, Y, **params), rntk_reference(X, Y, **params), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("params", [{}, {"direction": "bidirectional", "n_layers": 2}, {"direction": "reversed"},
+                                    {"output": "mean"}, {"output": "mean", "direction": "bidirectional"}])
+def test_every_entry_of_the_output_is_written(monkeypatch, params):
+    """The last state's output is not zeroed first (``prepare.mapped_empty``): given one full of NaN, every
+    entry of K(X), K(X, Y) and the NNGP beside the RNTK is still the reference's."""
+    from rntk_bench.kernels import engine
+    from rntk_bench.kernels.engine import compute_rntk
+    from rntk_bench.kernels.rntk_inputs import RNTKParams
+    from rntk_bench.kernels.validation import check_sequences
+
+    real = engine.mapped_empty
+
+    def poisoned(shape):
+        out = real(shape)
+        out[...] = np.nan
+        return out
+
+    monkeypatch.setattr(engine, "mapped_empty", poisoned)
+    rng = np.random.default_rng(8)
+    X = [rng.normal(size=(1, int(t))) * 0.3 for t in rng.integers(3, 12, size=11)]
+    Y = X[4:] + [rng.normal(size=(1, 7)) * 0.3]
+    for A, B in ((X, None), (X[:6], Y)):
+        np.testing.assert_allclose(rntk(A, B, **params), rntk_reference(A, B, **params), rtol=1e-12, atol=0)
+    p = RNTKParams(2, 1.4142, 0.5, 0.1, 0.0, 1.0, "relu", params.get("output", "last"),
+                   params.get("direction", "forward"), 0)
+    xs = check_sequences(X)
+    ntk, nngp = compute_rntk(xs, xs, True, p, with_nngp=True)
+    np.testing.assert_allclose(nngp, rntk_reference(X, **{**params, "n_layers": 2, "fixed_layers": 2}),
+                               rtol=1e-12, atol=0)

@@ -8,14 +8,14 @@ compiling whether that will be quick.
 
 Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most ``(4 n_channels + 14
 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y (all of X for K(X))
-and for one chunk of ``ROW_CHUNK`` rows of X, kept for the next call on the same thread up to 32 MiB per
-array (``workspace.py``: reused memory spares the page faults of fresh memory); and ``(26 n_layers + 12) * (BLOCK + 2 LANES) * 8`` bytes of tile
-state per thread; with mean pooling on several threads, copies of the per-sample arrays for all threads but
-one, at most ``tiles.COPY_BUDGET`` (64 MiB) for each of X and Y. For K(X_test, X_train) that does not grow
-with the number of test samples; for K(X) it is a small multiple of the input's size. Nothing of size ``n_x *
-n_y`` besides the output (with ``all_depths`` and ``with_nngp`` the ``2 n_layers`` outputs, each also copied
-once out of the array the loops fill; for the bidirectional mean-pooled K(X), one more of each for the
-reversed direction).
+and for one chunk of ``ROW_CHUNK`` rows of X, kept for the next call on the same thread up to 32 MiB per array
+(``workspace.py``: reused memory spares the page faults of fresh memory); and ``(26 n_layers + 12) * (BLOCK +
+2 LANES) * 8`` bytes of tile state per thread; with mean pooling on several threads, copies of the per-sample
+arrays for all threads but one, at most ``tiles.COPY_BUDGET`` (64 MiB) for each of X and Y. For K(X_test,
+X_train) that does not grow with the number of test samples; for K(X) it is a small multiple of the input's
+size. Nothing of size ``n_x * n_y`` besides the output (with ``all_depths`` and ``with_nngp`` the ``2
+n_layers`` outputs, each also copied once out of the array the loops fill; for the bidirectional mean-pooled
+K(X), one more of each for the reversed direction).
 """
 
 from __future__ import annotations
@@ -32,7 +32,14 @@ from numba.core.dispatcher import Dispatcher
 from rntk_bench.errors import InvalidParameterError
 from rntk_bench.kernels.dual import ACTIVATIONS
 from rntk_bench.kernels.engine.fc import fc_arguments, fc_ntk_inplace, fc_ntk_inplace_serial, fc_side
-from rntk_bench.kernels.engine.prepare import Side, mapped_zeros, prepare_side, variance_planes, variance_planes_serial
+from rntk_bench.kernels.engine.prepare import (
+    Side,
+    mapped_empty,
+    mapped_zeros,
+    prepare_side,
+    variance_planes,
+    variance_planes_serial,
+)
 from rntk_bench.kernels.engine.tiles import BLOCK, COPY_BUDGET, LANES, ROWS, rntk_pairs, rntk_pairs_serial
 from rntk_bench.kernels.rntk_inputs import OUTPUTS, RNTKParams
 
@@ -46,13 +53,15 @@ Run = Callable[[tuple], None]
 
 
 def _add_direction(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
-                   p: RNTKParams, run: Run, planes: Callable | None = None) -> None:
+                   p: RNTKParams, run: Run, planes: Callable | None = None, assign: bool = False) -> None:
+    """Add one direction's kernels to ``out`` (and ``out_gp``), or with ``assign`` (the last state only) write them
+    over whatever ``out`` holds."""
     t_max = max(len(seq) for seq in (xs if same else xs + ys))
     # the per-sample arrays reuse the memory of the last call's (``workspace.py``); each is used up before the
     # next of its role is prepared
     if same:
         x = prepare_side(xs, t_max, p, planes, SPARE, reuse="x")
-        run(_pairs_arguments(out, out_gp, x, x, np.arange(len(xs)), True, p))
+        run(_pairs_arguments(out, out_gp, x, x, np.arange(len(xs)), True, p, assign))
         return
     # K(X, Y): the rows of X in chunks, so that only Y's per-sample arrays and one chunk's are ever held
     y = prepare_side(ys, t_max, p, planes, SPARE, reuse="y")
@@ -61,11 +70,11 @@ def _add_direction(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys
         x = prepare_side(chunk, t_max, p, planes, SPARE, reuse="x")
         rows = slice(start, start + len(chunk))
         run(_pairs_arguments(out[rows], out_gp[rows] if out_gp.shape[0] else out_gp, x, y,
-                             _identical_columns(chunk, ys, x, y, p), False, p))
+                             _identical_columns(chunk, ys, x, y, p), False, p, assign))
 
 
 def _pairs_arguments(out: np.ndarray, out_gp: np.ndarray, x: Side, y: Side, copies: np.ndarray, same: bool,
-                     p: RNTKParams) -> tuple:
+                     p: RNTKParams, assign: bool) -> tuple:
     """The arguments of ``tiles.rntk_pairs``, every scalar in the type it is compiled for.
 
     numba compiles one specialisation per combination of argument types: a scale given as a Python int or a
@@ -76,7 +85,7 @@ def _pairs_arguments(out: np.ndarray, out_gp: np.ndarray, x: Side, y: Side, copi
         bool(same), p.activation == "relu", p.output == "mean",
         x.start, x.lengths, (x.values, x.scaled, x.factors), copies,
         y.start, y.lengths, (y.values, y.scaled, y.factors, y.n_real),
-        x.order, y.order, out, out_gp,
+        x.order, y.order, out, out_gp, bool(assign),
         float(p.sigma_w) ** 2, float(p.sigma_u) ** 2, float(p.sigma_b) ** 2,
         float(p.sigma_h) ** 2, float(p.sigma_v) ** 2, int(p.n_layers), int(p.fixed_layers),
         int(numba.get_num_threads()),      # runs of tasks of equal cost, one per thread (``schedule.py``)
@@ -138,8 +147,10 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
             raise InvalidParameterError(f"{name} needs fixed_layers = 0; got {p.fixed_layers}")
     # (n_x, n_out, n_y): a chunk of rows of X is a contiguous slice, as the compiled loops take it
     n_out = p.n_layers if all_depths else 1
-    out = mapped_zeros((len(xs), n_out, len(ys)))
-    out_gp = mapped_zeros((len(xs), n_out, len(ys)) if with_nngp else (0, 0, 0))
+    # the last state's first direction writes every entry (tiles._read_out, then the mirror): no zeros needed
+    output = mapped_empty if p.output == "last" else mapped_zeros
+    out = output((len(xs), n_out, len(ys)))
+    out_gp = output((len(xs), n_out, len(ys)) if with_nngp else (0, 0, 0))
     pairs = rntk_pairs if numba.get_num_threads() > 1 else rntk_pairs_serial
     _add_directions(out, out_gp, xs, ys, same, p, lambda arguments: pairs(*arguments))
     ntk = [np.ascontiguousarray(out[:, d, :]) for d in range(n_out)]
@@ -152,9 +163,13 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
 
 def _add_directions(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
                     p: RNTKParams, run: Run, planes: Callable | None = None) -> None:
-    """``planes``: what fills the per-sample planes (default: ``prepare_side``'s; ``warm_up`` records instead)."""
+    """``planes``: what fills the per-sample planes (default: ``prepare_side``'s; ``warm_up`` records instead).
+    With the last state, the first direction writes over ``out`` (whatever it holds: ``mapped_empty``), a
+    second adds to it; mean pooling adds to zeros."""
+    assign = p.output == "last"
     if p.direction in ("forward", "bidirectional"):
-        _add_direction(out, out_gp, xs, ys, same, p, run, planes)
+        _add_direction(out, out_gp, xs, ys, same, p, run, planes, assign)
+        assign = False
     if p.direction in ("reversed", "bidirectional"):
         target, target_gp = out, out_gp
         if same and p.output == "mean" and p.direction == "bidirectional":
@@ -163,7 +178,7 @@ def _add_directions(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], y
             # added, so the sum equals that of the two directions computed apart, to the last bit
             target, target_gp = mapped_zeros(out.shape), mapped_zeros(out_gp.shape)
         _add_direction(target, target_gp, [x[::-1] for x in xs], ys if same else [y[::-1] for y in ys], same, p,
-                       run, planes)
+                       run, planes, assign)
         if target is not out:
             out += target
             out_gp += target_gp

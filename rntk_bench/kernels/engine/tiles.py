@@ -498,8 +498,9 @@ def _thread_scratch(scratch, g):
 
 @njit(**JIT)
 def _row(i, i_end, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order, out,
-         out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi, scratch):
-    """All pairs ``(i, j)`` with ``j_lo <= j < j_hi``, written (added) to ``out`` in the original order; with
+         out_gp, assign, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo, j_hi, scratch):
+    """All pairs ``(i, j)`` with ``j_lo <= j < j_hi``, added to ``out`` in the original order (the last state with
+    ``assign``: written over what the entries held); with
     ``i_end > i + 1`` (the last state only), those of the rows ``r < i_end`` after ``i`` too, from the same
     reads of Y (``_chain_rows``): the columns ``j >= r`` with ``same``, else the same columns.
 
@@ -576,13 +577,14 @@ def _row(i, i_end, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_
                             states, zero, sw2, su2, sb2, sh2, inv_m, n_layers, fixed)
             for r in range(i, i_end):
                 _read_out(r, max(j0, r if same else j_lo), j1, k0, states[r - i], relu, x_order, y_order, out,
-                          out_gp, sv2, n_layers)
+                          out_gp, assign, sv2, n_layers)
 
 
 @njit(inline="always", **JIT)
-def _read_out(i, j_from, j1, k0, state, relu, x_order, y_order, out, out_gp, sv2, n_layers):
+def _read_out(i, j_from, j1, k0, state, relu, x_order, y_order, out, out_gp, assign, sv2, n_layers):
     """Add the last state's output kernels of the pairs ``(i, j)``, ``j_from <= j < j1``, of a block that starts
-    at column ``k0`` to ``out`` (and their NNGP parts to a non-empty ``out_gp``), in the original order."""
+    at column ``k0`` to ``out`` (and their NNGP parts to a non-empty ``out_gp``), in the original order; with
+    ``assign``, write them over what the entries held."""
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     sv2_dot = sv2 * (RELU_DOT if relu else ERF_DOT)
@@ -591,9 +593,15 @@ def _read_out(i, j_from, j1, k0, state, relu, x_order, y_order, out, out_gp, sv2
         for j in range(j_from, j1):
             jj = j - k0
             value = sv2 * state[VPHI, row, jj] + sv2_dot * state[TDOT, row, jj]
-            out[x_order[i], d, y_order[j]] += value
-            if gp:
-                out_gp[x_order[i], d, y_order[j]] += sv2 * state[VPHI, row, jj]
+            gp_value = sv2 * state[VPHI, row, jj]
+            if assign:
+                out[x_order[i], d, y_order[j]] = value
+                if gp:
+                    out_gp[x_order[i], d, y_order[j]] = gp_value
+            else:
+                out[x_order[i], d, y_order[j]] += value
+                if gp:
+                    out_gp[x_order[i], d, y_order[j]] += gp_value
 
 
 @njit(**JIT)
@@ -655,19 +663,20 @@ def _sum_halves(out, p):
 
 
 def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, y_order,
-                out, out_gp, sw2, su2, sb2, sh2, sv2, n_layers, fixed, n_groups):
+                out, out_gp, assign, sw2, su2, sb2, sh2, sv2, n_layers, fixed, n_groups):
     """Add the RNTK of every pair to ``out`` (shape ``(n_x, n_y)``, original order).
 
-    With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed (with mean pooling,
-    each pair's halves: ``_row_square``). ``x_copy[i]`` is the
-    sorted column of Y identical to sorted row ``i`` of X (``i`` itself with ``same``), or -1. ``x_side`` is
-    ``(values, scaled, factors)`` of a ``prepare.Side`` and ``y_side`` the same with ``n_real`` added; scalars
-    are the squared scales of section 1 of docs/kernels.md. ``out`` has shape
-    ``(n_x, n_out, n_y)`` with ``n_out`` 1 or (with ``fixed = 0``) ``n_layers`` (see ``_row``); ``out_gp`` the
-    same shape to receive the NNGP kernels as well (with ``fixed = 0``), else ``(0, 0, 0)``. ``rntk_pairs``
-    spreads the rows over numba's threads; ``rntk_pairs_serial`` runs on the calling thread only and never
-    starts the thread pool (see ``jit.py``). ``n_groups`` runs of consecutive tasks of equal estimated cost
-    (``schedule.py``) are spread over the threads, one per thread when it is their number.
+    With ``same``, X and Y are the same samples and only pairs ``j >= i`` are computed (with mean pooling, each
+    pair's halves: ``_row_square``). ``x_copy[i]`` is the sorted column of Y identical to sorted row ``i`` of X
+    (``i`` itself with ``same``), or -1. ``x_side`` is ``(values, scaled, factors)`` of a ``prepare.Side`` and
+    ``y_side`` the same with ``n_real`` added; scalars are the squared scales of section 1 of docs/kernels.md.
+    ``out`` has shape ``(n_x, n_out, n_y)`` with ``n_out`` 1 or (with ``fixed = 0``) ``n_layers`` (see ``_row``);
+    ``out_gp`` the same shape to receive the NNGP kernels as well (with ``fixed = 0``), else ``(0, 0, 0)``. With
+    ``assign`` (the last state), the values are written over what ``out`` and ``out_gp`` held rather than added:
+    every entry gets one, from ``_read_out`` or (K(X)) the mirror. ``rntk_pairs`` spreads the rows over numba's
+    threads; ``rntk_pairs_serial`` runs on the calling thread only and never starts the thread pool (see
+    ``jit.py``). ``n_groups`` runs of consecutive tasks of equal estimated cost (``schedule.py``) are spread over
+    the threads, one per thread when it is their number.
     """
     n_x = x_len.shape[0]
     n_y = y_len.shape[0]
@@ -699,10 +708,11 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
             own = _thread_side(x_side, x_copies, g)
             for i in range(bounds[g], bounds[g + 1], rows):
                 _row(i, min(i + rows, bounds[g + 1]), True, relu, mean, x_start, x_len, own, x_copy, y_start, y_len,
-                     own + (n_real,), x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, i,
-                     n_y, scratch)
-        # then mirrored (``mirror.py``): ``out`` was symmetric before (zero, the summed halves, or a first
-        # direction), so the copy is what adding each value to both entries gave
+                     own + (n_real,), x_order, y_order, out, out_gp, assign, sw2, su2, sb2, sh2, sv2, inv_m, n_layers,
+                     fixed, i, n_y, scratch)
+        # then mirrored (``mirror.py``): written over (``assign``), or added to an ``out`` that was symmetric
+        # before (zero, the summed halves, or a first direction), the copy is what writing or adding each value
+        # to both entries gave
         rank = np.empty(n_x, dtype=np.int64)
         for i in range(n_x):
             rank[x_order[i]] = i
@@ -724,7 +734,7 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
                 i = (task // n_blocks) * rows
                 j_lo = (task % n_blocks) * BLOCK
                 _row(i, min(i + rows, n_x), False, relu, mean, x_start, x_len, own_x, x_copy, y_start, y_len, own_y,
-                     x_order, y_order, out, out_gp, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
+                     x_order, y_order, out, out_gp, assign, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, j_lo,
                      min(j_lo + BLOCK, n_y), scratch)
 
 
