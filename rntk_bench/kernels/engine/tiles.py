@@ -593,15 +593,12 @@ def _read_out(i, j_from, j1, k0, state, relu, x_order, y_order, out, out_gp, ass
         for j in range(j_from, j1):
             jj = j - k0
             value = sv2 * state[VPHI, row, jj] + sv2_dot * state[TDOT, row, jj]
-            gp_value = sv2 * state[VPHI, row, jj]
-            if assign:
-                out[x_order[i], d, y_order[j]] = value
-                if gp:
-                    out_gp[x_order[i], d, y_order[j]] = gp_value
-            else:
-                out[x_order[i], d, y_order[j]] += value
-                if gp:
-                    out_gp[x_order[i], d, y_order[j]] += gp_value
+            # one expression for both: written apart, the two copies of ``value`` may fuse their products into
+            # different FMAs (a direction alone, then, differs in the last bit from the same one added)
+            out[x_order[i], d, y_order[j]] = (0.0 if assign else out[x_order[i], d, y_order[j]]) + value
+            if gp:
+                out_gp[x_order[i], d, y_order[j]] = ((0.0 if assign else out_gp[x_order[i], d, y_order[j]])
+                                                     + sv2 * state[VPHI, row, jj])
 
 
 @njit(**JIT)
