@@ -11,6 +11,8 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rntk_bench.kernels.engine.workspace import release
+
 
 @dataclass
 class Measurement:
@@ -32,9 +34,12 @@ def best_seconds(call: Callable[[], object], repeats: int) -> float:
 def measure(call: Callable[[], object], repeats: int) -> Measurement:
     """Best wall time of ``repeats`` calls, then the traced peak memory of one more call.
 
-    Memory is traced in a separate call because tracing slows allocation-heavy code.
+    Memory is traced in a separate call because tracing slows allocation-heavy code. The RNTK engine's buffers
+    kept from the calls before (``engine/workspace.py``) are dropped first, so that the traced call allocates
+    its per-sample arrays as a first call does and the peak counts them.
     """
     best = best_seconds(call, repeats)
+    release()
     tracemalloc.start()
     tracemalloc.reset_peak()
     value = call()
