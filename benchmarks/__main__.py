@@ -351,7 +351,8 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path, acce
          "(T for the last state, T T' for mean pooling) x layers; the NumPy reference computes both triangles. "
          "Seconds: best of the repeats. Peak memory: NumPy allocations during one call (tracemalloc), which "
          "includes the output, with the per-sample arrays allocated as in a first call (not taken from the "
-         "memory the engine keeps between calls, engine/workspace.py). Rows with no NumPy reference beside them time the engine (and the accelerator, "
+         "memory the engine keeps between calls, engine/workspace.py). Rows with no NumPy reference beside "
+         "them time the engine (and the accelerator, "
          f"where there is one) alone at larger sizes; their max rel diff is against the reference on the first "
          f"{CORNER} series."),
         "",
