@@ -42,11 +42,11 @@ def take(role: str, shape: tuple) -> np.ndarray:
         buffers = _local.buffers = {}
     held = buffers.get(role)
     if held is None or held.size < size:
+        # the smaller buffer is let go first, so that it is not held beside the new one
+        buffers.pop(role, None)
         held = np.empty(size)
         if held.nbytes <= KEEP_BYTES:
             buffers[role] = held
-        else:
-            buffers.pop(role, None)       # an older, smaller one would only be replaced again
     return held[:size].reshape(shape)
 
 
