@@ -537,6 +537,32 @@ def test_compiled_planes_equal_the_numpy_recursion(activation, n_channels, sigma
                           if activation == "relu" else np.ones_like(spared.factors[SECOND][..., len(X):]))
 
 
+def test_self_dual_shortcut_is_the_general_formula_bit_for_bit():
+    """Where ``q * q`` is a normal number, ``_self_dual`` skips the square root and division of the ReLU dual
+    of a variance with itself (norm = q and c = 1 exactly): the same bits as the general formula at every
+    magnitude in that range, its ends included, and the general formula outside it."""
+    import math
+
+    from rntk_bench.kernels.engine.prepare import SQUARE_SAFE, _self_dual
+
+    def general(q):                                   # the NumPy formula's steps, as _self_dual takes them
+        norm = math.sqrt(q * q)
+        c = min(max(q / norm, -1.0), 1.0) if norm > 0 else 0.0
+        if c == 1.0:
+            return norm * (c * math.pi + 0.0) / (2.0 * math.pi)
+        angle = math.pi - math.acos(c)
+        return norm * (c * angle + math.sqrt((1.0 - c) * (1.0 + c))) / (2.0 * math.pi)
+
+    rng = np.random.default_rng(11)
+    inside = np.concatenate([10.0 ** rng.uniform(-150, 150, size=20000), rng.uniform(0.0, 10.0, size=20000),
+                             [SQUARE_SAFE[0], SQUARE_SAFE[1], np.nextafter(SQUARE_SAFE[0], 1.0), 1.0, 0.01]])
+    for q in inside:
+        assert math.sqrt(q * q) == q                  # what the shortcut rests on
+        assert _self_dual(True, q) == general(q), q
+    for q in (0.0, 1e-170, 5e-324, 1e-160, 1e170, np.nextafter(SQUARE_SAFE[0], 0.0)):
+        assert _self_dual(True, q) == general(q), q
+
+
 def test_self_inner_of_one_channel_is_the_einsum_bit_for_bit():
     """The one-channel shortcut gives the numbers of the general form, at every magnitude and at padded steps."""
     from rntk_bench.kernels.rntk_inputs import Padded, self_inner

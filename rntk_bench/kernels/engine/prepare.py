@@ -138,11 +138,19 @@ def dual_factors(q: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarray
 # Without fastmath contraction: every number is the one the NumPy functions of rntk_inputs compute
 # (variance_terms, term_weights, dual_factors, then the ReLU planes' constants), operation for operation;
 # tests check ReLU bit for bit.
+SQUARE_SAFE = (1e-150, 1e150)  # variances whose square is a normal float64: neither underflows nor overflows
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _self_dual(relu, q):
     """``dual.relu_dual(q, q, q)[0]`` or ``dual.erf_dual(q, q, q)[0]``, the dual activation of a variance with
     itself, as its NumPy formula does it (for erf, libm's arcsine may differ from NumPy's in the last bit)."""
     if relu:
+        if SQUARE_SAFE[0] <= q <= SQUARE_SAFE[1]:
+            # there q * q is a normal number, and in binary floating point the square root of a correctly
+            # rounded square is the number itself: norm = q and c = 1 exactly, the branch below without
+            # its square root and division (the planes' recursion runs this once per sample and step)
+            return q * math.pi / (2.0 * math.pi)
         norm = math.sqrt(q * q)
         c = min(max(q / norm, -1.0), 1.0) if norm > 0 else 0.0
         if c == 1.0:      # always so for q > 0; acos(1) and sqrt(0) are exact zeros, so the bits are the same
