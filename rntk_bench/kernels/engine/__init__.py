@@ -186,7 +186,12 @@ def _add_directions(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], y
 
 def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_layers: int,
                       n_threads: int) -> int:
-    """Upper bound of the bytes the engine holds besides the output, for K(X) (``n_y=None``) or K(X, Y)."""
+    """Upper bound of the bytes the engine holds besides the output, for K(X) (``n_y=None``) or K(X, Y).
+
+    The per-sample arrays of the largest call are kept afterwards (``workspace.py``, at most
+    ``workspace.KEEP_BYTES`` per array and thread), so this bounds a thread's engine memory between calls too,
+    for calls no larger than this one.
+    """
     per_sample = (4 * n_channels + 14 * n_layers + 1) * t_max * 8
     samples = (n_x if n_y is None else n_y + min(n_x, ROW_CHUNK)) + 2 * SPARE
 
