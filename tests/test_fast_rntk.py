@@ -572,7 +572,7 @@ def test_self_inner_of_one_channel_is_the_einsum_bit_for_bit():
               for length in (40, 17, 40, 3)]
     padded = Padded.from_sequences(series, 40)
     general = np.einsum("nsc,nsc->ns", padded.values, padded.values) / 1
-    inner = self_inner(padded)
+    inner = self_inner(padded.values)
     assert inner.shape == (4, 40) and inner.flags.c_contiguous
     assert np.array_equal(inner, general)
     assert (inner[3, :37] == 0).all() and (inner[3, 37:] > 0).all()

@@ -45,7 +45,7 @@ def _diagonal_chain(px: Padded, py: Padded, tx: SampleTerms, ty: SampleTerms, of
     w = [np.ones((n_x, n_y)) for _ in range(p.n_layers)]
     theta = [np.zeros((n_x, n_y)) for _ in range(p.n_layers)]
     was_valid = np.zeros((n_x, n_y), dtype=bool)
-    diagonal_inner = self_inner(px) if same and offset == 0 else None
+    diagonal_inner = self_inner(px.values) if same and offset == 0 else None
 
     def pair_dual(layer, s, u, covariance, correlation):
         """The dual activation (with, for ReLU, the ``w`` of Vphi) of layer ``layer`` at steps ``(s, u)``."""

@@ -21,7 +21,7 @@ from numba import njit, prange
 
 from rntk_bench.kernels.engine.jit import parallel_and_serial
 from rntk_bench.kernels.engine.workspace import take
-from rntk_bench.kernels.rntk_inputs import RNTKParams, inverse_root
+from rntk_bench.kernels.rntk_inputs import RNTKParams, inverse_root, self_inner
 
 FIRST, SECOND, VARIANCE, REC, INP = range(5)  # the planes of ``Side.factors``
 PLANE_BLOCK = 32  # samples whose variance recursions ``_variance_planes`` interleaves
@@ -243,12 +243,10 @@ def planes_arguments(steps: np.ndarray, first_step: np.ndarray, start: np.ndarra
     """The arguments of ``variance_planes``, every scale a float (ints would compile another specialisation).
 
     ``steps`` (total, m) holds the real steps of the sorted samples one after the other, sample ``i``'s from
-    row ``first_step[i]`` on. Their ``<x_t, x_t> / m`` for several channels is NumPy's: the einsum of
-    ``rntk_inputs.self_inner``, which gives each step's sum the same numbers on the steps alone as on the
-    padded array (one channel's ``x * x`` the planes form themselves).
+    row ``first_step[i]`` on. Their ``<x_t, x_t> / m`` for several channels is ``rntk_inputs.self_inner`` of the
+    steps, the numbers it gives the padded array (one channel's ``x * x`` the planes form themselves).
     """
-    n_channels = steps.shape[1]
-    inner = np.einsum("kc,kc->k", steps, steps) / n_channels if n_channels > 1 else np.zeros(0)
+    inner = self_inner(steps) if steps.shape[1] > 1 else np.zeros(0)
     return (p.activation == "relu", steps, inner, first_step, start, float(p.sigma_w) ** 2, float(p.sigma_u) ** 2,
             float(p.sigma_b) ** 2, abs(float(p.sigma_b)), float(p.sigma_h) ** 2, factors, values)
 
