@@ -147,8 +147,8 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
             raise InvalidParameterError(f"{name} needs fixed_layers = 0; got {p.fixed_layers}")
     # (n_x, n_out, n_y): a chunk of rows of X is a contiguous slice, as the compiled loops take it
     n_out = p.n_layers if all_depths else 1
-    # the last state's first direction writes every entry (tiles._read_out, then the mirror): no zeros needed
-    output = mapped_empty if p.output == "last" else mapped_zeros
+    # a first direction that writes every entry (``_writes_over``) needs no zeros
+    output = mapped_empty if _writes_over(p) else mapped_zeros
     out = output((len(xs), n_out, len(ys)))
     out_gp = output((len(xs), n_out, len(ys)) if with_nngp else (0, 0, 0))
     pairs = rntk_pairs if numba.get_num_threads() > 1 else rntk_pairs_serial
@@ -161,12 +161,18 @@ def compute_rntk(xs: list[np.ndarray], ys: list[np.ndarray], same: bool, p: RNTK
     return (ntk, nngp) if with_nngp else ntk
 
 
+def _writes_over(p: RNTKParams) -> bool:
+    """Whether the first direction writes every entry of the output over whatever it holds (the last state:
+    ``tiles._read_out``, then the mirror) rather than adding to zeros (mean pooling)."""
+    return p.output == "last"
+
+
 def _add_directions(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys: list[np.ndarray], same: bool,
                     p: RNTKParams, run: Run, planes: Callable | None = None) -> None:
     """``planes``: what fills the per-sample planes (default: ``prepare_side``'s; ``warm_up`` records instead).
-    With the last state, the first direction writes over ``out`` (whatever it holds: ``mapped_empty``), a
-    second adds to it; mean pooling adds to zeros."""
-    assign = p.output == "last"
+    The first direction writes over ``out`` where ``_writes_over`` (``out`` from ``mapped_empty``), a second
+    adds to it."""
+    assign = _writes_over(p)
     if p.direction in ("forward", "bidirectional"):
         _add_direction(out, out_gp, xs, ys, same, p, run, planes, assign)
         assign = False
