@@ -252,6 +252,31 @@ def test_rows_run_together_give_each_pair_its_own_numbers(activation, n_channels
         np.testing.assert_array_equal(rntk([X[i], X[j]], **params), gram[np.ix_([i, j], [i, j])])
 
 
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+@pytest.mark.parametrize(("n", "t"), [(23, 30), (300, 12)])
+def test_offsets_side_by_side_give_each_pair_its_own_numbers(activation, n, t):
+    """Mean pooling's K(X) of series of one channel and one length runs several offsets in one loop, their
+    columns side by side (``tiles._chain_rows_offsets``: all 29 offsets of 24-column rows at once; 3 at a
+    time of 304 columns, the last run of 2, and the run shrinking as its offsets end). K(X, Y), the rows of
+    a few series and K(X) of two of them run each offset alone, and the pairs' numbers are the same to the
+    last bit, on one thread and on two; K(X) of the rows equals the reference."""
+    rng = np.random.default_rng(n)
+    X = np.cumsum(rng.normal(size=(n, t)), axis=1) * 0.2
+    X[9] = X[4]                                          # an identical series, another sample
+    params = {"activation": activation, "n_layers": 2, "sigma_h": 0.4, "output": "mean"}
+    with limit_threads(2):
+        gram = rntk(X, **params)
+    with limit_threads(1):
+        np.testing.assert_array_equal(rntk(X, **params), gram)
+    cross = rntk(X[:12], X[5:], **{**params, "sigma_h": 0.0})
+    expected = rntk(X, **{**params, "sigma_h": 0.0})
+    expected[4, 9] = expected[4, 4]                      # K(X, Y) takes identical series as the sample itself
+    np.testing.assert_array_equal(cross, expected[:12, 5:])
+    for i, j in [(0, 1), (22, 3), (7, 16)]:
+        np.testing.assert_array_equal(rntk(X[[i, j]], **params), gram[np.ix_([i, j], [i, j])])
+    assert_matches_reference(X[:40], **params)
+
+
 def test_thread_count_does_not_change_the_result():
     rng = np.random.default_rng(15)
     X = [rng.normal(size=(2, length)) for length in rng.integers(2, 9, size=40)]

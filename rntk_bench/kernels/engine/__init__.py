@@ -9,7 +9,7 @@ compiling whether that will be quick.
 Memory besides the output matrix: the per-sample arrays of ``prepare.Side``, at most ``(4 n_channels + 14
 n_layers + 1) * t_max * 8`` bytes per sample while they are built, for the samples of Y (all of X for K(X))
 and for one chunk of ``ROW_CHUNK`` rows of X, kept for the next call on the same thread up to 32 MiB per array
-(``workspace.py``: reused memory spares the page faults of fresh memory); and ``(26 n_layers + 12) * (BLOCK +
+(``workspace.py``: reused memory spares the page faults of fresh memory); and ``(34 n_layers + 12) * (BLOCK +
 2 LANES) * 8`` bytes of tile state per thread; with mean pooling on several threads, copies of the per-sample
 arrays for all threads but one, at most ``tiles.COPY_BUDGET`` (64 MiB) for each of X and Y. For K(X_test,
 X_train) that does not grow with the number of test samples; for K(X) it is a small multiple of the input's
@@ -46,7 +46,14 @@ from rntk_bench.kernels.rntk_inputs import OUTPUTS, RNTKParams
 __all__ = ["BLOCK", "ROW_CHUNK", "compute_rntk", "is_cached", "warm_up", "working_set_bytes"]
 
 ROW_CHUNK = 2048  # rows of X prepared at a time for K(X, Y)
-SPARE = LANES     # samples past the last one in the per-sample arrays, which the loops' last vector may read
+SPARE = LANES - 1  # at most this many samples past the last one in the per-sample arrays (``spare_samples``)
+
+
+def spare_samples(n: int) -> int:
+    """Samples past the last of ``n`` in the per-sample arrays, never real: as many as make their width a whole
+    number of vectors, so that a step's last vector reads columns within the arrays, and the offsets of mean
+    pooling laid side by side (``tiles._chain_rows_offsets``) are whole vectors each."""
+    return -n % LANES
 
 Run = Callable[[tuple], None]
 """Receives the arguments of one ``tiles.rntk_pairs`` call: runs it, or (for ``warm_up``) records its types."""
@@ -60,14 +67,14 @@ def _add_direction(out: np.ndarray, out_gp: np.ndarray, xs: list[np.ndarray], ys
     # the per-sample arrays reuse the memory of the last call's (``workspace.py``); each is used up before the
     # next of its role is prepared
     if same:
-        x = prepare_side(xs, t_max, p, planes, SPARE, reuse="x")
+        x = prepare_side(xs, t_max, p, planes, spare_samples(len(xs)), reuse="x")
         run(_pairs_arguments(out, out_gp, x, x, np.arange(len(xs)), True, p, assign))
         return
     # K(X, Y): the rows of X in chunks, so that only Y's per-sample arrays and one chunk's are ever held
-    y = prepare_side(ys, t_max, p, planes, SPARE, reuse="y")
+    y = prepare_side(ys, t_max, p, planes, spare_samples(len(ys)), reuse="y")
     for start in range(0, len(xs), ROW_CHUNK):
         chunk = xs[start:start + ROW_CHUNK]
-        x = prepare_side(chunk, t_max, p, planes, SPARE, reuse="x")
+        x = prepare_side(chunk, t_max, p, planes, spare_samples(len(chunk)), reuse="x")
         rows = slice(start, start + len(chunk))
         run(_pairs_arguments(out[rows], out_gp[rows] if out_gp.shape[0] else out_gp, x, y,
                              _identical_columns(chunk, ys, x, y, p), False, p, assign))
@@ -205,7 +212,7 @@ def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_
         return min(COPY_BUDGET, (n_threads - 1) * per_sample * (side_samples + SPARE))
 
     copied = side_copies(n_x) if n_y is None else side_copies(n_y) + side_copies(min(n_x, ROW_CHUNK))
-    tiles = (3 * (n_layers + 1) * ROWS + (6 + 2 * ROWS) * n_layers) * (BLOCK + 2 * LANES) * 8   # ``tiles._scratch``
+    tiles = (3 * (n_layers + 1) * ROWS + (6 + 4 * ROWS) * n_layers) * (BLOCK + 2 * LANES) * 8   # ``tiles._scratch``
     return per_sample * samples + copied + n_threads * tiles
 
 

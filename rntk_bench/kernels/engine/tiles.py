@@ -22,7 +22,8 @@ positive offsets of mean pooling run ``ROWS`` rows at a time, step by step (``_c
 caches. For the Gram matrix of X with itself only pairs ``j >= i`` are computed, written to ``(i, j)``, and
 copied onto ``(j, i)`` after.
 With mean pooling, K(X) is cut differently (``_row_square``): each row runs the chains of positive offsets
-``u - s`` for every column and the two halves of each pair are summed after, so that no row is short.
+``u - s`` for every column and the two halves of each pair are summed after, so that no row is short; for
+series of one channel and one length, the columns of several offsets side by side (``_chain_rows_offsets``).
 
 Unequal lengths: the samples are sorted by decreasing length (see ``prepare.py``), so the pairs that are real
 at a step are a prefix of the block; a pair whose chain has not started yet keeps its zero state, which is
@@ -50,7 +51,7 @@ from rntk_bench.kernels.engine.schedule import (
     triangle_costs,
 )
 
-BLOCK = 1024  # columns per tile: (26 n_layers + 12) * (1024 + 2 LANES) * 8 bytes of state per thread (309 KiB, L = 1)
+BLOCK = 1024  # columns per tile: (34 n_layers + 12) * (1024 + 2 LANES) * 8 bytes of state per thread (374 KiB, L = 1)
 ROWS = 4      # rows of a Gram matrix run together, step by step (``_chain_rows``, ``_chain_rows_mean``)
 LANES = 8     # doubles per vector of the step loops with AVX-512 (``jit.NoAliasCompiler``); a multiple of AVX2's 4
 
@@ -420,8 +421,9 @@ def _chain_rows_mean(i, i_end, j0, j1, offset, relu, x_start, y_start, x_copy, x
     ``i <= r < i_end`` at once: row ``r`` runs from its own first step (a shorter series starts later; one
     with no step at this offset never starts: ``_join``) with ``states[r - i]`` and adds to ``sums[r - i]``;
     each step runs the rows one after the other on the columns' numbers that the first has just brought into
-    the core's caches, as ``_chain_rows`` does for the last state. Each row's sums receive the same additions
-    in the same order as from ``_chain``."""
+    the core's caches, as ``_chain_rows`` does for the last state. ``sums[r - i]`` is zero before (the caller
+    adds each offset's sums to a row's total, ``_add_offsets``), and receives the same additions in the same
+    order as from ``_chain``."""
     yv, y_real = y_side[0], y_side[3]
     t_max = yv.shape[0]
     width = j1 - j0
@@ -437,6 +439,45 @@ def _chain_rows_mean(i, i_end, j0, j1, offset, relu, x_start, y_start, x_copy, x
         for r in range(active):
             _step(i + r, s, u, j0, n, relu, True, -1, x_side, y_side, states[r], sums[r], sw2, su2, sb2, sv2, inv_m,
                   n_layers, fixed, n_out)
+
+
+@njit(_nrt=False, **JIT)
+def _chain_rows_offsets(i, i_end, first, last, relu, x_side, y_flat, width, states, parts, sw2, su2, sb2, sv2, inv_m,
+                        n_layers, fixed, n_out):
+    """Mean pooling's chains along the offsets ``first <= k < last`` (> 0) of the rows ``i <= r < i_end`` with
+    every column, for series of one channel that are real at every step: the offsets' columns side by side,
+    so that each step of the rows is one call per layer for all of them rather than one per offset.
+
+    A row's step ``s`` meets the columns' step ``s + k`` along offset ``k``. ``y_flat`` holds Y's arrays with
+    the steps one after the other in a single row (``width`` columns each, a whole number of vectors), so
+    the columns of the offsets ``first .. k`` at step ``s`` are the contiguous run from ``(s + first) *
+    width``, and the chain of offset ``k`` keeps its state and its sums at ``(k - first) * width + j`` of
+    ``states[r - i]`` and ``parts[r - i]`` (zero before: each offset's chain is summed alone). The chain of
+    offset ``k`` ends after step ``t_max - 1 - k``: the run loses the last offset's columns at each step
+    from then on, and what the others compute is what ``_chain_rows_mean`` computes for each offset."""
+    t_max = x_side[0].shape[0]
+    n_all = (last - first) * width
+    for r in range(i_end - i):
+        _start_state(states[r], n_all, False, -1, 0.0)
+        parts[r, :, :, :n_all] = 0.0
+    for s in range(t_max - first):
+        n = (min(last, t_max - s) - first) * width
+        for r in range(i_end - i):
+            _step(i + r, s, 0, (s + first) * width, n, relu, True, -1, x_side, y_flat, states[r], parts[r], sw2, su2,
+                  sb2, sv2, inv_m, n_layers, fixed, n_out)
+
+
+@njit(inline="always", **JIT)
+def _add_offsets(sums, parts, count, width):
+    """Add the sums of ``count`` chains laid side by side in ``parts`` (shape ``(n_layers, 2, columns)``, the
+    chain ``k``'s at ``k * width + jj``) to ``sums[:, :, jj]``, in the order of ``k``: a pair's sum over its
+    offsets is the sum of its chains' sums, each chain summed alone, in increasing ``|offset|``, however
+    many offsets run at once."""
+    for layer in range(sums.shape[0]):
+        for plane in range(sums.shape[1]):
+            for k in range(count):
+                for jj in range(width):
+                    sums[layer, plane, jj] += parts[layer, plane, k * width + jj]
 
 
 COPY_BUDGET = 64 * 2**20  # bytes of per-thread copies of the per-sample arrays (``_side_copies``) at most
@@ -478,22 +519,25 @@ def _thread_side(side, copies, g):
 @njit(**JIT)
 def _scratch(n_groups, n_layers):
     """The working arrays of ``_row`` and ``_row_square`` for each of ``n_groups`` threads: the pairs' state
-    of ``ROWS`` rows and three rows of mean-pooling sums each, allocated once per call rather than per row
+    of ``ROWS`` rows, three rows of mean-pooling sums, and the sums of each of ``ROWS`` rows and of their
+    chains, allocated once per call rather than per row
     (zeroing ~100 KB for each row took ~5 % of a Gram matrix of 1000 series, T = 150). Allocated before the
     parallel loop and taken apart by ``_thread_scratch``: an array allocated inside a ``prange`` body may be
     hoisted out of it by numba and then shared by the threads."""
     return (np.zeros((n_groups, ROWS, 3, n_layers + 1, BLOCK + 2 * LANES)),
             np.zeros((n_groups, 3, n_layers, 2, BLOCK + 2 * LANES)),
+            np.zeros((n_groups, ROWS, n_layers, 2, BLOCK + 2 * LANES)),
             np.zeros((n_groups, ROWS, n_layers, 2, BLOCK + 2 * LANES)))
 
 
 @njit(**JIT)
 def _thread_scratch(scratch, g):
-    """Group ``g``'s ``(state, positive, negative, zero, states, row_sums)`` of ``_scratch``: ``states`` holds
-    the state of each of ``ROWS`` rows run together, ``state`` is its first, ``row_sums`` their mean-pooling
-    sums in ``_row_square``."""
-    states, sums, row_sums = scratch
-    return states[g, 0], sums[g, 0], sums[g, 1], sums[g, 2], states[g], row_sums[g]
+    """Group ``g``'s ``(state, positive, negative, zero, states, row_sums, parts)`` of ``_scratch``: ``states``
+    holds the state of each of ``ROWS`` rows run together, ``state`` is its first, ``row_sums`` their
+    mean-pooling sums in ``_row_square``, and ``parts`` the sums of each chain (or offset) before they are
+    added to those (``_add_offsets``)."""
+    states, sums, row_sums, parts = scratch
+    return states[g, 0], sums[g, 0], sums[g, 1], sums[g, 2], states[g], row_sums[g], parts[g]
 
 
 @njit(**JIT)
@@ -522,7 +566,8 @@ def _row(i, i_end, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
-    state, positive, negative, zero, states, _ = scratch
+    state, positive, negative, zero, states, _, parts = scratch
+    single = parts[0]
     for j0 in range(j_lo, j_hi, BLOCK):
         j1 = min(j0 + BLOCK, j_hi)
         # The block is computed from k0 <= j0 on, so that its width is a whole number of vectors where the
@@ -538,10 +583,11 @@ def _row(i, i_end, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_
             zero[:, :, :] = 0.0
             # Offsets u - s at which some pair of the block has a real step (u >= y_start[k0], s >= x_start[i]):
             # 0, then the positive ones in increasing order, then the negative ones in decreasing order, each
-            # kind summed apart and the three sums added as (positive + negative) + zero. That is how K(X)
-            # adds them (``_row_square``, ``_sum_halves``), where a pair's negative offsets are its mirror's
-            # positive ones, so that K(X, Y) equals K(X) on shared samples to the last bit. For K(X)
-            # (``same``), only the offset 0 is run here: the others are already in ``out``.
+            # offset's chain summed alone (``single``) and added to its kind's sum, and the three sums added as
+            # (positive + negative) + zero. That is how K(X) adds them (``_row_square``, ``_sum_halves``), where
+            # a pair's negative offsets are its mirror's positive ones, so that K(X, Y) equals K(X) on shared
+            # samples to the last bit. For K(X) (``same``), only the offset 0 is run here: the others are
+            # already in ``out``.
             n_positive = t_max - x_start[i] - 1
             n_negative = (t_max - 1) - y_start[k0]
             for k in range(1 if same else 1 + n_positive + n_negative):
@@ -553,8 +599,11 @@ def _row(i, i_end, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_
                 diagonal_jj = self_jj if offset == 0 else -1
                 shared_start = same and diagonal_jj >= 0
                 part = positive if offset > 0 else (negative if offset < 0 else zero)
+                room = _room(k0, j1, y_side[0])
+                single[:, :, :room] = 0.0
                 _chain(i, k0, j1, offset, s_begin, s_end, relu, diagonal_jj, shared_start, x_side, y_side, state,
-                       part, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
+                       single, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
+                _add_offsets(part, single, 1, room)
             for d in range(n_out):
                 layer = n_layers - n_out + d
                 for plane in range(2 if gp else 1):
@@ -605,33 +654,57 @@ def _read_out(i, j_from, j1, k0, state, relu, x_order, y_order, out, out_gp, ass
 def _row_square(i, i_end, relu, x_start, x_len, x_side, x_copy, y_start, y_len, y_side, x_order, out, out_gp,
                 sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, scratch):
     """K(X) with mean pooling: the chains along the positive offsets of rows ``i <= r < i_end`` (at most
-    ``ROWS``, run together: ``_chain_rows_mean``), for ``_sum_halves`` and then ``_row`` (offset 0) to
-    complete.
+    ``ROWS``, run together: ``_chain_rows_mean``, or for series of one channel and one length several offsets
+    at once, ``_chain_rows_offsets``), for ``_sum_halves`` and then ``_row`` (offset 0) to complete.
 
     The chains of a pair ``(i, j)`` run along the diagonals ``u - s = offset`` of its grid of steps. Those
     with ``offset < 0`` are, with the roles of the two samples swapped, the chains of ``(j, i)`` with
     ``-offset > 0``, to the last bit (every operation of ``_pairs`` is symmetric in the two samples). So row
     ``i`` runs the chains with ``offset >= 1`` for every column ``j``: a block as wide as X, where the
     triangle ``j >= i`` gave rows of 50 columns on average for a Gram matrix of 100 series, and each step of
-    a chain is a call with a fixed cost (~30 ns against ~2.2 ns per column). Their sum ``P[i, j]`` (offsets
-    in increasing order, as ``_row`` sums them) divided by the lengths goes to entry ``(i, j)``, added where
-    ``j >= i`` (twice on the diagonal, whose negative offsets equal its positive ones) and written where
-    ``j < i``, in the original order; ``out`` is zero before (``compute_rntk`` gives the reversed direction of
-    a bidirectional kernel its own array). ``scratch``: as for ``_row``.
+    a chain is a call with a fixed cost (~30 ns against ~2.2 ns per column); where two offsets' columns fit a
+    block, their chains run side by side, one call per step for as many offsets as fit (a Gram matrix of
+    100 series of 60 steps: 9 offsets, 1/9 of the calls). Their sum ``P[i, j]`` (each offset's chain summed
+    alone, the offsets' sums added in increasing order, as ``_row`` sums them) divided by the lengths goes to
+    entry ``(i, j)``, added where ``j >= i`` (twice on the diagonal, whose negative offsets equal its positive
+    ones) and written where ``j < i``, in the original order; ``out`` is zero before (``compute_rntk`` gives
+    the reversed direction of a bidirectional kernel its own array). ``scratch``: as for ``_row``.
     """
     gp = out_gp.shape[0] > 0
     n_out = out.shape[1]
     t_max = x_side[0].shape[0]
     n_y = y_len.shape[0]
-    states, sums = scratch[4], scratch[5]
+    states, sums, parts = scratch[4], scratch[5], scratch[6]
+    rows = i_end - i
+    yv, yp = y_side[0], y_side[2]
+    width = yv.shape[2]
+    # offsets side by side where the series have one channel and one length (the last, shortest, starts at
+    # step 0), as many as fit a block; two at least
+    together = BLOCK // width if yv.shape[1] == 1 and y_start[n_y - 1] == 0 else 0
     for j0 in range(0, n_y, BLOCK):
         j1 = min(j0 + BLOCK, n_y)
         k0 = max(j0 - (j0 - j1) % LANES, 0)           # whole vectors, as in ``_row``
-        sums[:i_end - i] = 0.0
+        sums[:rows] = 0.0
         # offsets in increasing order; the rows after i (shorter series) have fewer, the first ones of i's
-        for offset in range(1, t_max - x_start[i]):
-            _chain_rows_mean(i, i_end, k0, j1, offset, relu, x_start, y_start, x_copy, x_side, y_side, states, sums,
-                             sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, n_out)
+        if together >= 2:
+            # one block of every column (``width`` <= BLOCK / 2), so k0 = 0
+            # the planes of Y as one row per plane and layer: step u's columns at u * width + j
+            y_flat = (yv.reshape((1, 1, yv.size)), y_side[1],
+                      yp.reshape((yp.shape[0], yp.shape[1], 1, yp.shape[2] * width)))
+            for first in range(1, t_max, together):
+                last = min(first + together, t_max)
+                _chain_rows_offsets(i, i_end, first, last, relu, x_side, y_flat, width, states, parts, sw2, su2, sb2,
+                                    sv2, inv_m, n_layers, fixed, n_out)
+                for r in range(rows):
+                    _add_offsets(sums[r], parts[r], last - first, width)
+        else:
+            room = _room(k0, j1, yv)
+            for offset in range(1, t_max - x_start[i]):
+                parts[:rows, :, :, :room] = 0.0
+                _chain_rows_mean(i, i_end, k0, j1, offset, relu, x_start, y_start, x_copy, x_side, y_side, states,
+                                 parts, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, n_out)
+                for r in range(rows):
+                    _add_offsets(sums[r], parts[r], 1, room)
         for r in range(i, i_end):
             acc = sums[r - i]
             for d in range(n_out):
