@@ -52,7 +52,7 @@ def test_the_squared_norms_of_concatenated_series_are_each_series_own():
     with pytest.raises(InvalidInputError, match=r"^X\[3\] holds values too large"):
         check_sequences([*items[:3], np.full((2, 1), 1e200), items[4]])
     from rntk_bench.kernels.validation import _concatenated_squared_norms
-    norms = _concatenated_squared_norms(np.concatenate([a.ravel() for a in items]), np.array([a.size for a in items]))
+    norms = _concatenated_squared_norms(np.concatenate(items, axis=1), np.array([a.shape[1] for a in items]))
     np.testing.assert_allclose(norms, [np.sum(a * a) for a in items], rtol=1e-15)
 
 
