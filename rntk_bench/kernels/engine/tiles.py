@@ -339,7 +339,7 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
     the top ``n_out`` layers add their outputs to their rows of ``acc``.
 
     A step runs whole vectors (LANES columns), past the real columns where there are columns to run: the
-    Y arrays hold spare samples after the last one (``prepare.SPARE``), and ``state`` and ``acc`` room for
+    Y arrays hold spare samples after the last one (``engine.spare_samples``), and ``state`` and ``acc`` room for
     ``2 LANES`` columns past a block. A block of n columns would otherwise run ``n % LANES`` of them in scalar
     code, each as dear as several lanes (a step of 100 columns cost more than one of 104). What a step
     computes for a column past the block is never read; for a column of the block whose chain has not
