@@ -255,10 +255,11 @@ def test_rows_run_together_give_each_pair_its_own_numbers(activation, n_channels
 @pytest.mark.parametrize("activation", ["relu", "erf"])
 @pytest.mark.parametrize(("n", "t"), [(23, 30), (300, 12)])
 def test_offsets_side_by_side_give_each_pair_its_own_numbers(activation, n, t):
-    """Mean pooling's K(X) of series of one channel and one length runs several offsets in one loop, their
-    columns side by side (``tiles._chain_rows_offsets``: all 29 offsets of 24-column rows at once; 3 at a
-    time of 304 columns, the last run of 2, and the run shrinking as its offsets end). K(X, Y), the rows of
-    a few series and K(X) of two of them run each offset alone, and the pairs' numbers are the same to the
+    """Mean pooling of series of one channel and one length runs several offsets in one loop, their columns
+    side by side (``tiles._chain_rows_offsets``: all 29 offsets of 24-column rows at once; 3 at a time of 304
+    columns, the last run of 2, and the run shrinking as its offsets end): K(X) its positive offsets, whose
+    mirrors are the negative ones, and K(X, Y) its positive ones, the negative ones one at a time. K(X) of
+    two of the series (all offsets in one run) and K(X, Y) hold the same numbers for a pair as K(X) to the
     last bit, on one thread and on two; K(X) of the rows equals the reference."""
     rng = np.random.default_rng(n)
     X = np.cumsum(rng.normal(size=(n, t)), axis=1) * 0.2

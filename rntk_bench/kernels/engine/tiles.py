@@ -23,7 +23,8 @@ caches. For the Gram matrix of X with itself only pairs ``j >= i`` are computed,
 copied onto ``(j, i)`` after.
 With mean pooling, K(X) is cut differently (``_row_square``): each row runs the chains of positive offsets
 ``u - s`` for every column and the two halves of each pair are summed after, so that no row is short; for
-series of one channel and one length, the columns of several offsets side by side (``_chain_rows_offsets``).
+series of one channel and one length, the columns of several offsets side by side (``_chain_rows_offsets``),
+as are the positive offsets of K(X, Y).
 
 Unequal lengths: the samples are sorted by decreasing length (see ``prepare.py``), so the pairs that are real
 at a step are a prefix of the block; a pair whose chain has not started yet keeps its zero state, which is
@@ -480,6 +481,29 @@ def _add_offsets(sums, parts, count, width):
                     sums[layer, plane, jj] += parts[layer, plane, k * width + jj]
 
 
+@njit(inline="always", **JIT)
+def _offsets_together(x_start, i, y_side, y_start, k0, j1):
+    """How many offsets' chains of row ``i`` against the columns ``[k0, j1)`` run side by side
+    (``_chain_rows_offsets``): as many as fit a block, where the series have one channel and row ``i`` and
+    every column (the last, shortest, starts at step 0) one length, and the block holds every column; 0
+    where they do not or fewer than two fit."""
+    yv = y_side[0]
+    n_y = y_start.shape[0]
+    if yv.shape[1] != 1 or x_start[i] != 0 or y_start[n_y - 1] != 0 or k0 != 0 or j1 != n_y:
+        return 0
+    together = BLOCK // yv.shape[2]
+    return together if together >= 2 else 0
+
+
+@njit(inline="always", **JIT)
+def _flat_side(side):
+    """``(values, scaled, factors)`` of one channel with each plane's steps one after the other in a single row:
+    step ``u``'s column ``j`` at ``u * width + j`` (``_chain_rows_offsets``)."""
+    values, factors = side[0], side[2]
+    return (values.reshape((1, 1, values.size)), side[1],
+            factors.reshape((factors.shape[0], factors.shape[1], 1, factors.shape[2] * factors.shape[3])))
+
+
 COPY_BUDGET = 64 * 2**20  # bytes of per-thread copies of the per-sample arrays (``_side_copies``) at most
 
 
@@ -590,7 +614,20 @@ def _row(i, i_end, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_
             # already in ``out``.
             n_positive = t_max - x_start[i] - 1
             n_negative = (t_max - 1) - y_start[k0]
+            # K(X, Y): the positive offsets side by side where they can (``_offsets_together``), their sums added
+            # in the same order; the others one at a time below
+            together = 0 if same else _offsets_together(x_start, i, y_side, y_start, k0, j1)
+            if together:
+                width = y_side[0].shape[2]
+                y_flat = _flat_side(y_side)
+                for first in range(1, n_positive + 1, together):
+                    last = min(first + together, n_positive + 1)
+                    _chain_rows_offsets(i, i + 1, first, last, relu, x_side, y_flat, width, states, parts, sw2, su2,
+                                        sb2, sv2, inv_m, n_layers, fixed, n_out)
+                    _add_offsets(positive, single, last - first, width)
             for k in range(1 if same else 1 + n_positive + n_negative):
+                if together and 1 <= k <= n_positive:
+                    continue
                 offset = k if k <= n_positive else n_positive - k
                 s_begin = max(x_start[i], y_start[k0] - offset, 0)
                 s_end = min(t_max, t_max - offset)
@@ -676,21 +713,15 @@ def _row_square(i, i_end, relu, x_start, x_len, x_side, x_copy, y_start, y_len, 
     n_y = y_len.shape[0]
     states, sums, parts = scratch[4], scratch[5], scratch[6]
     rows = i_end - i
-    yv, yp = y_side[0], y_side[2]
-    width = yv.shape[2]
-    # offsets side by side where the series have one channel and one length (the last, shortest, starts at
-    # step 0), as many as fit a block; two at least
-    together = BLOCK // width if yv.shape[1] == 1 and y_start[n_y - 1] == 0 else 0
+    width = y_side[0].shape[2]
     for j0 in range(0, n_y, BLOCK):
         j1 = min(j0 + BLOCK, n_y)
         k0 = max(j0 - (j0 - j1) % LANES, 0)           # whole vectors, as in ``_row``
         sums[:rows] = 0.0
         # offsets in increasing order; the rows after i (shorter series) have fewer, the first ones of i's
-        if together >= 2:
-            # one block of every column (``width`` <= BLOCK / 2), so k0 = 0
-            # the planes of Y as one row per plane and layer: step u's columns at u * width + j
-            y_flat = (yv.reshape((1, 1, yv.size)), y_side[1],
-                      yp.reshape((yp.shape[0], yp.shape[1], 1, yp.shape[2] * width)))
+        together = _offsets_together(x_start, i, y_side, y_start, k0, j1)
+        if together:
+            y_flat = _flat_side(y_side)
             for first in range(1, t_max, together):
                 last = min(first + together, t_max)
                 _chain_rows_offsets(i, i_end, first, last, relu, x_side, y_flat, width, states, parts, sw2, su2, sb2,
@@ -698,7 +729,7 @@ def _row_square(i, i_end, relu, x_start, x_len, x_side, x_copy, y_start, y_len, 
                 for r in range(rows):
                     _add_offsets(sums[r], parts[r], last - first, width)
         else:
-            room = _room(k0, j1, yv)
+            room = _room(k0, j1, y_side[0])
             for offset in range(1, t_max - x_start[i]):
                 parts[:rows, :, :, :room] = 0.0
                 _chain_rows_mean(i, i_end, k0, j1, offset, relu, x_start, y_start, x_copy, x_side, y_side, states,
