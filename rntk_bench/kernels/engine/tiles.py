@@ -504,6 +504,21 @@ def _flat_side(side):
             factors.reshape((factors.shape[0], factors.shape[1], 1, factors.shape[2] * factors.shape[3])))
 
 
+@njit(inline="always", **JIT)
+def _offsets_side_by_side(i, i_end, end, together, relu, x_side, y_side, states, parts, totals, sw2, su2, sb2, sv2,
+                          inv_m, n_layers, fixed, n_out):
+    """The chains along the offsets ``1 <= k < end`` of the rows ``i <= r < i_end``, ``together`` offsets at a
+    time (``_chain_rows_offsets``), each row's chains' sums added to ``totals[r - i]`` in increasing ``k``."""
+    width = y_side[0].shape[2]
+    y_flat = _flat_side(y_side)
+    for first in range(1, end, together):
+        last = min(first + together, end)
+        _chain_rows_offsets(i, i_end, first, last, relu, x_side, y_flat, width, states, parts, sw2, su2, sb2, sv2,
+                            inv_m, n_layers, fixed, n_out)
+        for r in range(i_end - i):
+            _add_offsets(totals[r], parts[r], last - first, width)
+
+
 COPY_BUDGET = 64 * 2**20  # bytes of per-thread copies of the per-sample arrays (``_side_copies``) at most
 
 
@@ -618,13 +633,10 @@ def _row(i, i_end, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_
             # in the same order; the others one at a time below
             together = 0 if same else _offsets_together(x_start, i, y_side, y_start, k0, j1)
             if together:
-                width = y_side[0].shape[2]
-                y_flat = _flat_side(y_side)
-                for first in range(1, n_positive + 1, together):
-                    last = min(first + together, n_positive + 1)
-                    _chain_rows_offsets(i, i + 1, first, last, relu, x_side, y_flat, width, states, parts, sw2, su2,
-                                        sb2, sv2, inv_m, n_layers, fixed, n_out)
-                    _add_offsets(positive, single, last - first, width)
+                _offsets_side_by_side(i, i + 1, n_positive + 1, together, relu, x_side, y_side, states, parts,
+                                      positive.reshape((1,) + positive.shape), sw2, su2, sb2, sv2, inv_m, n_layers,
+                                      fixed, n_out)
+            room = _room(k0, j1, y_side[0])
             for k in range(1 if same else 1 + n_positive + n_negative):
                 if together and 1 <= k <= n_positive:
                     continue
@@ -636,7 +648,6 @@ def _row(i, i_end, same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_
                 diagonal_jj = self_jj if offset == 0 else -1
                 shared_start = same and diagonal_jj >= 0
                 part = positive if offset > 0 else (negative if offset < 0 else zero)
-                room = _room(k0, j1, y_side[0])
                 single[:, :, :room] = 0.0
                 _chain(i, k0, j1, offset, s_begin, s_end, relu, diagonal_jj, shared_start, x_side, y_side, state,
                        single, sw2, su2, sb2, sh2, sv2, inv_m, n_layers, fixed, True, n_out)
@@ -713,7 +724,6 @@ def _row_square(i, i_end, relu, x_start, x_len, x_side, x_copy, y_start, y_len, 
     n_y = y_len.shape[0]
     states, sums, parts = scratch[4], scratch[5], scratch[6]
     rows = i_end - i
-    width = y_side[0].shape[2]
     for j0 in range(0, n_y, BLOCK):
         j1 = min(j0 + BLOCK, n_y)
         k0 = max(j0 - (j0 - j1) % LANES, 0)           # whole vectors, as in ``_row``
@@ -721,13 +731,8 @@ def _row_square(i, i_end, relu, x_start, x_len, x_side, x_copy, y_start, y_len, 
         # offsets in increasing order; the rows after i (shorter series) have fewer, the first ones of i's
         together = _offsets_together(x_start, i, y_side, y_start, k0, j1)
         if together:
-            y_flat = _flat_side(y_side)
-            for first in range(1, t_max, together):
-                last = min(first + together, t_max)
-                _chain_rows_offsets(i, i_end, first, last, relu, x_side, y_flat, width, states, parts, sw2, su2, sb2,
-                                    sv2, inv_m, n_layers, fixed, n_out)
-                for r in range(rows):
-                    _add_offsets(sums[r], parts[r], last - first, width)
+            _offsets_side_by_side(i, i_end, t_max - x_start[i], together, relu, x_side, y_side, states, parts, sums,
+                                  sw2, su2, sb2, sv2, inv_m, n_layers, fixed, n_out)
         else:
             room = _room(k0, j1, y_side[0])
             for offset in range(1, t_max - x_start[i]):
