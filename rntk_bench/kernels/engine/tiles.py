@@ -61,8 +61,8 @@ ACC, ACC_GP = range(2)              # the rows of each layer's mean-pooling sums
 
 
 @njit(inline="always", **JIT)
-def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
-    """One layer, one step, for the ``n`` pairs ``(i, j0 + jj)`` of a block: Sigma and Theta of section 2,
+def _pair(relu, pooled, first, direct, l, u, j, jj, row, yv, yp, state, acc, self_jj, scales):
+    """One layer, one step, for the pair ``(i, j)`` in column ``jj`` of a block: Sigma and Theta of section 2,
     then the dual activation at the new K. ``relu``, ``pooled`` (mean pooling: add the step's output kernel,
     weighted by ``weight``, to ``acc[l, ACC]``, and its NNGP part alone to ``acc[l, ACC_GP]``), ``first`` (the first
     layer) and ``direct`` (the first layer of univariate series) are compile-time constants in each caller,
@@ -102,8 +102,6 @@ def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, se
     """
     sw2, su2, sb2, sw2_dot, depth_dot, trained, weight, weight_dot = scales
     x0, fx, gx, q_self, rx_rec, rx_in = row
-    if n <= 0 or l < 0 or u < 0 or j0 < 0:
-        return                    # never taken: it tells LLVM that no index below wraps around
     here = l + 1
     if relu:
         # ReLU uses Sigma only in Theta, which ``trained`` (0 or 1) multiplies: it multiplies Sigma's scales
@@ -112,46 +110,73 @@ def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, se
     rx_rec2, rx_in2 = 2.0 * rx_rec, 2.0 * rx_in   # the shares' products carry the 2 that their planes' scale took
     # Every number below is formed symmetrically in the two samples (x_s y_u, not (su2 x_s) y_u): the
     # mean-pooled K(X) takes a pair's chains along negative offsets from its mirror pair's positive ones.
-    for jj in range(n):
-        j = j0 + jj
-        itself = jj == self_jj
+    itself = jj == self_jj
+    if direct:
+        sigma = sw2 * state[VPHI, here, jj] + (su2 * (x0 * yv[u, 0, j]) + sb2)
+    else:
+        sigma = sw2 * state[VPHI, here, jj] + (su2 * state[VPHI, l, jj] + sb2)
+    sigma = q_self if itself else sigma
+    th = sigma + sw2_dot * state[TDOT, here, jj]
+    if not first:
+        th += depth_dot * state[TDOT, l, jj]
+    if not relu:
+        th *= trained
+    if relu:
+        ry_rec = yp[REC, l, u, j]
+        d_rec = rx_rec - ry_rec
+        d_b = fx - yp[FIRST, l, u, j]
         if direct:
-            sigma = sw2 * state[VPHI, here, jj] + (su2 * (x0 * yv[u, 0, j]) + sb2)
+            d_in = rx_in - yp[INP, l, u, j]
+            squares = d_rec * d_rec + d_in * d_in + d_b * d_b
+        elif first:
+            squares = d_rec * d_rec + d_b * d_b + state[WPHI, 0, jj]
         else:
-            sigma = sw2 * state[VPHI, here, jj] + (su2 * state[VPHI, l, jj] + sb2)
-        sigma = q_self if itself else sigma
-        th = sigma + sw2_dot * state[TDOT, here, jj]
+            ry_in = yp[INP, l, u, j]
+            d_in = rx_in - ry_in
+            squares = d_rec * d_rec + d_in * d_in + d_b * d_b
+        w = squares + (rx_rec2 * ry_rec) * state[WPHI, here, jj]
         if not first:
-            th += depth_dot * state[TDOT, l, jj]
-        if not relu:
-            th *= trained
-        if relu:
-            ry_rec = yp[REC, l, u, j]
-            d_rec = rx_rec - ry_rec
-            d_b = fx - yp[FIRST, l, u, j]
-            if direct:
-                d_in = rx_in - yp[INP, l, u, j]
-                squares = d_rec * d_rec + d_in * d_in + d_b * d_b
-            elif first:
-                squares = d_rec * d_rec + d_b * d_b + state[WPHI, 0, jj]
-            else:
-                ry_in = yp[INP, l, u, j]
-                d_in = rx_in - ry_in
-                squares = d_rec * d_rec + d_in * d_in + d_b * d_b
-            w = squares + (rx_rec2 * ry_rec) * state[WPHI, here, jj]
-            if not first:
-                w += (rx_in2 * ry_in) * state[WPHI, l, jj]
-            w = 0.0 if itself else w
-            v, dot, w_phi = relu_dual(w, gx * yp[SECOND, l, u, j])
-            state[WPHI, here, jj] = w_phi
-        else:
-            v, dot = erf_dual(sigma, fx, yp[FIRST, l, u, j], gx, yp[SECOND, l, u, j])
-        th_dot = th * dot
-        state[TDOT, here, jj] = th_dot
-        state[VPHI, here, jj] = v
-        if pooled:
-            acc[l, ACC, jj] += weight * v + weight_dot * th_dot
-            acc[l, ACC_GP, jj] += weight * v
+            w += (rx_in2 * ry_in) * state[WPHI, l, jj]
+        w = 0.0 if itself else w
+        v, dot, w_phi = relu_dual(w, gx * yp[SECOND, l, u, j])
+        state[WPHI, here, jj] = w_phi
+    else:
+        v, dot = erf_dual(sigma, fx, yp[FIRST, l, u, j], gx, yp[SECOND, l, u, j])
+    th_dot = th * dot
+    state[TDOT, here, jj] = th_dot
+    state[VPHI, here, jj] = v
+    if pooled:
+        acc[l, ACC, jj] += weight * v + weight_dot * th_dot
+        acc[l, ACC_GP, jj] += weight * v
+
+
+@njit(inline="always", **JIT)
+def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    """One layer, one step, for the ``n`` pairs ``(i, j0 + jj)`` of a block (``_pair``)."""
+    if n <= 0 or l < 0 or u < 0 or j0 < 0:
+        return                    # never taken: it tells LLVM that no index below wraps around
+    for jj in range(n):
+        _pair(relu, pooled, first, direct, l, u, j0 + jj, jj, row, yv, yp, state, acc, self_jj, scales)
+
+
+@njit(inline="always", **JIT)
+def _pairs_two(first, direct, two, n, l, u, j0, row, row_b, yv, yp, state, state_b, self_jj, self_b, scales):
+    """``_pairs`` for the ReLU last state, and with ``two`` for a second row at the same step as well, whose
+    ``row``, ``state`` and ``self_jj`` are ``row_b``, ``state_b`` and ``self_b`` (unread without ``two``).
+
+    Two rows in one loop read each column's numbers once for both and give the core two independent pairs per
+    iteration to overlap (each a chain of dependent operations with a square root and a division in it), and
+    save a call per step. Where the step also adds to mean-pooling sums it gained nothing (measured), so only
+    the last state's loops have this form: each compiled loop costs seconds of compilation.
+    """
+    if not two:
+        _pairs(True, False, first, direct, n, l, u, j0, row, yv, yp, state, state, self_jj, scales)
+        return
+    if n <= 0 or l < 0 or u < 0 or j0 < 0:
+        return
+    for jj in range(n):
+        _pair(True, False, first, direct, l, u, j0 + jj, jj, row, yv, yp, state, state, self_jj, scales)
+        _pair(True, False, first, direct, l, u, j0 + jj, jj, row_b, yv, yp, state_b, state_b, self_b, scales)
 
 
 # One compiled loop per combination of the compile-time flags of ``_pairs``.
@@ -164,8 +189,8 @@ def _pairs(relu, pooled, first, direct, n, l, u, j0, row, yv, yp, state, acc, se
 # are the only arrays they write, and X and Y of K(X), the same arrays, are only read.
 
 @njit(**STEP)
-def _pairs_relu_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
-    _pairs(True, False, False, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+def _pairs_relu_last(two, n, l, u, j0, row, row_b, yv, yp, state, state_b, self_jj, self_b, scales):
+    _pairs_two(False, False, two, n, l, u, j0, row, row_b, yv, yp, state, state_b, self_jj, self_b, scales)
 
 
 @njit(**STEP)
@@ -184,8 +209,8 @@ def _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
 
 
 @njit(**STEP)
-def _pairs_relu_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
-    _pairs(True, False, True, True, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+def _pairs_relu_last_direct(two, n, l, u, j0, row, row_b, yv, yp, state, state_b, self_jj, self_b, scales):
+    _pairs_two(True, True, two, n, l, u, j0, row, row_b, yv, yp, state, state_b, self_jj, self_b, scales)
 
 
 @njit(**STEP)
@@ -204,8 +229,8 @@ def _pairs_erf_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales
 
 
 @njit(**STEP)
-def _pairs_relu_last_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales):
-    _pairs(True, False, True, False, n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+def _pairs_relu_last_first(two, n, l, u, j0, row, row_b, yv, yp, state, state_b, self_jj, self_b, scales):
+    _pairs_two(True, False, two, n, l, u, j0, row, row_b, yv, yp, state, state_b, self_jj, self_b, scales)
 
 
 @njit(**STEP)
@@ -290,43 +315,59 @@ def _row_at(relu, l, s, i, xv, xp):
 
 
 @njit(inline="always", **JIT)
-def _step(i, s, u, j0, n, relu, mean, self_jj, x_side, y_side, state, acc, sw2, su2, sb2, sv2, inv_m, n_layers, fixed,
-          n_out):
+def _step(i, i_b, s, u, j0, n, relu, mean, self_jj, self_b, x_side, y_side, state, state_b, acc, acc_b, sw2, su2, sb2,
+          sv2, inv_m, n_layers, fixed, n_out):
     """Every layer's step of the chains of row ``i`` (its step ``s``) with the ``n`` columns from ``j0`` on (their
-    step ``u``): the compiled loop of ``_pairs`` that fits the layer and the output, called."""
+    step ``u``), and where ``i_b >= 0`` those of row ``i_b`` at the same steps too, with its own ``self_b``,
+    ``state_b`` and ``acc_b``: the compiled loop of ``_pairs`` that fits the layer and the output, called (for
+    the ReLU last state once for both rows, ``_pairs_two``)."""
     xv, xs, xp = x_side
     yv, ys, yp = y_side[0], y_side[1], y_side[2]
     univariate = xv.shape[1] == 1
+    two = i_b >= 0
     for l in range(n_layers):
         scales = _step_scales(l, relu, mean, sw2, su2, sb2, sv2, n_layers, fixed, n_out)
         weight = scales[6]
         row = _row_at(relu, l, s, i, xv, xp)
-        if l == 0 and univariate:
-            if relu and weight == 0.0:
-                _pairs_relu_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-            elif relu:
-                _pairs_relu_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-            elif weight == 0.0:
-                _pairs_erf_last_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-            else:
-                _pairs_erf_mean_direct(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-            continue
-        if l == 0:
+        row_b = _row_at(relu, l, s, i_b if two else i, xv, xp)
+        if l == 0 and not univariate:
             _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m)
-            if relu and weight == 0.0:
-                _pairs_relu_last_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-                continue
-            if relu:
-                _pairs_relu_mean_first(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-                continue
+            if two:
+                _inputs(n, s, u, i_b, j0, relu, xv, xs, yv, ys, state_b, inv_m)
         if relu and weight == 0.0:
-            _pairs_relu_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
-        elif relu:
-            _pairs_relu_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+            pairs = (two, n, l, u, j0, row, row_b, yv, yp, state, state_b, self_jj, self_b, scales)
+            if l > 0:
+                _pairs_relu_last(*pairs)
+            elif univariate:
+                _pairs_relu_last_direct(*pairs)
+            else:
+                _pairs_relu_last_first(*pairs)
+            continue
+        _one_row(l, univariate, relu, weight, n, u, j0, row, yv, yp, state, acc, self_jj, scales)
+        if two:
+            _one_row(l, univariate, relu, weight, n, u, j0, row_b, yv, yp, state_b, acc_b, self_b, scales)
+
+
+@njit(inline="always", **JIT)
+def _one_row(l, univariate, relu, weight, n, u, j0, row, yv, yp, state, acc, self_jj, scales):
+    """The compiled loop of ``_pairs`` for one row where the step adds to mean-pooling sums (``weight``) or the
+    activation is erf."""
+    one = (n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+    if l == 0 and univariate:
+        if relu:
+            _pairs_relu_mean_direct(*one)
         elif weight == 0.0:
-            _pairs_erf_last(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+            _pairs_erf_last_direct(*one)
         else:
-            _pairs_erf_mean(n, l, u, j0, row, yv, yp, state, acc, self_jj, scales)
+            _pairs_erf_mean_direct(*one)
+    elif l == 0 and relu:
+        _pairs_relu_mean_first(*one)
+    elif relu:
+        _pairs_relu_mean(*one)
+    elif weight == 0.0:
+        _pairs_erf_last(*one)
+    else:
+        _pairs_erf_mean(*one)
 
 
 @njit(_nrt=False, **JIT)
@@ -364,8 +405,8 @@ def _chain(i, j0, j1, offset, s_begin, s_end, relu, self_jj, shared_start, x_sid
             n = min(n + (LANES - n % LANES) % LANES, room)
         elif n == width:
             n = room
-        _step(i, s, u, j0, n, relu, mean, self_jj, x_side, y_side, state, acc, sw2, su2, sb2, sv2, inv_m, n_layers,
-              fixed, n_out)
+        _step(i, -1, s, u, j0, n, relu, mean, self_jj, -1, x_side, y_side, state, state, acc, acc, sw2, su2, sb2, sv2,
+              inv_m, n_layers, fixed, n_out)
     return started
 
 
@@ -374,6 +415,13 @@ def _self_column(x_copy, row, j0, j1):
     """The block column ``[j0, j1)`` (its index from ``j0``) holding the sample of ``row`` itself or an identical
     copy of it, -1 if none."""
     return x_copy[row] - j0 if j0 <= x_copy[row] < j1 else -1
+
+
+@njit(inline="always", **JIT)
+def _partner(r, active):
+    """The row that runs with row ``r`` of the ``active`` rows run together (``_pairs``' two rows): ``r + 1``, or
+    ``r`` itself, alone, where that is the last."""
+    return r + 1 if r + 1 < active else r
 
 
 @njit(inline="always", **JIT)
@@ -410,9 +458,11 @@ def _chain_rows(i, i_end, j0, j1, s_begin, started, same, relu, x_start, y_start
             started = n
         n = min(n + (LANES - n % LANES) % LANES, room)
         active = _join(active, i, i_end, s, 0, j0, j1, same, x_start, y_start, x_copy, states, room, sh2)
-        for r in range(active):
-            _step(i + r, s, s, j0, n, relu, False, _self_column(x_copy, i + r, j0, j1), x_side, y_side, states[r],
-                  acc, sw2, su2, sb2, 0.0, inv_m, n_layers, fixed, 1)
+        for r in range(0, active, 2):
+            b = _partner(r, active)
+            _step(i + r, i + b if b > r else -1, s, s, j0, n, relu, False, _self_column(x_copy, i + r, j0, j1),
+                  _self_column(x_copy, i + b, j0, j1), x_side, y_side, states[r], states[b], acc, acc, sw2, su2, sb2,
+                  0.0, inv_m, n_layers, fixed, 1)
 
 
 @njit(_nrt=False, **JIT)
@@ -438,8 +488,8 @@ def _chain_rows_mean(i, i_end, j0, j1, offset, relu, x_start, y_start, x_copy, x
         if n == width:
             n = room
         for r in range(active):
-            _step(i + r, s, u, j0, n, relu, True, -1, x_side, y_side, states[r], sums[r], sw2, su2, sb2, sv2, inv_m,
-                  n_layers, fixed, n_out)
+            _step(i + r, -1, s, u, j0, n, relu, True, -1, -1, x_side, y_side, states[r], states[r], sums[r], sums[r],
+                  sw2, su2, sb2, sv2, inv_m, n_layers, fixed, n_out)
 
 
 @njit(_nrt=False, **JIT)
@@ -464,8 +514,8 @@ def _chain_rows_offsets(i, i_end, first, last, relu, x_side, y_flat, width, stat
     for s in range(t_max - first):
         n = (min(last, t_max - s) - first) * width
         for r in range(i_end - i):
-            _step(i + r, s, 0, (s + first) * width, n, relu, True, -1, x_side, y_flat, states[r], parts[r], sw2, su2,
-                  sb2, sv2, inv_m, n_layers, fixed, n_out)
+            _step(i + r, -1, s, 0, (s + first) * width, n, relu, True, -1, -1, x_side, y_flat, states[r], states[r],
+                  parts[r], parts[r], sw2, su2, sb2, sv2, inv_m, n_layers, fixed, n_out)
 
 
 @njit(inline="always", **JIT)
