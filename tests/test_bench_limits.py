@@ -21,6 +21,21 @@ def test_each_dual_is_bounded_by_its_own_mix_of_operations(monkeypatch):
     assert limit["limit_pair_steps_per_s"] == pytest.approx(2 * 2.9e10 / limits.FLOPS_PER_PAIR_STEP)
     assert limit["erf_limit_pair_steps_per_s"] == pytest.approx(2 * 3e8)
     assert limit["two_sqrt_one_div_per_s_per_core"] == pytest.approx(4e8)
+    assert limit["model_limit_pair_steps_per_s"] == limit["limit_pair_steps_per_s"]
+
+
+def test_the_step_loops_own_operations_measured_faster_than_the_model_raise_the_limit(monkeypatch):
+    # a machine whose additions and selects have pipes of their own: the model (all 43 operations on the FMA
+    # pipes) says 2.9e10 / 43 = 6.74e8 per core, the measured mix of the step loop 8e8
+    rates = {"_one_sqrt_one_div": 1.1e9, "_fma32": 2.9e10 / 37, "_engine_mix": 8e8}
+
+    def fake_rate(function, per_element, n_threads=1, repeats=5):
+        return rates.get(function.__name__, 1.0) * per_element
+
+    monkeypatch.setattr(limits, "_rate", fake_rate)
+    limit = limits.arithmetic_limit(2)
+    assert limit["model_limit_pair_steps_per_s"] == pytest.approx(2 * 2.9e10 / limits.FLOPS_PER_PAIR_STEP)
+    assert limit["limit_pair_steps_per_s"] == pytest.approx(2 * 8e8)
 
 
 @pytest.mark.parametrize(("case", "key"), [
