@@ -8,14 +8,20 @@ from benchmarks import limits
 from benchmarks.__main__ import QUICK, Case
 
 
-def test_each_dual_is_bounded_by_its_own_mix_of_operations(monkeypatch):
-    rates = {"_one_sqrt_one_div": 7e8, "_two_sqrt_two_div": 3e8, "_fma32": 2.9e10 / 37, "_two_sqrt_one_div": 4e8}
+def _limit_from(monkeypatch, rates: dict) -> dict:
+    """``arithmetic_limit(2)`` with each probe (by its function's name) measuring the given elements per second
+    per core, 1 for the others."""
 
     def fake_rate(function, per_element, n_threads=1, repeats=5):
         return rates.get(function.__name__, 1.0) * per_element
 
     monkeypatch.setattr(limits, "_rate", fake_rate)
-    limit = limits.arithmetic_limit(2)
+    return limits.arithmetic_limit(2)
+
+
+def test_each_dual_is_bounded_by_its_own_mix_of_operations(monkeypatch):
+    limit = _limit_from(monkeypatch, {"_one_sqrt_one_div": 7e8, "_two_sqrt_two_div": 3e8, "_fma32": 2.9e10 / 37,
+                                      "_two_sqrt_one_div": 4e8})
     # ReLU: bound by the FMA pipes (2.9e10 / 43 = 6.74e8 per core, below the divider's 7e8); erf: by the
     # divider (3e8 per core, below 2.9e10 / 41)
     assert limit["limit_pair_steps_per_s"] == pytest.approx(2 * 2.9e10 / limits.FLOPS_PER_PAIR_STEP)
@@ -27,13 +33,7 @@ def test_each_dual_is_bounded_by_its_own_mix_of_operations(monkeypatch):
 def test_the_step_loops_own_operations_measured_faster_than_the_model_raise_the_limit(monkeypatch):
     # a machine whose additions and selects have pipes of their own: the model (all 43 operations on the FMA
     # pipes) says 2.9e10 / 43 = 6.74e8 per core, the measured mix of the step loop 8e8
-    rates = {"_one_sqrt_one_div": 1.1e9, "_fma32": 2.9e10 / 37, "_engine_mix": 8e8}
-
-    def fake_rate(function, per_element, n_threads=1, repeats=5):
-        return rates.get(function.__name__, 1.0) * per_element
-
-    monkeypatch.setattr(limits, "_rate", fake_rate)
-    limit = limits.arithmetic_limit(2)
+    limit = _limit_from(monkeypatch, {"_one_sqrt_one_div": 1.1e9, "_fma32": 2.9e10 / 37, "_engine_mix": 8e8})
     assert limit["model_limit_pair_steps_per_s"] == pytest.approx(2 * 2.9e10 / limits.FLOPS_PER_PAIR_STEP)
     assert limit["limit_pair_steps_per_s"] == pytest.approx(2 * 8e8)
 
