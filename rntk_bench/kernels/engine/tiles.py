@@ -329,12 +329,12 @@ def _step(i, i_b, s, u, j0, n, relu, mean, self_jj, self_b, x_side, y_side, stat
         scales = _step_scales(l, relu, mean, sw2, su2, sb2, sv2, n_layers, fixed, n_out)
         weight = scales[6]
         row = _row_at(relu, l, s, i, xv, xp)
-        row_b = _row_at(relu, l, s, i_b if two else i, xv, xp)
         if l == 0 and not univariate:
             _inputs(n, s, u, i, j0, relu, xv, xs, yv, ys, state, inv_m)
             if two:
                 _inputs(n, s, u, i_b, j0, relu, xv, xs, yv, ys, state_b, inv_m)
         if relu and weight == 0.0:
+            row_b = _row_at(relu, l, s, i_b, xv, xp) if two else row      # unread without ``two``
             pairs = (two, n, l, u, j0, row, row_b, yv, yp, state, state_b, self_jj, self_b, scales)
             if l > 0:
                 _pairs_relu_last(*pairs)
@@ -345,7 +345,8 @@ def _step(i, i_b, s, u, j0, n, relu, mean, self_jj, self_b, x_side, y_side, stat
             continue
         _one_row(l, univariate, relu, weight, n, u, j0, row, yv, yp, state, acc, self_jj, scales)
         if two:
-            _one_row(l, univariate, relu, weight, n, u, j0, row_b, yv, yp, state_b, acc_b, self_b, scales)
+            _one_row(l, univariate, relu, weight, n, u, j0, _row_at(relu, l, s, i_b, xv, xp), yv, yp, state_b, acc_b,
+                     self_b, scales)
 
 
 @njit(inline="always", **JIT)
