@@ -58,7 +58,7 @@ def prepare_engine(kernel_names: Iterable[str], bars: ProgressBars | None = None
     if is_cached():
         warm_up()
         return
-    typer.secho("compiling the kernel engine (once per installation, about three minutes on 2 cores; cached for "
+    typer.secho("compiling the kernel engine (once per installation, about two minutes; cached for "
                 "later runs and worker processes)...", err=True, fg=typer.colors.CYAN)
     seconds = warm_up()
     typer.secho(f"compiled in {seconds:.0f} s", err=True, fg=typer.colors.CYAN)

@@ -37,6 +37,11 @@ def counts(name):
 report = {"cached_before": engine.is_cached(), "misses_before": counts("cache_misses")}
 report["seconds"] = engine.warm_up()
 report["cached_after"] = engine.is_cached()
+# specialisations compiled in this process (none where loaded from the cache): the loops that take seconds to
+# compile, once each whatever constants their callers pass (``jit.unliteral``)
+report["compilations"] = {name: len(getattr(tiles, name).overloads)
+                          for name in ("_pairs_relu_last", "_pairs_relu_last_direct", "_pairs_relu_last_first")}
+report["compilations"]["fc._row"] = len(fc._row.overloads)
 report["hits"], report["misses"] = counts("cache_hits"), counts("cache_misses")
 
 # Calls as the runner and users make them compile nothing more, whatever the thread count and whether the
@@ -77,6 +82,7 @@ def test_warm_up_fills_the_cache_that_is_cached_reports(tmp_path):
     assert first["cached_after"] is True
     assert first["new_overloads"] == 0
     assert first["seconds"] > 0
+    assert first["compilations"] == dict.fromkeys(first["compilations"], 1)
 
     second = _run(tmp_path / "cache")
     assert second["cached_before"] is True

@@ -218,8 +218,8 @@ def working_set_bytes(n_x: int, n_y: int | None, t_max: int, n_channels: int, n_
 
 # ------------------------------------------------------------------------------ compilation ahead of use
 #
-# The first call of a compiled function in a fresh installation compiles it (about three minutes for the RNTK
-# pairs on two cores) and stores the machine code in numba's on-disk cache; later processes load it in
+# The first call of a compiled function in a fresh installation compiles it (about two minutes for the
+# RNTK pairs) and stores the machine code in numba's on-disk cache; later processes load it in
 # milliseconds. ``warm_up`` does that step on purpose, so that a command line can say what it is doing, and
 # ``is_cached`` tells beforehand whether it will take long.
 
@@ -267,8 +267,8 @@ def warm_up() -> float:
     Returns
     -------
     float
-        Seconds spent: about three minutes on two cores when the cache is empty, well under a second when it
-        holds everything (see :func:`is_cached`).
+        Seconds spent: about two minutes when the cache is empty (compiling runs on one core), well
+        under a second when it holds everything (see :func:`is_cached`).
     """
     start = time.perf_counter()
     for dispatcher, types in _specialisations():

@@ -21,7 +21,7 @@ from numba import njit, prange
 
 from rntk_bench.kernels.dual import DUALS
 from rntk_bench.kernels.engine.duals import RELU_DOT, asin, relu_dual
-from rntk_bench.kernels.engine.jit import JIT, parallel_and_serial
+from rntk_bench.kernels.engine.jit import JIT, parallel_and_serial, unliteral
 from rntk_bench.kernels.engine.mirror import MIRROR_TILE, mirror_tile_row
 
 # No contraction to fused multiply-adds here: the variances come from the NumPy reference, and the erf
@@ -213,9 +213,12 @@ def _fc_ntk_inplace(gram, x_layers, y_layers, x_unit, y_unit, sw2, sb2, n_layers
         for task in prange((n_x + 1) // 2):
             theta = np.empty(n_y)
             w = np.empty(n_y)
-            _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, task, task, sw2, sb2, n_layers, fixed, relu)
-            other = n_x - 1 - task
-            if other != task:
+            # row indices as int64 whether from ``prange`` (uint64) or ``range``: ``_row`` compiled once
+            # (``jit.unliteral``)
+            i = unliteral(task)
+            _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, i, i, sw2, sb2, n_layers, fixed, relu)
+            other = unliteral(n_x - 1 - task)
+            if other != i:
                 _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, other, other, sw2, sb2, n_layers, fixed,
                      relu)
         square = gram.reshape((n_x, 1, n_y))               # the shape mirror_tile_row takes (one output)
@@ -226,7 +229,8 @@ def _fc_ntk_inplace(gram, x_layers, y_layers, x_unit, y_unit, sw2, sb2, n_layers
         for i in prange(n_x):
             theta = np.empty(n_y)
             w = np.empty(n_y)
-            _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, i, 0, sw2, sb2, n_layers, fixed, relu)
+            _row(gram, theta, w, x_layers, y_layers, x_unit, y_unit, unliteral(i), unliteral(0), sw2, sb2, n_layers,
+                 fixed, relu)
 
 
 fc_ntk_inplace, fc_ntk_inplace_serial = parallel_and_serial(_fc_ntk_inplace, "fc_ntk_inplace", **EXACT)

@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit, prange
 
 from rntk_bench.kernels.engine.duals import ERF_DOT, RELU_DOT, erf_dual, relu_dual
-from rntk_bench.kernels.engine.jit import JIT, STEP, parallel_and_serial
+from rntk_bench.kernels.engine.jit import JIT, STEP, parallel_and_serial, unliteral
 from rntk_bench.kernels.engine.mirror import MIRROR_TILE, mirror_tile_row
 from rntk_bench.kernels.engine.prepare import FIRST, INP, REC, SECOND, VARIANCE
 from rntk_bench.kernels.engine.schedule import (
@@ -324,6 +324,12 @@ def _step(i, i_b, s, u, j0, n, relu, mean, self_jj, self_b, x_side, y_side, stat
     xv, xs, xp = x_side
     yv, ys, yp = y_side[0], y_side[1], y_side[2]
     univariate = xv.shape[1] == 1
+    # Callers pass constants here: -1 for no second row or no column of the sample itself, the step 0 of the
+    # offsets side by side. Passed on as they come, each would be compiled into a specialisation of its own
+    # (``jit.unliteral``): as plain integers, each ReLU last-state loop (seconds to compile) is compiled once.
+    # The other loops keep the literal -1 of ``self_jj`` from the chains that never meet the sample itself
+    # (offsets other than 0): compiled without the self-pair's selects, mean pooling ran 5 % faster.
+    i_b, u, self_b = unliteral(i_b), unliteral(u), unliteral(self_b)
     two = i_b >= 0
     for l in range(n_layers):
         scales = _step_scales(l, relu, mean, sw2, su2, sb2, sv2, n_layers, fixed, n_out)
@@ -335,7 +341,7 @@ def _step(i, i_b, s, u, j0, n, relu, mean, self_jj, self_b, x_side, y_side, stat
                 _inputs(n, s, u, i_b, j0, relu, xv, xs, yv, ys, state_b, inv_m)
         if relu and weight == 0.0:
             row_b = _row_at(relu, l, s, i_b, xv, xp) if two else row      # unread without ``two``
-            pairs = (two, n, l, u, j0, row, row_b, yv, yp, state, state_b, self_jj, self_b, scales)
+            pairs = (two, n, l, u, j0, row, row_b, yv, yp, state, state_b, unliteral(self_jj), self_b, scales)
             if l > 0:
                 _pairs_relu_last(*pairs)
             elif univariate:
@@ -864,6 +870,9 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
             scratch = _thread_scratch(scratches, g)
             own = _thread_side(x_side, x_copies, g)
             for i in range(bounds[g], bounds[g + 1], rows):
+                # ``same`` as the literal True here (False below): numba compiles ``_row`` and the chains it calls
+                # once for each. Compiled once for both, the last state ran 3-7 % slower (AMD Zen 4,
+                # 2026-12-06; why was not found), for 40 s less compilation.
                 _row(i, min(i + rows, bounds[g + 1]), True, relu, mean, x_start, x_len, own, x_copy, y_start, y_len,
                      own + (n_real,), x_order, y_order, out, out_gp, assign, sw2, su2, sb2, sh2, sv2, inv_m, n_layers,
                      fixed, i, n_y, scratch)
