@@ -46,7 +46,16 @@ def test_outside_the_main_thread_the_block_leaves_signals_alone():
     assert inside == [before] and signal.getsignal(signal.SIGTERM) is before
 
 
-def test_signals_held_arrive_when_the_block_ends_with_the_handlers_before_it():
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own SIGINT handler for the test: a process started in the background of a non-interactive shell
+    inherits SIGINT ignored, and Python then leaves it so."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_signals_held_arrive_when_the_block_ends_with_the_handlers_before_it(ctrl_c_raises):
     steps = []
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(Terminated), terminate_as_interrupt():
