@@ -872,7 +872,7 @@ def _rntk_pairs(same, relu, mean, x_start, x_len, x_side, x_copy, y_start, y_len
             for i in range(bounds[g], bounds[g + 1], rows):
                 # ``same`` as the literal True here (False below): numba compiles ``_row`` and the chains it calls
                 # once for each. Compiled once for both, the last state ran 2-10 % slower (AMD Zen 4, 2026-12-06,
-                # with the step loops' machine code the same; why was not found), for 20-30 s less compilation.
+                # with the step loops' machine code the same; why was not found), for 12 s less compilation.
                 _row(i, min(i + rows, bounds[g + 1]), True, relu, mean, x_start, x_len, own, x_copy, y_start, y_len,
                      own + (n_real,), x_order, y_order, out, out_gp, assign, sw2, su2, sb2, sh2, sv2, inv_m, n_layers,
                      fixed, i, n_y, scratch)
