@@ -581,10 +581,14 @@ COPY_BUDGET = 64 * 2**20  # bytes of per-thread copies of the per-sample arrays 
 
 @njit(**JIT)
 def _stacked(a, n):
-    """``n`` copies of ``a``, shape ``(n,) + a.shape``."""
+    """``n`` copies of ``a`` (C-contiguous), shape ``(n,) + a.shape``."""
     out = np.empty((n,) + a.shape)
+    # element by element: an array assigned to a slice (``out[k] = a``) makes numba compile the message of a
+    # shape mismatch (string formatting, for each number of dimensions) that cannot occur here
+    copies, source = out.reshape(out.size), a.reshape(a.size)
     for k in range(n):
-        out[k] = a
+        for e in range(a.size):
+            copies[k * a.size + e] = source[e]
     return out
 
 
