@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmarks.accelerator import Accelerator, accelerator
 from benchmarks.authors_numpy import rntk_authors
-from benchmarks.limits import ERF_FLOPS_PER_PAIR_STEP, FLOPS_PER_PAIR_STEP, arithmetic_limit
+from benchmarks.limits import ERF_FLOPS_PER_PAIR_STEP, FLOPS_PER_PAIR_STEP, arithmetic_limit, case_limit_key
 from benchmarks.measure import best_seconds, cross_gram_rss, measure
 from rntk_bench.kernels.ntk import ntk, ntk_reference
 from rntk_bench.kernels.rntk import rntk, rntk_reference
@@ -74,8 +74,8 @@ class Case:
     @property
     def limit_key(self) -> str:
         """The arithmetic limit (a key of ``limits.arithmetic_limit``) this case is measured against: the erf
-        dual's own mix of operations, or the ReLU one's."""
-        return "erf_limit_pair_steps_per_s" if self.params.get("activation") == "erf" else "limit_pair_steps_per_s"
+        dual's own mix of operations, or that of the ReLU step loops this case runs in (``limits.case_limit_key``)."""
+        return case_limit_key(self.params.get("activation", "relu"), self.output, self.n_layers)
 
     @property
     def authors_comparable(self) -> bool:
@@ -274,11 +274,8 @@ def run(full: bool, jobs: int, repeat: int, out_dir: Path, device: str = "none")
                      f"{_human_bytes(rss['rss_peak'])} at peak (growth in the table); output "
                      f"{_human_bytes(rss['output_bytes'])}, input {_human_bytes(rss['input_bytes'])}."),
         })
-    # the unit rates again at the end: on a shared machine the less disturbed measurement is the better one
-    again = arithmetic_limit(jobs)
-    better = dict(again if again["limit_pair_steps_per_s"] > limit["limit_pair_steps_per_s"] else limit)
-    for key in ("erf_divider_duals_per_s_per_core", "erf_limit_pair_steps_per_s"):
-        better[key] = max(limit[key], again[key])
+    # the unit rates again at the end: on a shared machine the less disturbed measurement of each is the better one
+    better = arithmetic_limit(jobs, earlier=limit)
     for row in rows:
         if "share_of_limit" in row:
             row["share_of_limit"] *= limit[row["limit_key"]] / better[row["limit_key"]]
@@ -309,9 +306,9 @@ def _first_call(row: dict, accel: Accelerator | None, key: str) -> None:
         row["first_call_seconds"] = accel.first_calls[key]
 
 
-def _table(rows: list[dict]) -> list[str]:
+def _table(rows: list[dict], limit: dict) -> list[str]:
     header = ["case", "implementation", "N", "T", "L", "seconds", "pair-steps/s", "vs NumPy", "vs authors",
-              "of limit",
+              "limit", "of limit",
               "peak memory", "max rel diff"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
@@ -320,6 +317,7 @@ def _table(rows: list[dict]) -> list[str]:
             f"{row['seconds']:.3f}", f"{row['pair_steps_per_s']:.3g}",
             f"{row['speedup_vs_numpy']:.1f}x" if "speedup_vs_numpy" in row else "",
             f"{row['speedup_vs_authors']:.1f}x" if "speedup_vs_authors" in row else "",
+            f"{limit[row['limit_key']]:.3g}" if "limit_key" in row else "",
             f"{row['share_of_limit']:.0%}" if "share_of_limit" in row else "",
             _human_bytes(row["peak_memory_bytes"]),
             f"{row['max_rel_diff']:.1e}" if "max_rel_diff" in row else "",
@@ -342,7 +340,7 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path, acce
         (f"{time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()}, "
          f"{available_cpus()} cores available, {jobs} used; load average {load_before[0]:.2f} before, "
          f"{load_after[0]:.2f} after (other work on the machine slows both columns alike)."), "",
-        *_table(rows), "",
+        *_table(rows, limit), "",
         ("vs NumPy: against the literal reference recursion (masks, padding, both triangles); vs authors: "
          "against the straightforward NumPy form of the authors' algorithm (benchmarks/authors_numpy.py: the "
          "whole N x N matrix advanced one step at a time; equal lengths, ReLU, last state only)."),
@@ -362,7 +360,8 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path, acce
          f"{limit['cores']} core(s) by the model; the ReLU step loop's own operations (`1 sqrt + 1 div`, 29 "
          f"multiplications and FMAs, 14 others) with independent operands: {limit['engine_mix_per_s_per_core']:.3g} "
          f"per second per core; the limit is the higher of the two: {limit['limit_pair_steps_per_s']:.3g} on "
-         f"{limit['cores']} core(s). Each rate the better of numba's default compilation and the engine's "
+         f"{limit['cores']} core(s). Each probe is measured at the start and at the end of the run, and its better "
+         f"rate is kept; each unit's rate is the better of numba's default compilation and the engine's "
          f"(512-bit vectors preferred): `1 sqrt + 1 div` {limit['divider_default_per_s_per_core']:.3g} and "
          f"{limit['divider_wide_per_s_per_core']:.3g}, FMA-class {limit['fma_default_per_s_per_core']:.3g} and "
          f"{limit['fma_wide_per_s_per_core']:.3g}. The whole mix (`1 sqrt + 1 div` and {FLOPS_PER_PAIR_STEP} FMA-class "
@@ -378,6 +377,18 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path, acce
          f"{limit['erf_divider_duals_per_s_per_core']:.3g} `2 sqrt + 2 div` per second per core -> "
          f"{limit['erf_limit_pair_steps_per_s']:.3g} on {limit['cores']} core(s) (before 2026-12-04 they were "
          f"measured against the ReLU limit)."),
+        "",
+        (f"The other ReLU step loops do more per pair-step (benchmarks/limits.py, `LOOP_OPS`), and each ReLU row is "
+         f"measured against the limit of the loops it runs in, found the same way (the higher of the model and "
+         f"the loop's own operation counts with independent operands; `1 sqrt + 1 div` besides): the last "
+         f"state's upper layers (31 multiplications and FMAs, 14 others) "
+         f"{limit['last_upper_limit_pair_steps_per_s']:.3g}, mean pooling's first layer (31, 16) "
+         f"{limit['mean_limit_pair_steps_per_s']:.3g} and upper layers (33, 16) "
+         f"{limit['mean_upper_limit_pair_steps_per_s']:.3g} pair-layer-steps per second on {limit['cores']} "
+         f"core(s); L layers take L / (1 / first + (L - 1) / upper): two layers "
+         f"{limit['limit_2_layers_pair_steps_per_s']:.3g} (last state) and "
+         f"{limit['mean_limit_2_layers_pair_steps_per_s']:.3g} (mean pooling). Before 2026-12-06 every ReLU row "
+         f"was measured against the first layer's last-state limit."),
         *(["", *notes] if notes else []),
         *(["", (f"Accelerator: {accel.description}, float64. Its seconds are the best of the calls after a "
                 "first one per case, which compiles (first_call_seconds in bench.csv); its peak memory counts "

@@ -16,6 +16,11 @@ engine's step loop tried and does not use: ``benchmarks/README.md``), and the st
 (``_engine_mix``), each with independent operands unless chained.
 ``_two_sqrt_one_div`` is the divider's work of the engine before 2026-12-04 (arccos through arcsin), which
 earlier tables' limits were taken from.
+
+The other ReLU step loops (the upper layers, mean pooling) do more per pair-step (``LOOP_OPS``); each has a
+limit of its own, found the same way from its own counts (``_engine_mix_upper``, ``_engine_mix_mean``,
+``_engine_mix_mean_upper``), and a case is measured against the limit of the loops it runs in
+(``case_limit_key``; several layers: ``layered_limit``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,17 @@ from rntk_bench.kernels.engine.jit import NoAliasCompiler
 
 FLOPS_PER_PAIR_STEP = 43  # non-divider operations of one pair-layer-step, counted in the step loop's machine code
 # (46 from 2026-12-04 to 2026-12-05, 50 before: the ReLU planes now carry sqrt(1/2), sigma_b and 1/sqrt(2 pi))
+# The other ReLU step loops do more per pair-step (counted in their machine code, AMD Zen 4, numba 0.68, 512-bit
+# vectors), so the cases that spend their time in them have lower limits (``LOOP_OPS``, ``case_limit_key``):
+LOOP_OPS = {
+    # (multiplications and FMAs, other operations) besides the divider's `1 sqrt + 1 div`
+    "last": (29, 14),        # tiles._pairs_relu_last_direct: the last state's first layer, univariate series
+    "last_upper": (31, 14),  # tiles._pairs_relu_last, layers 2 and up: + the input term's product (2 rx_in) ry_in
+                             # and Theta's term from the layer below, depth_dot TDOT[l]
+    "mean": (31, 16),        # tiles._pairs_relu_mean_direct: + the two mean-pooling sums (2 products, 2 additions)
+    "mean_upper": (33, 16),  # tiles._pairs_relu_mean: both
+}
+MAX_LAYERS = 3  # layered limits are given for 2 .. MAX_LAYERS layers
 # The erf step loop (tiles._pairs_erf_last_direct, same machine and compiler) does `2 sqrt + 2 div` (the arcsine's
 # reduction and rational kernel, and 1 / sqrt(det) for the derivative) and 41 other operations (26
 # multiplications and FMAs, 15 others: compares, selects, max, sign and register copies): a different mix,
@@ -176,6 +192,66 @@ def _engine_mix(a, b, out, sweeps):
             out[i] += (chains + rest) + divider
 
 
+# The other step loops' counts (``LOOP_OPS``), the same way: two FMAs more for the upper layers (chains of 8, 8, 8
+# and 7), two more and two additions for the mean-pooling sums, four more and two additions for both.
+
+@njit(inline="always", **_JIT)
+def _horner9(x):
+    return 1.0 + x * _horner8(x)
+
+
+@njit(**_JIT)
+def _engine_mix_upper(a, b, out, sweeps):
+    for _ in range(sweeps):
+        for i in range(a.size):
+            x = a[i]
+            y = b[i]
+            u = x - 0.5
+            low = min(x, y)
+            high = max(u, y)
+            pick = x if x >= 0.5 else y
+            chains = (_horner8(x) + _horner8(y)) + (_horner8(u) + _horner7(low))
+            rest = (high - pick) + low
+            divider = math.sqrt(x) + x / y
+            out[i] += (chains + rest) + divider
+
+
+@njit(**_JIT)
+def _engine_mix_mean(a, b, out, sweeps):
+    for _ in range(sweeps):
+        for i in range(a.size):
+            x = a[i]
+            y = b[i]
+            u = x - 0.5
+            low = min(x, y)
+            high = max(u, y)
+            pick = x if x >= 0.5 else y
+            chains = (_horner8(x) + _horner8(y)) + (_horner8(u) + _horner7(low))
+            rest = ((high - pick) + low) + (x + y)
+            divider = math.sqrt(x) + x / y
+            out[i] += (chains + rest) + divider
+
+
+@njit(**_JIT)
+def _engine_mix_mean_upper(a, b, out, sweeps):
+    for _ in range(sweeps):
+        for i in range(a.size):
+            x = a[i]
+            y = b[i]
+            u = x - 0.5
+            low = min(x, y)
+            high = max(u, y)
+            pick = x if x >= 0.5 else y
+            chains = (_horner8(x) + _horner9(y)) + (_horner8(u) + _horner8(low))
+            rest = ((high - pick) + low) + (x + y)
+            divider = math.sqrt(x) + x / y
+            out[i] += (chains + rest) + divider
+
+
+_LOOP_PROBES = {"last": _engine_mix, "last_upper": _engine_mix_upper, "mean": _engine_mix_mean,
+                "mean_upper": _engine_mix_mean_upper}
+
+
 def _wide(function):
     """``function`` compiled as the engine's step loops are (``NoAliasCompiler``), not cached: numba's cache
     would give both compilations of one function the same entry."""
@@ -213,44 +289,89 @@ def _best_rate(function, per_element: int, n_threads: int) -> float:
     return max(_both_rates(function, per_element, n_threads))
 
 
-def arithmetic_limit(n_cores: int) -> dict[str, float]:
+def arithmetic_limit(n_cores: int, earlier: dict | None = None) -> dict[str, float]:
     """Pair-layer-steps per second the machine could do at best, with ``n_cores`` threads at once: the model
     from the units' throughputs (``min(divider, FMA-class / 43)``), or where it is higher, the measured rate of
-    the step loop's own operation counts (``_engine_mix``)."""
-    dividers = _both_rates(_one_sqrt_one_div, 1, n_cores)   # dual evaluations per second per core, divider-bound
-    fmas = _both_rates(_fma32, 37, n_cores)                 # FMA-class operations per second per core
-    divider, fma_ops = max(dividers), max(fmas)
-    model = min(divider, fma_ops / FLOPS_PER_PAIR_STEP)
+    the step loop's own operation counts (``_engine_mix``). The same for the other ReLU step loops
+    (``LOOP_OPS``), and for networks of several layers (``layered_limit``): the keys ``case_limit_key`` names.
+
+    With ``earlier`` (this function's result from an earlier measurement on as many cores), each probe's rate
+    is the higher of the two measurements: on a shared machine a slow spell lowers a probe, never raises it.
+    """
+    probes = {
+        # the two compilations apart: numba's default and the engine's (512-bit vectors preferred)
+        ("divider_default_per_s_per_core", "divider_wide_per_s_per_core"): (_one_sqrt_one_div, 1),
+        ("fma_default_per_s_per_core", "fma_wide_per_s_per_core"): (_fma32, 37),
+        ("chained_mix_default_per_s_per_core", "chained_mix_wide_per_s_per_core"): (_mix_chained, 1),
+    }
+    rates = {}
+    for keys, (function, per_element) in probes.items():
+        rates.update(zip(keys, _both_rates(function, per_element, n_cores)))
+    best = {f"{kind}_engine_mix_per_s_per_core": probe for kind, probe in _LOOP_PROBES.items() if kind != "last"}
+    best.update({
+        "engine_mix_per_s_per_core": _engine_mix,
+        "erf_divider_duals_per_s_per_core": _two_sqrt_two_div,
+        "mix_per_s_per_core": _mix,
+        "skewed_mix_per_s_per_core": _mix_skewed,
+        "two_sqrt_one_div_per_s_per_core": _two_sqrt_one_div,
+    })
+    rates.update({key: _best_rate(function, 1, n_cores) for key, function in best.items()})
+    if earlier is not None:
+        rates = {key: max(rate, earlier[key]) for key, rate in rates.items()}
+    divider = max(rates["divider_default_per_s_per_core"], rates["divider_wide_per_s_per_core"])
+    fma_ops = max(rates["fma_default_per_s_per_core"], rates["fma_wide_per_s_per_core"])
     # The model puts all 43 operations besides the divider's on the FMA pipes. Where additions, min and selects
     # have pipes of their own (AMD Zen 4: two FADD pipes beside the two FMA ones), the step loop's own counts
     # with independent operands (``_engine_mix``) run faster than the model says, and a measured rate of that
     # work is a lower bound of what the machine can do: the limit is the higher of the two.
-    engine_mix = _best_rate(_engine_mix, 1, n_cores)
-    per_core = max(model, engine_mix)
-    erf_divider = _best_rate(_two_sqrt_two_div, 1, n_cores)
-    chained = _both_rates(_mix_chained, 1, n_cores)
-    return {
+    models = {kind: min(divider, fma_ops / sum(ops)) for kind, ops in LOOP_OPS.items()}
+    mixes = {kind: rates[f"{kind}_engine_mix_per_s_per_core" if kind != "last" else "engine_mix_per_s_per_core"]
+             for kind in LOOP_OPS}
+    loops = {kind: max(models[kind], mixes[kind]) for kind in LOOP_OPS}   # per core
+    limit = {
         "divider_duals_per_s_per_core": divider,
         "fma_ops_per_s_per_core": fma_ops,
-        "limit_pair_steps_per_s": per_core * n_cores,
-        "model_limit_pair_steps_per_s": model * n_cores,
+        "limit_pair_steps_per_s": loops["last"] * n_cores,
+        "model_limit_pair_steps_per_s": models["last"] * n_cores,
         "cores": n_cores,
-        # the two compilations apart: numba's default and the engine's (512-bit vectors preferred)
-        "divider_default_per_s_per_core": dividers[0],
-        "divider_wide_per_s_per_core": dividers[1],
-        "fma_default_per_s_per_core": fmas[0],
-        "fma_wide_per_s_per_core": fmas[1],
-        "erf_divider_duals_per_s_per_core": erf_divider,
-        "erf_limit_pair_steps_per_s": min(erf_divider, fma_ops / ERF_FLOPS_PER_PAIR_STEP) * n_cores,
-        # checks of the model, not part of the limit: the whole mix in one loop, independent, chained (also
-        # each compilation apart: what the vector width does to the chain) and software-pipelined (the step
-        # loop's own operation counts, ``engine_mix``, are part of it: above)
-        "mix_per_s_per_core": _best_rate(_mix, 1, n_cores),
-        "chained_mix_per_s_per_core": max(chained),
-        "chained_mix_default_per_s_per_core": chained[0],
-        "chained_mix_wide_per_s_per_core": chained[1],
-        "skewed_mix_per_s_per_core": _best_rate(_mix_skewed, 1, n_cores),
-        "engine_mix_per_s_per_core": engine_mix,
-        # the divider's work of the engine before 2026-12-04, for comparing with earlier tables
-        "two_sqrt_one_div_per_s_per_core": _best_rate(_two_sqrt_one_div, 1, n_cores),
+        "erf_limit_pair_steps_per_s": min(rates["erf_divider_duals_per_s_per_core"],
+                                          fma_ops / ERF_FLOPS_PER_PAIR_STEP) * n_cores,
+        # checks of the model, not part of the limit (the rates above): the whole mix in one loop,
+        # independent, chained (also each compilation apart: what the vector width does to the chain) and
+        # software-pipelined (the step loops' own operation counts, the ``*engine_mix`` rates, are part of it);
+        # ``two_sqrt_one_div``: the divider's work of the engine before 2026-12-04, for earlier tables
+        "chained_mix_per_s_per_core": max(rates["chained_mix_default_per_s_per_core"],
+                                          rates["chained_mix_wide_per_s_per_core"]),
+        **rates,
     }
+    for kind in ("last_upper", "mean", "mean_upper"):
+        limit[f"{kind}_model_limit_pair_steps_per_s"] = models[kind] * n_cores
+        limit[f"{kind}_limit_pair_steps_per_s"] = loops[kind] * n_cores
+    for n_layers in range(2, MAX_LAYERS + 1):
+        limit[f"limit_{n_layers}_layers_pair_steps_per_s"] = layered_limit(
+            limit["limit_pair_steps_per_s"], limit["last_upper_limit_pair_steps_per_s"], n_layers)
+        limit[f"mean_limit_{n_layers}_layers_pair_steps_per_s"] = layered_limit(
+            limit["mean_limit_pair_steps_per_s"], limit["mean_upper_limit_pair_steps_per_s"], n_layers)
+    return limit
+
+
+def layered_limit(first: float, upper: float, n_layers: int) -> float:
+    """Pair-layer-steps per second of a network of ``n_layers`` layers whose first layer's loop runs at most at
+    ``first`` and each other layer's at ``upper``: a pair-step costs the sum of its layers' times."""
+    return n_layers / (1.0 / first + (n_layers - 1) / upper)
+
+
+def case_limit_key(activation: str, output: str, n_layers: int) -> str:
+    """The key of ``arithmetic_limit``'s result that a Gram matrix of univariate series is measured against.
+
+    ReLU: the limit of the step loops its pair-steps run in (the last state's or mean pooling's, the first
+    layer's and the upper layers'); erf: its own mix of operations (the last state's first layer).
+    """
+    if activation == "erf":
+        return "erf_limit_pair_steps_per_s"
+    if not 1 <= n_layers <= MAX_LAYERS:
+        raise ValueError(f"n_layers={n_layers}: the benchmark's limits cover 1 to {MAX_LAYERS} layers")
+    prefix = "mean_" if output == "mean" else ""
+    if n_layers == 1:
+        return f"{prefix}limit_pair_steps_per_s"
+    return f"{prefix}limit_{n_layers}_layers_pair_steps_per_s"

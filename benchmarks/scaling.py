@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> None:
               f"{b:.3g} | {b / all_limit[key]:.0%} |")
     print(f"\nerf rows: against the erf loop's own limit ({one_limit['erf_limit_pair_steps_per_s']:.3g} on one "
           f"thread, {all_limit['erf_limit_pair_steps_per_s']:.3g} on {args.jobs}).")
+    print(f"Mean-pooled and two-layer rows: against the limits of their own step loops (mean pooling "
+          f"{one_limit['mean_limit_pair_steps_per_s']:.3g} and {all_limit['mean_limit_pair_steps_per_s']:.3g}, "
+          f"two layers {one_limit['limit_2_layers_pair_steps_per_s']:.3g} and "
+          f"{all_limit['limit_2_layers_pair_steps_per_s']:.3g}; benchmarks/README.md).")
 
 
 if __name__ == "__main__":

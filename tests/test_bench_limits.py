@@ -41,17 +41,50 @@ def test_the_step_loops_own_operations_measured_faster_than_the_model_raise_the_
 @pytest.mark.parametrize(("case", "key"), [
     (Case("rntk erf last", 10, 5, params={"activation": "erf"}), "erf_limit_pair_steps_per_s"),
     (Case("rntk relu last", 10, 5), "limit_pair_steps_per_s"),
-    (Case("rntk relu mean pooling", 10, 5, output="mean"), "limit_pair_steps_per_s"),
+    (Case("rntk relu last", 10, 5, n_layers=2), "limit_2_layers_pair_steps_per_s"),
+    (Case("rntk relu last", 10, 5, n_layers=3), "limit_3_layers_pair_steps_per_s"),
+    (Case("rntk relu mean pooling", 10, 5, output="mean"), "mean_limit_pair_steps_per_s"),
+    (Case("rntk relu mean pooling", 10, 5, n_layers=2, output="mean"), "mean_limit_2_layers_pair_steps_per_s"),
     (Case("rntk relu last, unequal lengths", 10, 5, unequal=True), "limit_pair_steps_per_s"),
 ])
-def test_bench_cases_take_the_limit_of_their_activation(case, key):
+def test_bench_cases_take_the_limit_of_their_step_loops(case, key):
     assert case.limit_key == key
 
 
-def test_the_quick_table_measures_its_erf_case_against_the_erf_limit():
-    keys = {case.name: case.limit_key for case in QUICK}
-    assert keys["rntk erf last"] == "erf_limit_pair_steps_per_s"
-    assert {key for name, key in keys.items() if "erf" not in name} == {"limit_pair_steps_per_s"}
+def test_a_case_deeper_than_the_limits_go_is_refused():
+    with pytest.raises(ValueError, match="1 to 3 layers"):
+        _ = Case("rntk relu last", 10, 5, n_layers=4).limit_key
+
+
+def test_the_quick_table_measures_each_case_against_the_limit_of_its_loops():
+    keys = {(case.name, case.n_layers): case.limit_key for case in QUICK}
+    assert keys["rntk erf last", 1] == "erf_limit_pair_steps_per_s"
+    assert keys["rntk relu last", 1] == "limit_pair_steps_per_s"
+    assert keys["rntk relu last", 2] == "limit_2_layers_pair_steps_per_s"
+    assert keys["rntk relu mean pooling", 1] == "mean_limit_pair_steps_per_s"
+
+
+def test_a_pair_step_of_several_layers_costs_the_sum_of_its_layers_times():
+    # first layer 1 ns, each upper layer 2 ns: three layers take 5 ns for 3 pair-layer-steps
+    assert limits.layered_limit(1e9, 5e8, 3) == pytest.approx(3 / 5e-9)
+    assert limits.layered_limit(1e9, 5e8, 1) == pytest.approx(1e9)
+
+
+def test_each_step_loop_is_bounded_by_its_own_counts(monkeypatch):
+    """FMA-bound machine, probes of the loops' own counts slower than the model: each loop's limit is the FMA
+    rate over its own operation count; where a probe runs faster than its model, the probe's rate."""
+    fma = 2.9e10
+    limit = _limit_from(monkeypatch, {"_one_sqrt_one_div": 7e8, "_two_sqrt_two_div": 3e8, "_fma32": fma / 37,
+                                      "_engine_mix_mean": 9e8})
+    assert limits.LOOP_OPS["last_upper"][0] > limits.LOOP_OPS["last"][0]
+    assert limit["last_upper_limit_pair_steps_per_s"] == pytest.approx(2 * fma / sum(limits.LOOP_OPS["last_upper"]))
+    assert limit["mean_upper_limit_pair_steps_per_s"] == pytest.approx(2 * fma / sum(limits.LOOP_OPS["mean_upper"]))
+    assert limit["mean_limit_pair_steps_per_s"] == pytest.approx(2 * 9e8)       # the probe, above fma / 47
+    assert limit["last_upper_limit_pair_steps_per_s"] < limit["limit_pair_steps_per_s"]
+    assert limit["limit_2_layers_pair_steps_per_s"] == pytest.approx(limits.layered_limit(
+        limit["limit_pair_steps_per_s"], limit["last_upper_limit_pair_steps_per_s"], 2))
+    assert limit["mean_limit_3_layers_pair_steps_per_s"] == pytest.approx(limits.layered_limit(
+        limit["mean_limit_pair_steps_per_s"], limit["mean_upper_limit_pair_steps_per_s"], 3))
 
 
 def test_each_unit_rate_is_the_better_of_the_two_compilations(monkeypatch):
@@ -72,3 +105,19 @@ def test_each_unit_rate_is_the_better_of_the_two_compilations(monkeypatch):
     assert limit["fma_wide_per_s_per_core"] == pytest.approx(4.8e10)
     # min(7e8, 4.8e10 / 46 = 1.04e9): the divider's default rate bounds it
     assert limit["limit_pair_steps_per_s"] == pytest.approx(7e8)
+
+
+def test_a_second_measurement_keeps_each_probes_better_rate(monkeypatch):
+    """A slow spell during one measurement lowers some probes (here the FMA pipes' in the first, the divider's
+    in the second): the limit from both takes each probe's better rate, so it is at least either one's."""
+    first = _limit_from(monkeypatch, {"_one_sqrt_one_div": 7e8, "_fma32": 1.5e10 / 37, "_engine_mix": 3e8})
+    second = _limit_from(monkeypatch, {"_one_sqrt_one_div": 4e8, "_fma32": 2.9e10 / 37, "_engine_mix": 3e8})
+    assert first["limit_pair_steps_per_s"] == pytest.approx(2 * 1.5e10 / limits.FLOPS_PER_PAIR_STEP)
+    assert second["limit_pair_steps_per_s"] == pytest.approx(2 * 4e8)
+    both = limits.arithmetic_limit(2, earlier=first)
+    assert both["fma_ops_per_s_per_core"] == pytest.approx(2.9e10)
+    assert both["divider_duals_per_s_per_core"] == pytest.approx(7e8)
+    assert both["limit_pair_steps_per_s"] == pytest.approx(2 * 2.9e10 / limits.FLOPS_PER_PAIR_STEP)
+    for key, value in both.items():
+        if key.endswith("limit_pair_steps_per_s"):
+            assert value >= max(first[key], second[key]) * (1 - 1e-12), key
