@@ -176,76 +176,58 @@ def _horner5(x):
     return 1.1 + x * (1.2 + x * (1.3 + x * (1.4 + x * (1.5 + x * 1.6))))
 
 
-@njit(**_JIT)
-def _engine_mix(a, b, out, sweeps):
-    for _ in range(sweeps):
-        for i in range(a.size):
-            x = a[i]
-            y = b[i]
-            u = x - 0.5
-            low = min(x, y)
-            high = max(u, y)
-            pick = x if x >= 0.5 else y
-            chains = (_horner8(x) + _horner8(y)) + (_horner8(u) + _horner5(low))
-            rest = (high - pick) + low
-            divider = math.sqrt(x) + x / y
-            out[i] += (chains + rest) + divider
-
-
-# The other step loops' counts (``LOOP_OPS``), the same way: two FMAs more for the upper layers (chains of 8, 8, 8
-# and 7), two more and two additions for the mean-pooling sums, four more and two additions for both.
-
 @njit(inline="always", **_JIT)
 def _horner9(x):
     return 1.0 + x * _horner8(x)
 
 
+@njit(inline="always", **_JIT)
+def _loop_mix(x, y, fourth_chain, sums):
+    """One element of a step loop's operation counts: Horner chains of 8, 8, 8 FMAs and ``fourth_chain``'s, 14
+    additions, subtractions, min/max and one compare with its select (16 with ``sums``, a compile-time
+    constant), the divider's two operations."""
+    u = x - 0.5
+    low = min(x, y)
+    high = max(u, y)
+    pick = x if x >= 0.5 else y
+    chains = (_horner8(x) + _horner8(y)) + (_horner8(u) + fourth_chain(low))
+    rest = (high - pick) + low
+    if sums:
+        rest += x + y
+    divider = math.sqrt(x) + x / y
+    return (chains + rest) + divider
+
+
+@njit(**_JIT)
+def _engine_mix(a, b, out, sweeps):
+    for _ in range(sweeps):
+        for i in range(a.size):
+            out[i] += _loop_mix(a[i], b[i], _horner5, False)
+
+
+# The other step loops' counts (``LOOP_OPS``), the same way: two FMAs more for the upper layers (a fourth chain
+# of 7), two more and two additions for the mean-pooling sums, four more (a fourth chain of 9) and two additions
+# for both.
+
 @njit(**_JIT)
 def _engine_mix_upper(a, b, out, sweeps):
     for _ in range(sweeps):
         for i in range(a.size):
-            x = a[i]
-            y = b[i]
-            u = x - 0.5
-            low = min(x, y)
-            high = max(u, y)
-            pick = x if x >= 0.5 else y
-            chains = (_horner8(x) + _horner8(y)) + (_horner8(u) + _horner7(low))
-            rest = (high - pick) + low
-            divider = math.sqrt(x) + x / y
-            out[i] += (chains + rest) + divider
+            out[i] += _loop_mix(a[i], b[i], _horner7, False)
 
 
 @njit(**_JIT)
 def _engine_mix_mean(a, b, out, sweeps):
     for _ in range(sweeps):
         for i in range(a.size):
-            x = a[i]
-            y = b[i]
-            u = x - 0.5
-            low = min(x, y)
-            high = max(u, y)
-            pick = x if x >= 0.5 else y
-            chains = (_horner8(x) + _horner8(y)) + (_horner8(u) + _horner7(low))
-            rest = ((high - pick) + low) + (x + y)
-            divider = math.sqrt(x) + x / y
-            out[i] += (chains + rest) + divider
+            out[i] += _loop_mix(a[i], b[i], _horner7, True)
 
 
 @njit(**_JIT)
 def _engine_mix_mean_upper(a, b, out, sweeps):
     for _ in range(sweeps):
         for i in range(a.size):
-            x = a[i]
-            y = b[i]
-            u = x - 0.5
-            low = min(x, y)
-            high = max(u, y)
-            pick = x if x >= 0.5 else y
-            chains = (_horner8(x) + _horner9(y)) + (_horner8(u) + _horner8(low))
-            rest = ((high - pick) + low) + (x + y)
-            divider = math.sqrt(x) + x / y
-            out[i] += (chains + rest) + divider
+            out[i] += _loop_mix(a[i], b[i], _horner9, True)
 
 
 _LOOP_PROBES = {"last": _engine_mix, "last_upper": _engine_mix_upper, "mean": _engine_mix_mean,

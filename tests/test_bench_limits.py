@@ -121,3 +121,44 @@ def test_a_second_measurement_keeps_each_probes_better_rate(monkeypatch):
     for key, value in both.items():
         if key.endswith("limit_pair_steps_per_s"):
             assert value >= max(first[key], second[key]) * (1 - 1e-12), key
+
+
+def _vector_loop_counts(function) -> dict[str, int] | None:
+    """Multiplications and FMAs, and additions and subtractions, of the first vectorised loop (the one holding a
+    vector division) in ``function``'s x86 machine code; None where there is none to read."""
+    import re
+
+    import numpy as np
+
+    compiled = limits._wide(function)
+    ones = np.ones(64)
+    compiled(ones, ones, np.zeros(64), 1)
+    lines = compiled.inspect_asm(compiled.signatures[0]).splitlines()
+    labels = {match.group(1): k for k, line in enumerate(lines) if (match := re.match(r"^(\.LBB\S+):", line))}
+    for k, line in enumerate(lines):
+        jump = re.match(r"\s+j\w+\s+(\.LBB\S+)", line)
+        if not (jump and labels.get(jump.group(1), k) < k):
+            continue
+        body = [text.split()[0] for text in lines[labels[jump.group(1)]:k + 1] if text.split()]
+        if "vdivpd" in body:
+            return {"mul_fma": sum(op.startswith(("vfmadd", "vfmsub", "vfnmadd", "vfnmsub")) or op == "vmulpd"
+                                   for op in body),
+                    "add": sum(op in ("vaddpd", "vsubpd") for op in body)}
+    return None
+
+
+def test_the_loop_probes_do_the_counts_of_their_loops():
+    """Each step loop's probe does, per vector, the multiplications and FMAs its loop does (``LOOP_OPS``), and the
+    mean-pooling ones two additions more than the last state's."""
+    import platform
+
+    if platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("reads x86 machine code")
+    counts = {kind: _vector_loop_counts(probe) for kind, probe in limits._LOOP_PROBES.items()}
+    if any(count is None for count in counts.values()):
+        pytest.skip("no vectorised loop with a division found")
+    for kind, (mul_fma, _) in limits.LOOP_OPS.items():
+        assert counts[kind]["mul_fma"] == mul_fma, kind
+    assert counts["mean"]["add"] - counts["last"]["add"] == 2
+    assert counts["mean_upper"]["add"] == counts["mean"]["add"]
+    assert counts["last_upper"]["add"] == counts["last"]["add"]
