@@ -124,8 +124,8 @@ def test_a_second_measurement_keeps_each_probes_better_rate(monkeypatch):
 
 
 def _vector_loop_counts(function) -> dict[str, int] | None:
-    """Multiplications and FMAs, and additions and subtractions, of the first vectorised loop (the one holding a
-    vector division) in ``function``'s x86 machine code; None where there is none to read."""
+    """Multiplications and FMAs, and additions and subtractions, of the innermost vectorised loop (the shortest
+    one holding a vector division) in ``function``'s x86 machine code; None where there is none to read."""
     import re
 
     import numpy as np
@@ -135,16 +135,18 @@ def _vector_loop_counts(function) -> dict[str, int] | None:
     compiled(ones, ones, np.zeros(64), 1)
     lines = compiled.inspect_asm(compiled.signatures[0]).splitlines()
     labels = {match.group(1): k for k, line in enumerate(lines) if (match := re.match(r"^(\.LBB\S+):", line))}
+    loops = []
     for k, line in enumerate(lines):
         jump = re.match(r"\s+j\w+\s+(\.LBB\S+)", line)
-        if not (jump and labels.get(jump.group(1), k) < k):
-            continue
-        body = [text.split()[0] for text in lines[labels[jump.group(1)]:k + 1] if text.split()]
-        if "vdivpd" in body:
-            return {"mul_fma": sum(op.startswith(("vfmadd", "vfmsub", "vfnmadd", "vfnmsub")) or op == "vmulpd"
-                                   for op in body),
-                    "add": sum(op in ("vaddpd", "vsubpd") for op in body)}
-    return None
+        if jump and labels.get(jump.group(1), k) < k:
+            body = [text.split()[0] for text in lines[labels[jump.group(1)]:k + 1] if text.split()]
+            if "vdivpd" in body:
+                loops.append(body)
+    if not loops:
+        return None
+    body = min(loops, key=len)
+    return {"mul_fma": sum(op.startswith(("vfmadd", "vfmsub", "vfnmadd", "vfnmsub")) or op == "vmulpd" for op in body),
+            "add": sum(op in ("vaddpd", "vsubpd") for op in body)}
 
 
 def test_the_loop_probes_do_the_counts_of_their_loops():
