@@ -234,6 +234,12 @@ _LOOP_PROBES = {"last": _engine_mix, "last_upper": _engine_mix_upper, "mean": _e
                 "mean_upper": _engine_mix_mean_upper}
 
 
+def _mix_key(kind: str) -> str:
+    """The key of ``arithmetic_limit``'s result holding the rate of ``_LOOP_PROBES[kind]`` (the first layer's last
+    state keeps the name it had before the other loops had probes)."""
+    return "engine_mix_per_s_per_core" if kind == "last" else f"{kind}_engine_mix_per_s_per_core"
+
+
 def _wide(function):
     """``function`` compiled as the engine's step loops are (``NoAliasCompiler``), not cached: numba's cache
     would give both compilations of one function the same entry."""
@@ -289,9 +295,8 @@ def arithmetic_limit(n_cores: int, earlier: dict | None = None) -> dict[str, flo
     rates = {}
     for keys, (function, per_element) in probes.items():
         rates.update(zip(keys, _both_rates(function, per_element, n_cores)))
-    best = {f"{kind}_engine_mix_per_s_per_core": probe for kind, probe in _LOOP_PROBES.items() if kind != "last"}
+    best = {_mix_key(kind): probe for kind, probe in _LOOP_PROBES.items()}
     best.update({
-        "engine_mix_per_s_per_core": _engine_mix,
         "erf_divider_duals_per_s_per_core": _two_sqrt_two_div,
         "mix_per_s_per_core": _mix,
         "skewed_mix_per_s_per_core": _mix_skewed,
@@ -307,8 +312,7 @@ def arithmetic_limit(n_cores: int, earlier: dict | None = None) -> dict[str, flo
     # with independent operands (``_engine_mix``) run faster than the model says, and a measured rate of that
     # work is a lower bound of what the machine can do: the limit is the higher of the two.
     models = {kind: min(divider, fma_ops / sum(ops)) for kind, ops in LOOP_OPS.items()}
-    mixes = {kind: rates[f"{kind}_engine_mix_per_s_per_core" if kind != "last" else "engine_mix_per_s_per_core"]
-             for kind in LOOP_OPS}
+    mixes = {kind: rates[_mix_key(kind)] for kind in LOOP_OPS}
     loops = {kind: max(models[kind], mixes[kind]) for kind in LOOP_OPS}   # per core
     limit = {
         "divider_duals_per_s_per_core": divider,
