@@ -7,6 +7,7 @@ import pytest
 
 from rntk_bench.kernels.engine import _add_directions
 from rntk_bench.kernels.engine.schedule import (
+    ROW_STEP_COLUMNS,
     STEP_COLUMNS,
     all_offsets_cost,
     cross_costs,
@@ -42,9 +43,13 @@ def test_row_costs_count_the_pair_steps_and_step_calls(seed):
         hi = int(rng.integers(lo + 1, 31))
         a = int(rng.integers(1, 41))
         block = lengths[lo:hi]
-        # last state: the right-aligned chain of the shorter series; one step call per step of the longest
-        expected = sum(min(a, b) for b in block) + STEP_COLUMNS * min(a, lengths[lo])
+        # last state: the right-aligned chain of the shorter series; a fixed cost per step of the longest
+        pairs = sum(min(a, b) for b in block)
+        expected = pairs + ROW_STEP_COLUMNS * min(a, lengths[lo])
         assert last_state_cost(a, lengths, p1, lo, hi) == pytest.approx(expected, rel=1e-12)
+        assert last_state_cost(a, lengths, p1, lo, hi, 0.0) == pytest.approx(pairs, rel=1e-12)
+        assert last_state_cost(a, lengths, p1, lo, hi, 3.5) == pytest.approx(pairs + 3.5 * min(a, lengths[lo]),
+                                                                             rel=1e-12)
         # mean pooling, offsets u - s > 0: pairs of steps counted one by one on the padded axis
         t = max(t_max, a)
         later = [sum(1 for s in _steps(a, t) for u in _steps(int(b), t) if u > s) for b in block]
@@ -109,8 +114,9 @@ def test_unequal_lengths_are_balanced_where_equal_counts_were_not():
     rng = np.random.default_rng(500 * 1000 + 150)
     lengths = np.sort(rng.integers(50, 151, size=500))[::-1].astype(np.int64)
     pair_steps = np.array([lengths[i:].sum() for i in range(500)], dtype=float)  # sum of min(L_i, L_j), j >= i
+    costs = pair_steps + ROW_STEP_COLUMNS * lengths          # one block per row: a row runs its own length's steps
     halves = equal_groups(triangle_costs(lengths, 1024), 2)
-    first = pair_steps[:halves[1]].sum() / pair_steps.sum()
+    first = costs[:halves[1]].sum() / costs.sum()
     assert abs(first - 0.5) < 0.01
     paired_first_half = np.r_[0:125, 375:500]                # the scheme it replaces
     assert pair_steps[paired_first_half].sum() / pair_steps.sum() > 0.53

@@ -8,10 +8,18 @@ groups, one per thread, and each group is a run of consecutive tasks whose estim
 equal share. Which thread computes a pair changes no number: each pair's chain is computed the same way
 wherever it runs, and no two tasks write the same entry.
 
-Costs are in column-steps (one pair advanced one time step through the layers), plus ``STEP_COLUMNS`` for
-each call of a step loop, whose fixed cost is that of about that many columns. Every sum over columns is
-taken from prefix sums of the sorted lengths, so a task's cost takes a binary search, not a pass over its
-columns.
+Costs are in column-steps (one pair advanced one time step through the layers), plus a fixed cost for each
+step of a row, in columns: ``ROW_STEP_COLUMNS`` for the last state, ``STEP_COLUMNS`` for each call of a step loop
+of mean pooling. Every sum over columns is taken from prefix sums of the sorted lengths, so a task's cost takes
+a binary search, not a pass over its columns.
+
+The last state's fixed cost was chosen with ``python -m benchmarks.balance``, which runs each thread's rows of
+the quick benchmark's K(X) triangles at once, one Python thread each, split with several fixed costs in turn.
+With the 14 columns of a one-row step call (Intel Xeon, 2026-12-03), the thread of narrow rows took 6-16 %
+longer than the other on an AMD Zen 4 (2 cores, 2026-12-06): the last state's two-row calls, the start of
+their loops and the narrow rows' short loops cost more per step. 40 columns evened the threads out on most
+cases and took 1-3 % off the best time of the two threads' runs in most (whole calls: within their noise;
+``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ from numba import njit
 
 from rntk_bench.kernels.engine.jit import JIT
 
-STEP_COLUMNS = 14  # a step call's fixed cost (~30 ns) over one column's (~2.2 ns), measured in benchmarks/README.md
+STEP_COLUMNS = 14  # mean pooling: a one-row step call's fixed cost (~30 ns) over a column's (~2.2 ns)
+ROW_STEP_COLUMNS = 40  # the last state: a row's step besides its columns, in columns (``benchmarks.balance``)
 
 
 @njit(**JIT)
@@ -49,14 +58,15 @@ def _first_shorter(lengths, length, lo, hi):
 
 
 @njit(**JIT)
-def last_state_cost(length, lengths, p1, lo, hi):
+def last_state_cost(length, lengths, p1, lo, hi, step_columns=ROW_STEP_COLUMNS):
     """Column-steps of a row of ``length`` steps against the columns ``[lo, hi)``, last state: each pair runs
-    the chain of the shorter series; the block's step loop runs ``min(length, lengths[lo])`` times."""
+    the chain of the shorter series; the block's steps, ``min(length, lengths[lo])`` of them, cost
+    ``step_columns`` each besides."""
     if hi <= lo:
         return 0.0
     m = _first_shorter(lengths, length, lo, hi)
     pairs = (m - lo) * float(length) + (p1[hi] - p1[m])
-    return pairs + STEP_COLUMNS * float(min(length, lengths[lo]))
+    return pairs + step_columns * float(min(length, lengths[lo]))
 
 
 @njit(**JIT)
@@ -122,15 +132,15 @@ def equal_groups(costs, n_groups):
 # The tasks of each loop of ``tiles._rntk_pairs``, with their costs. Lengths are the sorted ones of ``Side``.
 
 @njit(**JIT)
-def triangle_costs(lengths, block):
+def triangle_costs(lengths, block, step_columns=ROW_STEP_COLUMNS):
     """K(X): row ``i`` against the columns ``j >= i`` in blocks of ``block`` (the last state, or the offset 0
-    of mean pooling)."""
+    of mean pooling), each block's step costing ``step_columns`` besides its columns."""
     n = lengths.shape[0]
     p1, _ = prefix_sums(lengths)
     costs = np.zeros(n)
     for i in range(n):
         for j0 in range(i, n, block):
-            costs[i] += last_state_cost(lengths[i], lengths, p1, j0, min(j0 + block, n))
+            costs[i] += last_state_cost(lengths[i], lengths, p1, j0, min(j0 + block, n), step_columns)
     return costs
 
 
