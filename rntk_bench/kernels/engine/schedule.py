@@ -9,9 +9,10 @@ equal share. Which thread computes a pair changes no number: each pair's chain i
 wherever it runs, and no two tasks write the same entry.
 
 Costs are in column-steps (one pair advanced one time step through the layers), plus a fixed cost for each
-step of a row, in columns: ``ROW_STEP_COLUMNS`` for the last state, ``STEP_COLUMNS`` for each call of a step loop
-of mean pooling. Every sum over columns is taken from prefix sums of the sorted lengths, so a task's cost takes
-a binary search, not a pass over its columns.
+step of a row, in columns: ``ROW_STEP_COLUMNS`` for the last state (and for the offset 0 of a mean-pooled K(X),
+a small part of its chains), ``STEP_COLUMNS`` for each call of a step loop of mean pooling's other chains. Every
+sum over columns is taken from prefix sums of the sorted lengths, so a task's cost takes a binary search, not a
+pass over its columns.
 
 The last state's fixed cost was chosen with ``python -m benchmarks.balance``, which runs each thread's rows of
 the quick benchmark's K(X) triangles at once, one Python thread each, split with several fixed costs in turn.
