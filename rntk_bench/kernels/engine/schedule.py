@@ -19,7 +19,7 @@ the quick benchmark's K(X) triangles at once, one Python thread each, split with
 With the 14 columns of a one-row step call (Intel Xeon, 2026-12-03), the thread of narrow rows took 6-16 %
 longer than the other on an AMD Zen 4 (2 cores, 2026-12-06): the last state's two-row calls, the start of
 their loops and the narrow rows' short loops cost more per step. 40 columns evened the threads out on most
-cases and took 1-3 % off the best time of the two threads' runs in most (whole calls: within their noise;
+cases and took up to 3 % off the best time of the two threads' runs in most (whole calls: within their noise;
 ``benchmarks/README.md``).
 """
 
