@@ -28,7 +28,13 @@ import numpy as np
 
 from benchmarks.accelerator import Accelerator, accelerator
 from benchmarks.authors_numpy import rntk_authors
-from benchmarks.limits import ERF_FLOPS_PER_PAIR_STEP, FLOPS_PER_PAIR_STEP, arithmetic_limit, case_limit_key
+from benchmarks.limits import (
+    ERF_FLOPS_PER_PAIR_STEP,
+    FLOPS_PER_PAIR_STEP,
+    LOOP_OPS,
+    arithmetic_limit,
+    case_limit_key,
+)
 from benchmarks.measure import best_seconds, cross_gram_rss, measure
 from rntk_bench.kernels.ntk import ntk, ntk_reference
 from rntk_bench.kernels.rntk import rntk, rntk_reference
@@ -357,8 +363,9 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path, acce
         (f"Arithmetic limit (see benchmarks/README.md): {limit['divider_duals_per_s_per_core']:.3g} "
          f"`1 sqrt + 1 div` per second per core, {limit['fma_ops_per_s_per_core']:.3g} FMA-class operations "
          f"per second per core -> {limit['model_limit_pair_steps_per_s']:.3g} pair-layer-steps per second on "
-         f"{limit['cores']} core(s) by the model; the ReLU step loop's own operations (`1 sqrt + 1 div`, 29 "
-         f"multiplications and FMAs, 14 others) with independent operands: {limit['engine_mix_per_s_per_core']:.3g} "
+         f"{limit['cores']} core(s) by the model; the ReLU step loop's own operations (`1 sqrt + 1 div`, "
+         f"{LOOP_OPS['last'][0]} multiplications and FMAs, {LOOP_OPS['last'][1]} others) with independent operands: "
+         f"{limit['engine_mix_per_s_per_core']:.3g} "
          f"per second per core; the limit is the higher of the two: {limit['limit_pair_steps_per_s']:.3g} on "
          f"{limit['cores']} core(s). Each probe is measured at the start and at the end of the run, and its better "
          f"rate is kept; each unit's rate is the better of numba's default compilation and the engine's "
@@ -381,9 +388,10 @@ def _write(rows, limit, jobs, full, load_before, load_after, out_dir: Path, acce
         (f"The other ReLU step loops do more per pair-step (benchmarks/limits.py, `LOOP_OPS`), and each ReLU row is "
          f"measured against the limit of the loops it runs in, found the same way (the higher of the model and "
          f"the loop's own operation counts with independent operands; `1 sqrt + 1 div` besides): the last "
-         f"state's upper layers (31 multiplications and FMAs, 14 others) "
-         f"{limit['last_upper_limit_pair_steps_per_s']:.3g}, mean pooling's first layer (31, 16) "
-         f"{limit['mean_limit_pair_steps_per_s']:.3g} and upper layers (33, 16) "
+         f"state's upper layers ({LOOP_OPS['last_upper'][0]} multiplications and FMAs, {LOOP_OPS['last_upper'][1]} "
+         f"others) {limit['last_upper_limit_pair_steps_per_s']:.3g}, mean pooling's first layer "
+         f"({LOOP_OPS['mean'][0]}, {LOOP_OPS['mean'][1]}) {limit['mean_limit_pair_steps_per_s']:.3g} and upper layers "
+         f"({LOOP_OPS['mean_upper'][0]}, {LOOP_OPS['mean_upper'][1]}) "
          f"{limit['mean_upper_limit_pair_steps_per_s']:.3g} pair-layer-steps per second on {limit['cores']} "
          f"core(s); L layers take L / (1 / first + (L - 1) / upper): two layers "
          f"{limit['limit_2_layers_pair_steps_per_s']:.3g} (last state) and "

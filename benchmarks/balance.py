@@ -55,8 +55,6 @@ class Triangle:
     """The engine's arguments for the last-state K(X) of ``X`` (``out`` of shape (n, 1, n), unmirrored)."""
 
     arguments: tuple
-    lengths: np.ndarray      # sorted series lengths, as the schedule sees them
-    n_layers: int
 
     @classmethod
     def of(cls, X, params: dict) -> Triangle:
@@ -67,12 +65,21 @@ class Triangle:
         side = prepare_side(xs, t_max, p, None, spare_samples(len(xs)))
         out = mapped_empty((len(xs), 1, len(xs)))
         arguments = _pairs_arguments(out, np.zeros((0, 0, 0)), side, side, np.arange(len(xs)), True, p, True)
-        return cls(arguments, arguments[4], p.n_layers)
+        return cls(arguments)
 
     @property
     def out(self) -> np.ndarray:
         """Shape (n, 1, n): ``out[order[i], 0, order[j]]`` receives the pair of sorted samples ``j >= i``."""
         return self.arguments[12]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """The series' lengths, sorted as ``order``: as the schedule sees them."""
+        return self.arguments[4]
+
+    @property
+    def n_layers(self) -> int:
+        return self.arguments[20]
 
     @property
     def order(self) -> np.ndarray:
