@@ -510,11 +510,9 @@ def test_siblings_only_pair_fixed_layers_zero_with_the_nngp():
         compute_rntk([x[:, None] for x in X], [x[:, None] for x in X], True, p, all_depths=True)
 
 
-@pytest.mark.parametrize("activation", ["relu", "erf"])
-@pytest.mark.parametrize("n_channels, sigma_h, sigma_b", [(1, 0.0, 0.1), (1, 0.7, 0.0), (3, 0.5, 0.3)])
-def test_compiled_planes_equal_the_numpy_recursion(activation, n_channels, sigma_h, sigma_b):
-    """ReLU bit for bit (the shares and the root times the planes' constants); erf to the last bits (libm's
-    arcsine against NumPy's)."""
+def _planes_of_numpy(X, t_max, p):
+    """The engine's per-sample planes of the series ``X`` (``prepare_side``) and the same planes from the NumPy
+    recursion of ``rntk_inputs``, in the planes' layout: ``(side, {plane: expected})``."""
     from rntk_bench.kernels.engine.prepare import (
         FIRST,
         INP,
@@ -526,29 +524,41 @@ def test_compiled_planes_equal_the_numpy_recursion(activation, n_channels, sigma
         dual_factors,
         prepare_side,
     )
-    from rntk_bench.kernels.rntk_inputs import Padded, RNTKParams, term_weights, variance_terms
+    from rntk_bench.kernels.rntk_inputs import Padded, term_weights, variance_terms
+
+    side = prepare_side(X, t_max, p)
+    padded = Padded.from_sequences([X[k] for k in side.order], t_max)
+    q, recurrent, below = variance_terms(padded, p)
+    first, second = dual_factors(q, p.activation)
+    expected = {VARIANCE: q, FIRST: first, SECOND: second}
+    if p.activation == "relu":
+        rec, inp, bias = term_weights(q, recurrent, below, p)
+        if padded.values.shape[2] == 1:
+            inp[0] *= np.sign(padded.values[:, :, 0])
+        expected.update({REC: rec * SHARE_SCALE, INP: inp * SHARE_SCALE, FIRST: bias * SHARE_SCALE,
+                         SECOND: second * RELU_NORM})
+    return side, {plane: values.transpose(0, 2, 1) for plane, values in expected.items()}
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+@pytest.mark.parametrize("n_channels, sigma_h, sigma_b", [(1, 0.0, 0.1), (1, 0.7, 0.0), (3, 0.5, 0.3)])
+def test_compiled_planes_equal_the_numpy_recursion(activation, n_channels, sigma_h, sigma_b):
+    """ReLU bit for bit (the shares and the root times the planes' constants); erf to the last bits (libm's
+    arcsine against NumPy's)."""
+    from rntk_bench.kernels.engine.prepare import SECOND, VARIANCE, prepare_side
+    from rntk_bench.kernels.rntk_inputs import RNTKParams
     from rntk_bench.kernels.validation import check_sequences
 
     rng = np.random.default_rng(7)
     X = check_sequences([rng.normal(size=(n_channels, length)) for length in (9, 4, 9, 1, 6, 7)])
     p = RNTKParams(3, 1.3, 0.8, sigma_b, sigma_h, 1.0, activation, "last", "forward", 0)
-    side = prepare_side(X, 11, p)
-    padded = Padded.from_sequences([X[k] for k in side.order], 11)
-    q, recurrent, below = variance_terms(padded, p)
-    first, second = dual_factors(q, activation)
-    expected = {VARIANCE: q, FIRST: first, SECOND: second}
-    if activation == "relu":
-        rec, inp, bias = term_weights(q, recurrent, below, p)
-        if n_channels == 1:
-            inp[0] *= np.sign(padded.values[:, :, 0])
-        expected.update({REC: rec * SHARE_SCALE, INP: inp * SHARE_SCALE, FIRST: bias * SHARE_SCALE,
-                         SECOND: second * RELU_NORM})
+    side, expected = _planes_of_numpy(X, 11, p)
     assert side.factors.shape[0] == len(expected)
     for plane, values in expected.items():
         if activation == "relu":
-            assert np.array_equal(side.factors[plane], values.transpose(0, 2, 1)), plane
+            assert np.array_equal(side.factors[plane], values), plane
         else:
-            np.testing.assert_allclose(side.factors[plane], values.transpose(0, 2, 1), rtol=1e-14, atol=0)
+            np.testing.assert_allclose(side.factors[plane], values, rtol=1e-14, atol=0)
     for k, start in enumerate(side.start):                     # zero before a series starts, positive after
         assert (side.factors[VARIANCE][:, :start, k] == 0).all() and (side.factors[VARIANCE][:, start:, k] > 0).all()
     # the spare samples the tiled loops ask for: the same arrays for the real ones, zero variance after them
@@ -561,6 +571,44 @@ def test_compiled_planes_equal_the_numpy_recursion(activation, n_channels, sigma
     assert (spared.values[..., len(X):] == 0).all() and (spared.factors[VARIANCE][..., len(X):] == 0).all()
     assert np.array_equal(spared.factors[SECOND][..., len(X):], np.zeros_like(spared.factors[SECOND][..., len(X):])
                           if activation == "relu" else np.ones_like(spared.factors[SECOND][..., len(X):]))
+
+
+@pytest.mark.parametrize("n_channels", [1, 3])
+def test_relu_planes_bit_for_bit_where_the_self_dual_takes_its_general_form(n_channels):
+    """The ReLU planes' vectorised rows (``prepare._relu_row``) take the self dual's short form and hand a row back
+    to the exact one where some variance lies outside ``SQUARE_SAFE``: with series at magnitudes on both sides
+    of it, in several blocks of samples of unequal lengths and two layers, the planes are still the NumPy
+    recursion's to the last bit, and both kinds of row occur."""
+    from rntk_bench.kernels.engine.prepare import PLANE_BLOCK, SQUARE_SAFE, VARIANCE, _relu_row
+    from rntk_bench.kernels.rntk_inputs import RNTKParams
+    from rntk_bench.kernels.validation import check_sequences
+
+    rng = np.random.default_rng(5)
+    n = 2 * PLANE_BLOCK + 7
+    # variances from about 1e-160 to 1e152: below SQUARE_SAFE, inside, and above it where q * q is still finite
+    scales = 10.0 ** rng.choice([-80.0, -40.0, 0.0, 40.0, 75.7], size=n)
+    X = check_sequences([rng.normal(size=(n_channels, rng.integers(1, 13))) * scale for scale in scales])
+    p = RNTKParams(2, 1.3, 0.8, 0.0, 0.0, 1.0, "relu", "last", "forward", 0)
+    with np.errstate(under="ignore"):             # the NumPy recursion's squares of the smallest variances
+        side, expected = _planes_of_numpy(X, 12, p)
+    for plane, values in expected.items():
+        assert np.array_equal(side.factors[plane], values), plane
+    q = side.factors[VARIANCE]
+    outside = (q != 0) & ((q < SQUARE_SAFE[0]) | (q > SQUARE_SAFE[1]))
+    assert outside.any() and (~outside & (q > 0)).any()      # both forms of the self dual were needed
+
+    # a row rewritten by the vectorised loop: False exactly where the step before holds a variance outside
+    factors = side.factors.copy()
+    inner = np.zeros(0) if n_channels == 1 else np.ones(12)   # (layer 0, several channels: any inner products)
+    for layer in range(2):
+        for s in range(1, 12):
+            returned = _relu_row(layer, s, 0, n, inner, np.zeros(n, dtype=np.int64), side.start, 1.69, 0.64, 0.0,
+                                 0.0, 0.0, factors, side.values)
+            used = outside[layer, s - 1] & (side.start < s)
+            if layer > 0:
+                used |= outside[layer - 1, s] & (side.start <= s)
+            assert returned == (not used.any()), (layer, s)
+            factors[:] = side.factors
 
 
 def test_self_dual_shortcut_is_the_general_formula_bit_for_bit():

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from rntk_bench.kernels.engine.jit import parallel_and_serial
+from rntk_bench.kernels.engine.jit import NoAliasCompiler, parallel_and_serial
 from rntk_bench.kernels.engine.workspace import take
 from rntk_bench.kernels.rntk_inputs import RNTKParams, inverse_root, self_inner
 
@@ -163,6 +163,129 @@ def _self_dual(relu, q):
     return 2.0 / math.pi * math.asin(min(max(2.0 * k12 / math.sqrt(widened * widened), -1.0), 1.0))
 
 
+_PLANES_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}   # no contraction: the NumPy numbers (above)
+# ``_relu_row`` as the step loops are compiled (``jit.STEP``) but without contraction: with its array arguments
+# taken as not aliasing each other (``factors`` is the only one it writes), LLVM vectorises its loop, which it
+# left scalar inlined into the parallel loop (behind run-time overlap checks of a row it both reads and writes)
+_ROW_JIT = {**_PLANES_JIT, "_nrt": False, "pipeline_class": NoAliasCompiler}
+
+
+@njit(inline="always", **_PLANES_JIT)
+def _self_dual_short(q):
+    """``_self_dual(True, q)`` where ``q`` lies in ``SQUARE_SAFE`` or is 0 (its short form; the same bits)."""
+    return q * math.pi / (2.0 * math.pi)
+
+
+@njit(inline="always", **_PLANES_JIT)
+def _outside(q):
+    """1 where ``_self_dual_short(q)`` is not ``_self_dual(True, q)``: a nonzero ``q`` outside ``SQUARE_SAFE``."""
+    return 0 if (SQUARE_SAFE[0] <= q <= SQUARE_SAFE[1]) or q == 0.0 else 1
+
+
+UPPER, ONE_CHANNEL, CHANNELS = range(3)  # where a ReLU row's input term comes from (``_relu_cells``)
+
+
+@njit(**_ROW_JIT)
+def _relu_row(layer, s, lo, hi, inner, first_step, start, sw2, su2, sb2, sb, sh2, factors, values):
+    """The ReLU planes' row ``[layer, s]`` of the samples ``lo <= i < hi``, as ``_exact_row`` writes it, in one
+    branch-free loop across the samples that LLVM vectorises (three square roots and a division per sample
+    and step: one sample at a time, they took about 13 ns a sample-step, waiting on the divider).
+
+    Returns False, having written the row, where a variance it took the self dual of lies outside
+    ``SQUARE_SAFE`` and is not 0: there ``_self_dual`` takes its general form, and the caller writes the row
+    again with ``_exact_row``.
+    """
+    if lo < 0 or hi < lo or s < 0 or layer < 0:
+        return False                  # never taken: it tells LLVM that no index below wraps around
+    # one loop for each source of the input term: with the choice inside it, LLVM left the loop scalar
+    if layer > 0:
+        return _relu_cells(UPPER, layer, s, lo, hi, inner, first_step, start, sw2, su2, sb2, sb, sh2, factors, values)
+    if values.shape[1] == 1:
+        return _relu_cells(ONE_CHANNEL, layer, s, lo, hi, inner, first_step, start, sw2, su2, sb2, sb, sh2, factors,
+                           values)
+    return _relu_cells(CHANNELS, layer, s, lo, hi, inner, first_step, start, sw2, su2, sb2, sb, sh2, factors, values)
+
+
+@njit(inline="always", **_PLANES_JIT)
+def _relu_cells(source, layer, s, lo, hi, inner, first_step, start, sw2, su2, sb2, sb, sh2, factors, values):
+    """``_relu_row``'s loop; ``source`` (a constant in each caller) says where the input term comes from: the
+    layer below (``UPPER``), one channel's ``x * x``, whose share of ``sqrt(q)`` then takes the sign of ``x``
+    (``ONE_CHANNEL``), or the inner products of several (``CHANNELS``)."""
+    before = s - 1 if s > 0 else 0    # read at s = 0 too, where no real sample uses it
+    outside = 0
+    for k in range(hi - lo):
+        i = lo + k
+        begin = start[i]
+        real = s >= begin
+        previous = factors[VARIANCE, layer, before, i]
+        recurrent = sh2 if s == begin else _self_dual_short(previous)
+        outside += _outside(previous) if real and s != begin else 0
+        if source == UPPER:
+            lower = factors[VARIANCE, layer - 1, s, i]
+            below = _self_dual_short(lower)
+            outside += _outside(lower) if real else 0
+        elif source == ONE_CHANNEL:
+            below = values[s, 0, i] * values[s, 0, i]
+        else:
+            below = inner[first_step[i] + s - begin if real else 0]
+        q = sw2 * recurrent + su2 * below + sb2
+        root = math.sqrt(q)
+        scale = 1.0 / root
+        inp = (math.sqrt(su2 * below) * scale) * SHARE_SCALE
+        if source == ONE_CHANNEL:
+            x = values[s, 0, i]
+            inp = inp * (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0))      # np.sign(x), x finite
+        positive = real and q > 0
+        factors[VARIANCE, layer, s, i] = q if real else 0.0
+        factors[FIRST, layer, s, i] = (sb * scale) * SHARE_SCALE if positive else 0.0
+        factors[SECOND, layer, s, i] = root * RELU_NORM if positive else 0.0
+        factors[REC, layer, s, i] = (math.sqrt(sw2 * recurrent) * scale) * SHARE_SCALE if positive else 0.0
+        factors[INP, layer, s, i] = inp if positive else 0.0
+    return outside == 0
+
+
+@njit(inline="always", **_PLANES_JIT)
+def _exact_row(relu, signed, layer, s, lo, hi, inner, first_step, start, sw2, su2, sb2, sb, sh2, factors, values):
+    """The planes' row ``[layer, s]`` of the samples ``lo <= i < hi``, one sample at a time: the recursion of
+    ``rntk_inputs.variance_terms``, ``term_weights`` and ``dual_factors`` for each, with ``_self_dual`` in its
+    general form where it needs it (erf: always, through libm's arcsine)."""
+    padding = 0.0 if relu else 1.0      # FIRST and SECOND before a series starts: dual_factors of q = 0
+    n_channels = values.shape[1]
+    for i in range(lo, hi):
+        if s < start[i]:
+            for plane in range(factors.shape[0]):
+                factors[plane, layer, s, i] = 0.0
+            factors[FIRST, layer, s, i] = padding
+            factors[SECOND, layer, s, i] = padding
+            continue
+        if layer > 0:
+            below = _self_dual(relu, factors[VARIANCE, layer - 1, s, i])
+        elif n_channels == 1:
+            below = values[s, 0, i] * values[s, 0, i]
+        else:
+            below = inner[first_step[i] + s - start[i]]
+        recurrent = sh2 if s == start[i] else _self_dual(relu, factors[VARIANCE, layer, s - 1, i])
+        q = sw2 * recurrent + su2 * below + sb2
+        factors[VARIANCE, layer, s, i] = q
+        if not relu:
+            widened = 1.0 + 2.0 * q
+            factors[FIRST, layer, s, i] = widened
+            factors[SECOND, layer, s, i] = 1.0 / math.sqrt(widened)
+        elif q > 0:
+            root = math.sqrt(q)
+            scale = 1.0 / root                  # term_weights' scale
+            factors[FIRST, layer, s, i] = (sb * scale) * SHARE_SCALE
+            factors[SECOND, layer, s, i] = root * RELU_NORM
+            factors[REC, layer, s, i] = (math.sqrt(sw2 * recurrent) * scale) * SHARE_SCALE
+            inp = (math.sqrt(su2 * below) * scale) * SHARE_SCALE
+            factors[INP, layer, s, i] = inp * np.sign(values[s, 0, i]) if signed and layer == 0 else inp
+        else:
+            factors[FIRST, layer, s, i] = 0.0
+            factors[SECOND, layer, s, i] = 0.0
+            factors[REC, layer, s, i] = 0.0
+            factors[INP, layer, s, i] = 0.0
+
+
 def _variance_planes(relu, steps, inner, first_step, start, sw2, su2, sb2, sb, sh2, factors, values):
     """The planes of ``Side.factors`` and the step-major ``Side.values`` of the real samples, every entry of
     both written (the spare samples' are left to the caller), for blocks of ``PLANE_BLOCK`` samples at a time.
@@ -172,8 +295,10 @@ def _variance_planes(relu, steps, inner, first_step, start, sw2, su2, sb2, sb, s
     a Gram matrix of a few hundred series on 2 cores, none of it in parallel. Each sample's recursion is a
     chain of dependent square roots and divisions along its steps; the innermost loop runs across the
     samples of a block instead, whose chains are independent, so the processor overlaps them (and writes
-    each plane's row ``[layer, s, :]`` contiguously). Every number is computed by the same operations as
-    one sample at a time. ``variance_planes`` spreads the blocks over numba's threads,
+    each plane's row ``[layer, s, :]`` contiguously). For ReLU that loop is vectorised (``_relu_row``), and a
+    row falls back to one sample at a time (``_exact_row``) only where a variance lies outside
+    ``SQUARE_SAFE``; erf's arcsine is libm's, one sample at a time. Every number is computed by the same
+    operations as one sample at a time. ``variance_planes`` spreads the blocks over numba's threads,
     ``variance_planes_serial`` runs on the calling thread (see ``jit.py``).
 
     The inputs are the real steps of the sorted samples one after the other, ``steps`` (total, m), sample
@@ -189,7 +314,6 @@ def _variance_planes(relu, steps, inner, first_step, start, sw2, su2, sb2, sb, s
     n_layers = factors.shape[1]
     n_channels = steps.shape[1]
     signed = relu and n_channels == 1
-    padding = 0.0 if relu else 1.0      # FIRST and SECOND before a series starts: dual_factors of q = 0
     for block in prange((n + PLANE_BLOCK - 1) // PLANE_BLOCK):
         lo = block * PLANE_BLOCK
         hi = min(lo + PLANE_BLOCK, n)
@@ -199,39 +323,10 @@ def _variance_planes(relu, steps, inner, first_step, start, sw2, su2, sb2, sb, s
                     values[s, c, i] = steps[first_step[i] + s - start[i], c] if s >= start[i] else 0.0
         for layer in range(n_layers):
             for s in range(t_max):
-                for i in range(lo, hi):
-                    if s < start[i]:
-                        for plane in range(factors.shape[0]):
-                            factors[plane, layer, s, i] = 0.0
-                        factors[FIRST, layer, s, i] = padding
-                        factors[SECOND, layer, s, i] = padding
-                        continue
-                    if layer > 0:
-                        below = _self_dual(relu, factors[VARIANCE, layer - 1, s, i])
-                    elif n_channels == 1:
-                        below = values[s, 0, i] * values[s, 0, i]
-                    else:
-                        below = inner[first_step[i] + s - start[i]]
-                    recurrent = sh2 if s == start[i] else _self_dual(relu, factors[VARIANCE, layer, s - 1, i])
-                    q = sw2 * recurrent + su2 * below + sb2
-                    factors[VARIANCE, layer, s, i] = q
-                    if not relu:
-                        widened = 1.0 + 2.0 * q
-                        factors[FIRST, layer, s, i] = widened
-                        factors[SECOND, layer, s, i] = 1.0 / math.sqrt(widened)
-                    elif q > 0:
-                        root = math.sqrt(q)
-                        scale = 1.0 / root                  # term_weights' scale
-                        factors[FIRST, layer, s, i] = (sb * scale) * SHARE_SCALE
-                        factors[SECOND, layer, s, i] = root * RELU_NORM
-                        factors[REC, layer, s, i] = (math.sqrt(sw2 * recurrent) * scale) * SHARE_SCALE
-                        inp = (math.sqrt(su2 * below) * scale) * SHARE_SCALE
-                        factors[INP, layer, s, i] = inp * np.sign(values[s, 0, i]) if signed and layer == 0 else inp
-                    else:
-                        factors[FIRST, layer, s, i] = 0.0
-                        factors[SECOND, layer, s, i] = 0.0
-                        factors[REC, layer, s, i] = 0.0
-                        factors[INP, layer, s, i] = 0.0
+                if not (relu and _relu_row(layer, s, lo, hi, inner, first_step, start, sw2, su2, sb2, sb, sh2, factors,
+                                           values)):
+                    _exact_row(relu, signed, layer, s, lo, hi, inner, first_step, start, sw2, su2, sb2, sb, sh2,
+                               factors, values)
 
 
 variance_planes, variance_planes_serial = parallel_and_serial(_variance_planes, "variance_planes", cache=True,
