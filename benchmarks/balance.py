@@ -14,6 +14,12 @@ steps), ``b / a``.
 ``schedule.ROW_STEP_COLUMNS`` was chosen by the wall times (``benchmarks/README.md``): a thread that finishes
 first leaves the other running alone, and faster, so that evening out the threads' times gains less than
 their difference.
+
+``python -m benchmarks.balance --row-steps`` measures what a row's step costs on one thread instead: the whole
+triangle of each of ``ROW_STEP_CASES`` (equal and unequal lengths at two sizes, the cases taking turns), and a
+least-squares fit of their best times to ``t = a P + b S`` (``P`` the pair-steps, ``S`` the rows' steps: one
+row of the triangle at one step, all its columns). ``a`` is what a pair-step costs inside the loops, ``b``
+what each row-step costs besides.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import numpy as np
 from numba import njit
 
 from benchmarks.__main__ import QUICK, Case
+from benchmarks.limits import arithmetic_limit
 from rntk_bench.kernels.engine import _pairs_arguments, prepare_side, spare_samples
 from rntk_bench.kernels.engine.prepare import mapped_empty
 from rntk_bench.kernels.engine.schedule import ROW_STEP_COLUMNS, equal_groups, triangle_costs
@@ -121,8 +128,42 @@ class Triangle:
 def fixed_cost(seconds: np.ndarray, pairs: np.ndarray, steps: np.ndarray) -> float:
     """The fixed cost per step of a row, in columns, that fits ``seconds[g] = a pairs[g] + b steps[g]`` best
     (least squares, no intercept): ``b / a``. Needs runs of different mixes of pairs and steps."""
+    a, b = step_costs(seconds, pairs, steps)
+    return b / a
+
+
+def step_costs(seconds: np.ndarray, pairs: np.ndarray, steps: np.ndarray) -> tuple[float, float]:
+    """Seconds per pair-step and per row-step, ``(a, b)``, that fit ``seconds[k] = a pairs[k] + b steps[k]`` best
+    (least squares, no intercept): ``fixed_cost`` is ``b / a``."""
     (a, b), *_ = np.linalg.lstsq(np.column_stack([pairs, steps]), seconds, rcond=None)
-    return float(b / a)
+    return float(a), float(b)
+
+
+# Equal lengths at four sizes (rows of 125 to 750 columns on average) and the quick benchmark's unequal lengths
+# (50-150 steps): these hold fewer pair-steps per row-step than equal lengths of their size, as each row steps
+# through its own series and its pairs' chains are as long as the shorter series
+ROW_STEP_CASES = [*(Case("rntk relu last", n, 100) for n in (250, 500, 1000, 1500)),
+                  *(case for case in QUICK if case.unequal and case.n_layers == 1)]
+
+
+def row_steps(cases: list[Case], repeat: int, rounds: int = 5) -> list[dict]:
+    """Each case's whole triangle on one thread (``run_rows``), the cases taking turns for ``rounds`` rounds of
+    ``repeat`` runs: its pair-steps and rows' steps (without layers) and its best seconds."""
+    triangles = [Triangle.of(case.data(), case.kernel_params) for case in cases]
+    whole = [np.array([0, len(triangle.order)]) for triangle in triangles]
+    for triangle, bounds in zip(triangles, whole):
+        triangle.run_together(bounds)                       # compiles on first use, and warms the caches
+    best = [np.inf] * len(cases)
+    for _ in range(rounds):
+        for k, (triangle, bounds) in enumerate(zip(triangles, whole)):
+            for _ in range(repeat):
+                best[k] = min(best[k], triangle.run_together(bounds)[0])
+    results = []
+    for case, triangle, bounds, seconds in zip(cases, triangles, whole, best):
+        pairs, steps = triangle.work(bounds)
+        results.append({"case": case, "pairs": float(pairs[0]), "steps": float(steps[0]),
+                        "seconds": seconds / triangle.n_layers})
+    return results
 
 
 def balance(case: Case, n_threads: int, repeat: int, step_columns: list[float]) -> tuple[list[dict], float]:
@@ -160,7 +201,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--step-columns", default=str(ROW_STEP_COLUMNS),
                         help=f"fixed costs of a row's step to split the rows with, comma-separated "
                              f"(default: the engine's, {ROW_STEP_COLUMNS})")
+    parser.add_argument("--row-steps", action="store_true",
+                        help="instead, what a row's step costs on one thread (equal and unequal lengths)")
     args = parser.parse_args(argv)
+    if args.row_steps:
+        _print_row_steps(args.repeat)
+        return
     if args.jobs < 2:
         parser.error("--jobs must be at least 2: the balance is between threads")
     try:
@@ -188,6 +234,24 @@ def main(argv: list[str] | None = None) -> None:
           "moves it by about 15):")
     for line in fitted:
         print(f"- {line}")
+
+
+
+def _print_row_steps(repeat: int) -> None:
+    limit = arithmetic_limit(1)["limit_pair_steps_per_s"]
+    results = row_steps(ROW_STEP_CASES, max(1, repeat // 5))
+    print(f"One thread, the whole triangle of each case, the cases taking turns (best of {5 * max(1, repeat // 5)});"
+          f" the per-core limit measured in the same run: {limit:.3g} pair-steps per second\n")
+    print("| case | N | T | pair-steps per row-step | ns per row-step | pair-steps per second | of the limit |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for result in results:
+        case, per_step = result["case"], result["seconds"] / result["steps"]
+        rate = result["pairs"] / result["seconds"]
+        print(f"| {case.name} | {case.n} | {case.t} | {result['pairs'] / result['steps']:.0f} | {1e9 * per_step:.0f} | "
+              f"{rate:.3g} | {rate / limit:.0%} |")
+    a, b = step_costs(*(np.array([result[key] for result in results]) for key in ("seconds", "pairs", "steps")))
+    print(f"\nFit over the cases, t = a P + b S: a = {1e9 * a:.2f} ns per pair-step ({1 / a / limit:.0%} of the "
+          f"limit), b = {1e9 * b:.0f} ns per row-step besides ({b / a:.0f} pair-steps' worth)")
 
 
 if __name__ == "__main__":

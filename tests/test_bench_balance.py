@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.__main__ import Case
-from benchmarks.balance import Triangle, fixed_cost
+from benchmarks.balance import ROW_STEP_CASES, Triangle, fixed_cost, row_steps, step_costs
 from rntk_bench.kernels.engine.schedule import ROW_STEP_COLUMNS
 from rntk_bench.kernels.rntk import rntk
 
@@ -60,3 +60,23 @@ def test_fixed_cost_recovers_the_cost_that_made_the_times():
 def test_the_balance_is_measured_for_the_last_state_only():
     with pytest.raises(ValueError, match="last state"):
         Triangle.of(Case("mean", 5, 4, output="mean").data(), {"output": "mean"})
+
+
+def test_step_costs_recover_the_costs_that_made_the_times():
+    pairs = np.array([1.25e7, 1.03e7, 5.0e7, 4.14e7])
+    steps = np.array([5.0e4, 4.95e4, 1.0e5, 9.96e4])
+    a, b = step_costs(1.6e-9 * pairs + 8.0e-8 * steps, pairs, steps)
+    assert a == pytest.approx(1.6e-9, rel=1e-9) and b == pytest.approx(8.0e-8, rel=1e-9)
+
+
+def test_row_steps_time_each_whole_triangle_with_its_counts():
+    cases = [Case("equal lengths, two layers", 30, 7, n_layers=2), Case("unequal lengths", 33, 12, unequal=True)]
+    results = row_steps(cases, repeat=1, rounds=2)
+    for case, result in zip(cases, results):
+        X = case.data()
+        assert result["case"] is case and result["seconds"] > 0.0
+        assert result["pairs"] == pytest.approx(case.pair_steps(X) / case.n_layers)
+        assert result["steps"] == pytest.approx(sum(x.shape[-1] for x in X))     # one block per row here
+    # the command's cases: equal lengths at several sizes, and the quick benchmark's unequal ones
+    assert [case.unequal for case in ROW_STEP_CASES].count(True) == 2
+    assert len({case.n for case in ROW_STEP_CASES if not case.unequal}) >= 3
