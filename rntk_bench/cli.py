@@ -141,6 +141,15 @@ def _range_text(param) -> str:
 PROTOCOL_HELP = "Protocol of every dataset: train-cv-test or arora-uci (default: each dataset's own)."
 
 
+def _warn_openmp_binding() -> None:
+    """Say so where OMP_PROC_BIND would pin the whole run to one core (``threads.openmp_binding_note``)."""
+    from rntk_bench.threads import openmp_binding_note
+
+    note = openmp_binding_note()
+    if note:
+        typer.secho(f"warning: {note}", err=True, fg=typer.colors.YELLOW)
+
+
 @app.command("run")
 @friendly_errors
 def run_command(
@@ -204,6 +213,7 @@ def run_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Benchmark kernels on a suite of datasets (default: the embedded demo suite, all kernels)."""
+    _warn_openmp_binding()
     from rntk_bench.config import build_config, load_toml, parse_grid_options
     from rntk_bench.data import get_suite
     from rntk_bench.data.locations import check_data_dir
@@ -373,6 +383,7 @@ def leaderboard_command(
                                "Gram matrices are computed (as for `run`; default numba)."),
 ) -> None:
     """Run the published leaderboard (resumably) and write results/leaderboard.md."""
+    _warn_openmp_binding()
     from rntk_bench import leaderboard as lb
     from rntk_bench.atomic import atomic_write_text
     from rntk_bench.data.locations import check_data_dir

@@ -12,7 +12,7 @@ different limits at the same time; BLAS limits (threadpoolctl) are process-wide.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from rntk_bench.errors import InvalidParameterError
@@ -24,6 +24,42 @@ def available_cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS, Windows
         return max(1, os.cpu_count() or 1)
+
+
+_NO_BINDING = {"", "false"}
+
+
+def openmp_binding_note(environ: Mapping[str, str] | None = None, cpu_count: int | None = None) -> str | None:
+    """A warning for the user where ``OMP_PROC_BIND`` asks OpenMP runtimes to bind threads on a machine of several
+    CPUs, else None.
+
+    Bound, an OpenMP runtime pins a process's main thread to the first CPU it may use when it starts
+    (scikit-learn's when it is imported, numba's at the kernel engine's first parallel loop). Every worker
+    process of a run then shares that core, and so do the engine's threads: on 2 cores, the engine's Gram
+    matrices took twice as long, and two worker processes two to three times as long
+    (``benchmarks/README.md``).
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        The environment to read (default ``os.environ``).
+    cpu_count : int, optional
+        The machine's CPUs (default ``os.cpu_count()``).
+
+    Returns
+    -------
+    str or None
+        The warning: what is set, what it does here and the remedy.
+    """
+    environ = os.environ if environ is None else environ
+    value = environ.get("OMP_PROC_BIND", "")
+    cpus = (os.cpu_count() or 1) if cpu_count is None else cpu_count
+    if value.strip().lower() in _NO_BINDING or cpus < 2:
+        return None
+    return (f"OMP_PROC_BIND={value} is set: OpenMP runtimes then pin each process's main thread to the first CPU it "
+            "may use (scikit-learn's when it is imported, numba's at the kernel engine's first parallel loop), so "
+            "the run's worker processes and the engine's threads would all share one core. Unset OMP_PROC_BIND, "
+            "or set it to false, for rntk-bench.")
 
 
 def _numba_limit(n: int):
