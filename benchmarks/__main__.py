@@ -38,7 +38,7 @@ from benchmarks.limits import (
 from benchmarks.measure import best_seconds, cross_gram_rss, measure
 from rntk_bench.kernels.ntk import ntk, ntk_reference
 from rntk_bench.kernels.rntk import rntk, rntk_reference
-from rntk_bench.threads import available_cpus, limit_threads
+from rntk_bench.threads import available_cpus, limit_threads, openmp_binding_note
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE_REPEATS = 5
@@ -418,6 +418,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="add the accelerator engine (JAX): auto (a GPU if JAX sees one), gpu, gpu:N, cpu, "
                              "or none (default: auto)")
     args = parser.parse_args(argv)
+    note = openmp_binding_note()
+    if note:                    # the table would then measure one core (its header says how many it had)
+        print(f"warning: {note}", flush=True)
     run(args.full, max(1, args.jobs), max(1, args.repeat), args.out, args.device)
 
 

@@ -58,3 +58,14 @@ def test_run_and_leaderboard_warn_before_anything_else(monkeypatch):
     monkeypatch.setenv("OMP_PROC_BIND", "false")
     result = runner.invoke(app, ["run", "-d", "UnitTest", "--keep-failed"])
     assert "OMP_PROC_BIND" not in result.output
+
+
+def test_the_speed_benchmark_warns_too(monkeypatch, capsys):
+    import benchmarks.__main__ as bench
+
+    monkeypatch.setenv("OMP_PROC_BIND", "spread")
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    ran = []
+    monkeypatch.setattr(bench, "run", lambda *arguments: ran.append(arguments))
+    bench.main(["--jobs", "1"])
+    assert "warning: OMP_PROC_BIND=spread is set" in capsys.readouterr().out and len(ran) == 1
