@@ -139,9 +139,16 @@ def dual_factors(q: np.ndarray, activation: str) -> tuple[np.ndarray, np.ndarray
 # (variance_terms, term_weights, dual_factors, then the ReLU planes' constants), operation for operation;
 # tests check ReLU bit for bit.
 SQUARE_SAFE = (1e-150, 1e150)  # variances whose square is a normal float64: neither underflows nor overflows
+_PLANES_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}   # no fastmath: no contraction
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(inline="always", **_PLANES_JIT)
+def _self_dual_short(q):
+    """``_self_dual(True, q)`` where ``q`` lies in ``SQUARE_SAFE`` or is 0: its short form."""
+    return q * math.pi / (2.0 * math.pi)
+
+
+@njit(**_PLANES_JIT)
 def _self_dual(relu, q):
     """``dual.relu_dual(q, q, q)[0]`` or ``dual.erf_dual(q, q, q)[0]``, the dual activation of a variance with
     itself, as its NumPy formula does it (for erf, libm's arcsine may differ from NumPy's in the last bit)."""
@@ -150,7 +157,7 @@ def _self_dual(relu, q):
             # there q * q is a normal number, and in binary floating point the square root of a correctly
             # rounded square is the number itself: norm = q and c = 1 exactly, the branch below without
             # its square root and division (the planes' recursion runs this once per sample and step)
-            return q * math.pi / (2.0 * math.pi)
+            return _self_dual_short(q)
         norm = math.sqrt(q * q)
         c = min(max(q / norm, -1.0), 1.0) if norm > 0 else 0.0
         if c == 1.0:      # always so for q > 0; acos(1) and sqrt(0) are exact zeros, so the bits are the same
@@ -163,17 +170,10 @@ def _self_dual(relu, q):
     return 2.0 / math.pi * math.asin(min(max(2.0 * k12 / math.sqrt(widened * widened), -1.0), 1.0))
 
 
-_PLANES_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}   # no contraction: the NumPy numbers (above)
 # ``_relu_row`` as the step loops are compiled (``jit.STEP``) but without contraction: with its array arguments
 # taken as not aliasing each other (``factors`` is the only one it writes), LLVM vectorises its loop, which it
 # left scalar inlined into the parallel loop (behind run-time overlap checks of a row it both reads and writes)
 _ROW_JIT = {**_PLANES_JIT, "_nrt": False, "pipeline_class": NoAliasCompiler}
-
-
-@njit(inline="always", **_PLANES_JIT)
-def _self_dual_short(q):
-    """``_self_dual(True, q)`` where ``q`` lies in ``SQUARE_SAFE`` or is 0 (its short form; the same bits)."""
-    return q * math.pi / (2.0 * math.pi)
 
 
 @njit(inline="always", **_PLANES_JIT)
@@ -329,8 +329,7 @@ def _variance_planes(relu, steps, inner, first_step, start, sw2, su2, sb2, sb, s
                                factors, values)
 
 
-variance_planes, variance_planes_serial = parallel_and_serial(_variance_planes, "variance_planes", cache=True,
-                                                             nogil=True, error_model="numpy")
+variance_planes, variance_planes_serial = parallel_and_serial(_variance_planes, "variance_planes", **_PLANES_JIT)
 
 
 def planes_arguments(steps: np.ndarray, first_step: np.ndarray, start: np.ndarray, p: RNTKParams, factors: np.ndarray,
