@@ -146,7 +146,10 @@ ROW_STEP_CASES = [*(Case("rntk relu last", n, 100) for n in (250, 500, 1000, 150
                   *(case for case in QUICK if case.unequal and case.n_layers == 1)]
 
 
-def row_steps(cases: list[Case], repeat: int, rounds: int = 5) -> list[dict]:
+ROW_STEP_ROUNDS = 5  # rounds over the cases of ``row_steps`` (``--row-steps``)
+
+
+def row_steps(cases: list[Case], repeat: int, rounds: int = ROW_STEP_ROUNDS) -> list[dict]:
     """Each case's whole triangle on one thread (``run_rows``), the cases taking turns for ``rounds`` rounds of
     ``repeat`` runs: its pair-steps and rows' steps (without layers) and its best seconds."""
     triangles = [Triangle.of(case.data(), case.kernel_params) for case in cases]
@@ -236,12 +239,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"- {line}")
 
 
-
 def _print_row_steps(repeat: int) -> None:
     limit = arithmetic_limit(1)["limit_pair_steps_per_s"]
-    results = row_steps(ROW_STEP_CASES, max(1, repeat // 5))
-    print(f"One thread, the whole triangle of each case, the cases taking turns (best of {5 * max(1, repeat // 5)});"
-          f" the per-core limit measured in the same run: {limit:.3g} pair-steps per second\n")
+    per_round = max(1, repeat // ROW_STEP_ROUNDS)
+    results = row_steps(ROW_STEP_CASES, per_round)
+    print(f"One thread, the whole triangle of each case, the cases taking turns (best of "
+          f"{ROW_STEP_ROUNDS * per_round}); the per-core limit measured in the same run: {limit:.3g} pair-steps per "
+          "second\n")
     print("| case | N | T | pair-steps per row-step | ns per row-step | pair-steps per second | of the limit |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for result in results:
