@@ -182,6 +182,18 @@ def _outside(q):
     return 0 if (SQUARE_SAFE[0] <= q <= SQUARE_SAFE[1]) or q == 0.0 else 1
 
 
+@njit(inline="always", **_PLANES_JIT)
+def _relu_shares(q, recurrent, below, sw2, su2, sb):
+    """The ReLU planes' ``(FIRST, SECOND, REC, INP)`` of a sample-step of variance ``q > 0`` and terms ``recurrent``
+    and ``below``: ``term_weights``' shares of the bias, the recurrent and the input term times ``SHARE_SCALE``
+    (the input's without its sign), and the root times ``RELU_NORM``; one formula for ``_relu_cells`` and
+    ``_exact_row``, which must agree to the last bit."""
+    root = math.sqrt(q)
+    scale = 1.0 / root                  # term_weights' scale
+    return ((sb * scale) * SHARE_SCALE, root * RELU_NORM, (math.sqrt(sw2 * recurrent) * scale) * SHARE_SCALE,
+            (math.sqrt(su2 * below) * scale) * SHARE_SCALE)
+
+
 UPPER, ONE_CHANNEL, CHANNELS = range(3)  # where a ReLU row's input term comes from (``_relu_cells``)
 
 
@@ -229,17 +241,15 @@ def _relu_cells(source, layer, s, lo, hi, inner, first_step, start, sw2, su2, sb
         else:
             below = inner[first_step[i] + s - begin if real else 0]
         q = sw2 * recurrent + su2 * below + sb2
-        root = math.sqrt(q)
-        scale = 1.0 / root
-        inp = (math.sqrt(su2 * below) * scale) * SHARE_SCALE
+        first, second, rec, inp = _relu_shares(q, recurrent, below, sw2, su2, sb)   # selected away where q = 0
         if source == ONE_CHANNEL:
             x = values[s, 0, i]
             inp = inp * (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0))      # np.sign(x), x finite
         positive = real and q > 0
         factors[VARIANCE, layer, s, i] = q if real else 0.0
-        factors[FIRST, layer, s, i] = (sb * scale) * SHARE_SCALE if positive else 0.0
-        factors[SECOND, layer, s, i] = root * RELU_NORM if positive else 0.0
-        factors[REC, layer, s, i] = (math.sqrt(sw2 * recurrent) * scale) * SHARE_SCALE if positive else 0.0
+        factors[FIRST, layer, s, i] = first if positive else 0.0
+        factors[SECOND, layer, s, i] = second if positive else 0.0
+        factors[REC, layer, s, i] = rec if positive else 0.0
         factors[INP, layer, s, i] = inp if positive else 0.0
     return outside == 0
 
@@ -272,12 +282,10 @@ def _exact_row(relu, signed, layer, s, lo, hi, inner, first_step, start, sw2, su
             factors[FIRST, layer, s, i] = widened
             factors[SECOND, layer, s, i] = 1.0 / math.sqrt(widened)
         elif q > 0:
-            root = math.sqrt(q)
-            scale = 1.0 / root                  # term_weights' scale
-            factors[FIRST, layer, s, i] = (sb * scale) * SHARE_SCALE
-            factors[SECOND, layer, s, i] = root * RELU_NORM
-            factors[REC, layer, s, i] = (math.sqrt(sw2 * recurrent) * scale) * SHARE_SCALE
-            inp = (math.sqrt(su2 * below) * scale) * SHARE_SCALE
+            first, second, rec, inp = _relu_shares(q, recurrent, below, sw2, su2, sb)
+            factors[FIRST, layer, s, i] = first
+            factors[SECOND, layer, s, i] = second
+            factors[REC, layer, s, i] = rec
             factors[INP, layer, s, i] = inp * np.sign(values[s, 0, i]) if signed and layer == 0 else inp
         else:
             factors[FIRST, layer, s, i] = 0.0
